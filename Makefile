@@ -1,0 +1,40 @@
+# shadowqa: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench sample clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+## demo: compare a bundled sample of machine vs manual annotations and print the summary
+demo: $(STAMP)
+	$(BIN)/shadowqa compare --automation examples/sample/automation.json \
+		--manual examples/sample/manual.json --spec examples/sample/spec.yaml
+
+## test: lint, type-check and run the whole suite
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check analysis services streams tests benchmarks scripts
+	$(BIN)/mypy
+
+## bench: run the benchmarks and rewrite BENCHMARKS.md
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+## sample: regenerate the bundled sample in examples/sample
+sample: $(STAMP)
+	$(BIN)/python scripts/make_sample.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""The comparator: machine annotations against manual ones, frame by frame and in aggregate.
+
+``Comparator(options).calculate(automation, manual)`` returns a :class:`Comparison`
+holding per-frame agreement, acceptance under the quality spec, and summaries
+overall, per class, per tag value and per model version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.agreement.confusion import Confusion, class_confusion
+from analysis.agreement.frames import FrameAgreement, frame_agreement
+from analysis.agreement.labels import attribute_agreement, tag_agreement, tag_pairs
+from analysis.agreement.spec import QualitySpec
+from analysis.agreement.summary import FrameCounts, StratumSummary, summarize
+from analysis.annotations.model import Annotations, BoolArray, Tags
+from analysis.exceptions import AnalysisFailed, ShadowQAError
+from analysis.matching import Matches, MatchOptions, match
+from analysis.stats import cohen_kappa
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    matching: MatchOptions = field(default_factory=MatchOptions)
+    spec: QualitySpec = field(default_factory=QualitySpec)
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class TagSummary:
+    """Machine-vs-manual agreement on one image-level tag."""
+
+    frames: int
+    agreement: float
+    kappa: float
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    options: CompareOptions
+    automation: Annotations
+    manual: Annotations
+    matches: Matches
+    confusion: Confusion
+    frames: FrameAgreement
+    overall: StratumSummary
+    per_class: dict[str, StratumSummary]
+    strata: dict[str, dict[str, StratumSummary]]
+    tags: dict[str, TagSummary]
+
+
+class Comparator:
+    """Analyzer comparing one automation annotation set with the manual one."""
+
+    def __init__(self, options: CompareOptions | None = None) -> None:
+        self.options = options or CompareOptions()
+
+    def calculate(self, automation: Annotations, manual: Annotations) -> Comparison:
+        try:
+            return self._calculate(automation, manual)
+        except ShadowQAError:
+            raise
+        except Exception as exc:
+            raise AnalysisFailed(
+                f"comparing {automation.source or 'automation'} with {manual.source or 'manual'}: {exc!r}"
+            ) from exc
+
+    def _calculate(self, automation: Annotations, manual: Annotations) -> Comparison:
+        opts = self.options
+        rules = opts.spec.resolve(manual.categories)
+        matches = match(
+            automation, manual, opts.matching,
+            dt_small=rules.too_small(automation.objects), gt_small=rules.too_small(manual.objects),
+        )
+        confusion = class_confusion(automation, manual, matches, opts.matching.iou_threshold, opts.matching.geometry)
+        frames = frame_agreement(
+            automation, manual, matches, spec=opts.spec, rules=rules, confusion=confusion,
+            attributes=attribute_agreement(automation, manual, matches, opts.spec.attributes),
+            tags=tag_agreement(automation, manual, opts.spec.tags),
+        )
+        counts = FrameCounts(
+            frames.accepted, frames.tp, frames.fp, frames.fn, frames.iou_sum, 1.0 / manual.images.inclusion_prob
+        )
+        return Comparison(
+            options=opts, automation=automation, manual=manual, matches=matches, confusion=confusion,
+            frames=frames, overall=summarize(counts, opts.confidence),
+            per_class=self._per_class(frames, counts, manual),
+            strata=self._strata(counts, automation, manual), tags=_tag_summaries(automation, manual),
+        )
+
+    def _per_class(self, frames: FrameAgreement, counts: FrameCounts, manual: Annotations) -> dict[str, StratumSummary]:
+        pc = frames.per_class
+        out = {}
+        for c, name in enumerate(manual.categories.names):
+            present = pc.present[:, c]
+            if not present.any():
+                continue
+            class_counts = FrameCounts(
+                pc.accepted[present, c], pc.tp[present, c], pc.fp[present, c], pc.fn[present, c],
+                pc.iou_sum[present, c], counts.weight[present],
+            )
+            out[name] = summarize(class_counts, self.options.confidence)
+        return out
+
+    def _strata(
+        self, counts: FrameCounts, automation: Annotations, manual: Annotations
+    ) -> dict[str, dict[str, StratumSummary]]:
+        columns = {key: [t.get(key) for t in manual.tags] for key in _keys(manual.tags)}
+        if any(v is not None for v in automation.model_version):
+            columns["model_version"] = list(automation.model_version)
+        out: dict[str, dict[str, StratumSummary]] = {}
+        for key, values in columns.items():
+            labels = np.array(["" if v is None else v for v in values], dtype=object)
+            known: BoolArray = np.array([v is not None for v in values], dtype=bool)
+            out[key] = {
+                str(value): summarize(counts.select(known & (labels == value)), self.options.confidence)
+                for value in sorted(set(labels[known].tolist()))
+            }
+        return out
+
+
+def _keys(tags: Sequence[Tags]) -> list[str]:
+    """Tag names in order of first appearance."""
+    seen: dict[str, None] = {}
+    for t in tags:
+        seen.update(dict.fromkeys(t))
+    return list(seen)
+
+
+def _tag_summaries(automation: Annotations, manual: Annotations) -> dict[str, TagSummary]:
+    out = {}
+    for key in _keys(manual.tags):
+        machine, human, _ = tag_pairs(automation.tags, manual.tags, key)
+        if not human:
+            continue
+        agree = float(np.mean([a == b for a, b in zip(machine, human, strict=True)]))
+        out[key] = TagSummary(len(human), agree, cohen_kappa(machine, human))
+    return out

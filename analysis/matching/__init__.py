@@ -1,0 +1,6 @@
+"""Matching automation objects to manual objects: optimal, pycocotools-exact, class-agnostic."""
+
+from analysis.matching.match import match
+from analysis.matching.types import METHODS, Matches, MatchOptions
+
+__all__ = ["METHODS", "MatchOptions", "Matches", "match"]

@@ -1,0 +1,44 @@
+"""Confidence intervals for a binomial proportion (unweighted counts)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A two-sided interval with the method and confidence level that produced it."""
+
+    lower: float
+    upper: float
+    method: str
+    confidence: float
+
+
+def _z(confidence: float) -> float:
+    return float(stats.norm.isf((1.0 - confidence) / 2.0))
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> Interval:
+    """Wilson score interval; for ``n = 0`` the whole of [0, 1]."""
+    if n <= 0:
+        return Interval(0.0, 1.0, "wilson", confidence)
+    z2 = _z(confidence) ** 2
+    p = successes / n
+    denom = 1.0 + z2 / n
+    center = (p + z2 / (2.0 * n)) / denom
+    half = math.sqrt(z2) * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
+    return Interval(max(0.0, center - half), min(1.0, center + half), "wilson", confidence)
+
+
+def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
+    """Exact (Clopper–Pearson) interval from beta quantiles; never narrower than nominal."""
+    if n <= 0:
+        return Interval(0.0, 1.0, "clopper-pearson", confidence)
+    tail = (1.0 - confidence) / 2.0
+    lower = 0.0 if successes == 0 else float(stats.beta.ppf(tail, successes, n - successes + 1))
+    upper = 1.0 if successes == n else float(stats.beta.isf(tail, successes + 1, n - successes))
+    return Interval(lower, upper, "clopper-pearson", confidence)

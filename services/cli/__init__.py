@@ -1,0 +1,1 @@
+"""The ``shadowqa`` command line."""

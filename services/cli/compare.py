@@ -1,0 +1,53 @@
+"""``shadowqa compare``: agreement of machine annotations with manual ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from analysis.compare import CompareOptions, Comparator
+from analysis.matching import METHODS, MatchOptions
+from services.cli.parser import open_interval, positive_int, unit_interval
+from services.io.annotation_files import load_automation, load_manual, load_spec
+from services.reporting.compare_json import comparison_document
+from services.reporting.compare_table import comparison_table
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "compare", help="compare machine annotations with manual ones",
+        description="Match automation results to manual annotations frame by frame and report "
+        "precision, recall, IoU and frame acceptance under a quality spec.",
+    )
+    p.add_argument("--automation", required=True, metavar="RESULTS.json",
+                   help="COCO results (list or object) or a second COCO ground-truth file")
+    p.add_argument("--manual", required=True, metavar="GT.json", help="COCO ground truth from people")
+    p.add_argument("--matching", choices=METHODS, default="hungarian",
+                   help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
+    p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
+    p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
+    p.add_argument("--geometry", choices=("box", "mask"), default="box", help="overlap of boxes or RLE masks")
+    p.add_argument("--max-dets", type=positive_int, default=100, help="coco matching: detections kept per image and class")
+    p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
+    p.add_argument("--confidence", type=open_interval, default=0.95, help="interval confidence level")
+    p.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    masks = args.geometry == "mask"
+    manual = load_manual(args.manual, with_masks=masks)
+    automation = load_automation(args.automation, manual, with_masks=masks)
+    matching = MatchOptions(
+        method=args.matching, iou_threshold=args.iou, class_aware=not args.class_agnostic,
+        geometry=args.geometry, max_dets=args.max_dets,
+    )
+    result = Comparator(CompareOptions(matching, spec, args.confidence)).calculate(automation, manual)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(comparison_document(result)) + b"\n")
+    else:
+        print(comparison_table(result))
+    return 0

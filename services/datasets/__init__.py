@@ -1,0 +1,1 @@
+"""Data sets shadowqa generates itself (nothing is downloaded at run time)."""

@@ -1,0 +1,1 @@
+"""Reading and writing the files shadowqa works on."""

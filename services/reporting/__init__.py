@@ -1,0 +1,1 @@
+"""Turning analysis results into JSON documents and terminal tables."""
