@@ -43,8 +43,8 @@ def class_confusion(
     left_gt[cgt] = False
     left_dt = fp.copy()
     left_dt[cdt] = False
-    np.add.at(matrix, (gt.category[left_gt], k), 1)
-    np.add.at(matrix, (k, dt.category[left_dt]), 1)
+    np.add.at(matrix, (gt.category[left_gt], np.full(int(left_gt.sum()), k)), 1)
+    np.add.at(matrix, (np.full(int(left_dt.sum()), k), dt.category[left_dt]), 1)
     relabelled = dt.category[matches.dt] != gt.category[matches.gt]  # class-agnostic matching only
     return Confusion(
         matrix, np.concatenate((matches.dt[relabelled], cdt)), np.concatenate((matches.gt[relabelled], cgt))

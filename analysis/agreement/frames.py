@@ -105,7 +105,8 @@ def frame_agreement(
 
 
 def _accept(spec: QualitySpec, fp: IntArray, fn: IntArray, poor: IntArray, attr: IntArray) -> BoolArray:
-    return (fn <= spec.max_missed) & (fp <= spec.max_extra) & (poor == 0) & (attr == 0)
+    ok = (fn <= spec.max_missed) & (fp <= spec.max_extra) & (poor == 0) & (attr == 0)
+    return np.asarray(ok, dtype=bool)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.annotations.attributes import AttributeTable
 from analysis.annotations.model import Annotations, BoolArray, IntArray, Tags
 from analysis.matching import Matches
 
@@ -41,18 +42,22 @@ def attribute_agreement(
     """Over matched pairs, each attribute the manual object carries is compared."""
     n = len(matches.gt)
     compared, agreed, differ = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    gt_attrs, dt_attrs = manual.objects.attributes, automation.objects.attributes
-    if gt_attrs is None:
-        return PairLabels(compared, agreed, differ)
-    for k, (i, j) in enumerate(zip(matches.dt.tolist(), matches.gt.tolist(), strict=True)):
-        mine = gt_attrs[j] or {}
-        theirs = (dt_attrs[i] if dt_attrs is not None else None) or {}
-        for key, value in mine.items():
-            same = key in theirs and theirs[key] == value
-            compared[k] += 1
-            agreed[k] += same
-            differ[k] += (not same) and key in required
+    mine, theirs = manual.objects.attributes, automation.objects.attributes
+    for name in mine.names if mine is not None else ():
+        g_has, g_code = _column(mine, name, len(manual.objects))
+        d_has, d_code = _column(theirs, name, len(automation.objects))
+        has = g_has[matches.gt]
+        same = has & d_has[matches.dt] & (g_code[matches.gt] == d_code[matches.dt])
+        compared += has
+        agreed += same
+        if name in required:
+            differ += has & ~same
     return PairLabels(compared, agreed, differ)
+
+
+def _column(table: AttributeTable | None, name: str, n: int) -> tuple[BoolArray, IntArray]:
+    column = table.column(name) if table is not None else None
+    return column if column is not None else (np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64))
 
 
 def tag_agreement(automation: Annotations, manual: Annotations, required: Sequence[str]) -> LabelAgreement:

@@ -61,12 +61,13 @@ class QualitySpec:
     max_extra: int = 0
     attributes: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    source: str = field(default="spec", compare=False)  # the file, for errors found later
 
     @classmethod
     def from_mapping(cls, doc: Any, source: str) -> QualitySpec:
         """Build a spec from a parsed YAML/JSON mapping, rejecting unknown keys."""
         if doc is None:
-            return cls()
+            return cls(source=source)
         rec = _record(doc, source, "", _TOP_KEYS)
         default = _class_rule(rec, source, "", ClassRule())
         classes_doc = _record(rec.get("classes", {}), source, "classes", None)
@@ -79,10 +80,12 @@ class QualitySpec:
             max_missed=_spec(checks.integer, rec, "max_missed", 0, source, minimum=0),
             max_extra=_spec(checks.integer, rec, "max_extra", 0, source, minimum=0),
             attributes=_names(rec, "attributes", source), tags=_names(rec, "tags", source),
+            source=source,
         )
 
-    def resolve(self, categories: Categories, source: str = "spec") -> ClassRules:
+    def resolve(self, categories: Categories, source: str | None = None) -> ClassRules:
         """Class rules as arrays for these categories; unknown class names are an error."""
+        source = source or self.source
         index = {name: i for i, name in enumerate(categories.names)}
         for name in self.classes:
             if name not in index:
@@ -101,7 +104,8 @@ def _record(doc: Any, source: str, where: str, allowed: tuple[str, ...] | None) 
         raise InvalidSpec(source, where, exc.problem) from None
     unknown = [k for k in rec if allowed is not None and k not in allowed]
     if unknown:
-        raise InvalidSpec(source, where or unknown[0], f"unknown key '{unknown[0]}' (known: {', '.join(allowed or ())})")
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise InvalidSpec(source, key, f"unknown key '{unknown[0]}' (known: {', '.join(allowed or ())})")
     return rec
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from analysis.exceptions import InvalidInput
 
 _MISSING = object()
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # ids and counts are stored as int64
 
 
 def describe(value: Any) -> str:
@@ -51,11 +52,17 @@ def field(rec: Mapping[str, Any], key: str, source: str, where: str) -> Any:
     return rec[key]
 
 
-def integer(value: Any, source: str, where: str, *, minimum: int | None = None) -> int:
+def integer(
+    value: Any, source: str, where: str, *, minimum: int | None = None, maximum: int | None = None,
+) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(source, where, f"expected an integer, got {describe(value)}")
     if minimum is not None and value < minimum:
         raise InvalidInput(source, where, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidInput(source, where, f"must be <= {maximum}, got {value}")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise InvalidInput(source, where, f"does not fit in 64 bits, got {value}")
     return value
 
 

@@ -75,7 +75,8 @@ def _ground_truth_as_automation(doc: Any, source: str, manual: Annotations, with
     frame = np.array([manual.images.index.get(int(i), -1) for i in other.images.ids], dtype=np.int64)
     if (frame < 0).any():
         i = int(np.argmin(frame))
-        raise InvalidInput(source, f"images[{i}].id", f"image {int(other.images.ids[i])} is not in the manual annotations")
+        missing = int(other.images.ids[i])
+        raise InvalidInput(source, f"images[{i}].id", f"image {missing} is not in the manual annotations")
     objects = other.objects
     remapped = replace(
         objects, frame=frame[objects.frame],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from analysis.annotations import checks
+from analysis.annotations.attributes import AttributeTable
 from analysis.annotations.model import (
     BoolArray,
     Categories,
@@ -111,7 +112,10 @@ def _only(values: Sequence[Any], kinds: tuple[type, ...]) -> None:
 
 def _ints(values: list[Any]) -> IntArray:
     _only(values, (int,))
-    return np.array(values, dtype=np.int64)
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        raise _NeedsExactCheck from None
 
 
 def _boxes(boxes: list[Any]) -> FloatArray:
@@ -127,13 +131,14 @@ def _boxes(boxes: list[Any]) -> FloatArray:
 
 
 def _scores(scores: list[Any], *, required: bool) -> FloatArray:
+    """Scores; without ``required``, a missing or null score is NaN (as the exact check allows)."""
     if not required and all(s is None for s in scores):
         return np.full(len(scores), np.nan)
-    _only(scores, _NUMBER)
-    arr = np.array(scores, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    given = scores if required else [s for s in scores if s is not None]
+    _only(given, _NUMBER)
+    if not np.isfinite(np.array(given, dtype=np.float64)).all():
         raise _NeedsExactCheck
-    return arr
+    return np.array([np.nan if s is None else s for s in scores], dtype=np.float64)
 
 
 def _flags(items: list[dict[str, Any]], key: str) -> BoolArray:
@@ -155,13 +160,14 @@ def _optional_areas(items: list[dict[str, Any]]) -> FloatArray | None:
     return arr
 
 
-def _attributes(items: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
+def _attributes(items: list[dict[str, Any]]) -> AttributeTable | None:
     if not any("attributes" in a for a in items):
         return None
     try:
-        return [checks.attributes(a["attributes"], "", "") if "attributes" in a else None for a in items]
+        records = [checks.attributes(a["attributes"], "", "") if "attributes" in a else None for a in items]
     except InvalidInput:
         raise _NeedsExactCheck from None
+    return AttributeTable.from_records(records)
 
 
 def _areas(columns: dict[str, Any], masks: Sequence[Rle | None] | None) -> FloatArray:
@@ -183,9 +189,14 @@ def _frame_index(image_ids: IntArray, ctx: Context) -> IntArray:
         i = int(np.argmin(found))
         raise InvalidInput(
             ctx.source, f"{ctx.rules.where(i)}.image_id",
-            f"image {int(image_ids[i])} is not in the images list",
+            f"image {int(image_ids[i])} is not in {_known(ctx, 'images')}",
         )
     return order[pos].astype(np.int64)
+
+
+def _known(ctx: Context, section: str) -> str:
+    """Whose images or categories a record must use: results have none of their own."""
+    return f"the manual annotations' {section}" if ctx.rules.results else f"the {section} list"
 
 
 def _category_index(category_ids: IntArray, ctx: Context) -> IntArray:
@@ -195,7 +206,7 @@ def _category_index(category_ids: IntArray, ctx: Context) -> IntArray:
         i = int(np.argmin(known))
         raise InvalidInput(
             ctx.source, f"{ctx.rules.where(i)}.category_id",
-            f"category {int(category_ids[i])} is not in the categories list",
+            f"category {int(category_ids[i])} is not in {_known(ctx, 'categories')}",
         )
     return ctx.categories.index_of(category_ids)
 

@@ -84,8 +84,9 @@ def _object_records(ann: Annotations, *, ground_truth: bool) -> list[dict[str, A
 def _optional_fields(rec: dict[str, Any], obj: Objects, i: int) -> None:
     if obj.track_id[i] >= 0:
         rec["track_id"] = int(obj.track_id[i])
-    if obj.attributes is not None and obj.attributes[i] is not None:
-        rec["attributes"] = dict(obj.attributes[i] or {})
+    attrs = obj.attributes.row(i) if obj.attributes is not None else None
+    if attrs is not None:
+        rec["attributes"] = attrs
     mask: Rle | None = obj.masks[i] if obj.masks is not None else None
     if mask is not None:
         rec["segmentation"] = {"size": [mask.height, mask.width], "counts": encode_counts(mask.counts)}

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-Attributes = Mapping[str, Any]
+from analysis.annotations.attributes import AttributeTable
+from analysis.annotations.model_types import BoolArray, FloatArray, IntArray
+
 Tags = Mapping[str, str]
+
+__all__ = [
+    "AttributeTable", "BoolArray", "Categories", "FloatArray", "Images", "IntArray", "Objects", "Rle", "Tags",
+    "Annotations",
+]
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Objects:
     crowd: BoolArray
     ignore: BoolArray
     track_id: IntArray  # -1 where absent
-    attributes: Sequence[Attributes | None] | None = None
+    attributes: AttributeTable | None = None
     masks: Sequence[Rle | None] | None = None
 
     def __len__(self) -> int:
@@ -107,7 +110,8 @@ class Objects:
             frame=self.frame[index], ann_id=self.ann_id[index], category=self.category[index],
             boxes=self.boxes[index], area=self.area[index], score=self.score[index],
             crowd=self.crowd[index], ignore=self.ignore[index], track_id=self.track_id[index],
-            attributes=pick(self.attributes), masks=pick(self.masks),
+            attributes=None if self.attributes is None else self.attributes.take(index),
+            masks=pick(self.masks),
         )
 
 

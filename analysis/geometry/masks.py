@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.annotations import rle
-from analysis.annotations.model import FloatArray, IntArray, Objects
+from analysis.annotations.model import FloatArray, IntArray, Objects, Rle
 from analysis.exceptions import InvalidInput
 
 
@@ -26,7 +26,7 @@ class MaskGeometry:
         return out
 
 
-def _masks(objects: Objects, side: str) -> list[rle.Rle | None]:
+def _masks(objects: Objects, side: str) -> list[Rle | None]:
     if objects.masks is None:
         raise InvalidInput(side, "", "has no segmentation masks; mask IoU needs COCO RLE masks")
     return list(objects.masks)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy import stats
+from statistics import NormalDist
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Interval:
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.isf((1.0 - confidence) / 2.0))
+    return NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> Interval:
@@ -38,7 +37,9 @@ def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -
     """Exact (Clopper–Pearson) interval from beta quantiles; never narrower than nominal."""
     if n <= 0:
         return Interval(0.0, 1.0, "clopper-pearson", confidence)
+    from scipy.special import betaincinv  # on first use: scipy costs ~0.1 s of start-up
+
     tail = (1.0 - confidence) / 2.0
-    lower = 0.0 if successes == 0 else float(stats.beta.ppf(tail, successes, n - successes + 1))
-    upper = 1.0 if successes == n else float(stats.beta.isf(tail, successes + 1, n - successes))
+    lower = 0.0 if successes == 0 else float(betaincinv(successes, n - successes + 1, tail))
+    upper = 1.0 if successes == n else float(betaincinv(successes + 1, n - successes, 1.0 - tail))
     return Interval(lower, upper, "clopper-pearson", confidence)

@@ -7,15 +7,15 @@ import sys
 
 import orjson
 
-from analysis.compare import CompareOptions, Comparator
+from analysis.compare import Comparator, CompareOptions
 from analysis.matching import METHODS, MatchOptions
-from services.cli.parser import open_interval, positive_int, unit_interval
+from services.cli.parser import Parser, open_interval, positive_int, unit_interval
 from services.io.annotation_files import load_automation, load_manual, load_spec
 from services.reporting.compare_json import comparison_document
 from services.reporting.compare_table import comparison_table
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p = commands.add_parser(
         "compare", help="compare machine annotations with manual ones",
         description="Match automation results to manual annotations frame by frame and report "
@@ -29,7 +29,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
     p.add_argument("--geometry", choices=("box", "mask"), default="box", help="overlap of boxes or RLE masks")
-    p.add_argument("--max-dets", type=positive_int, default=100, help="coco matching: detections kept per image and class")
+    p.add_argument("--max-dets", type=positive_int, default=100,
+                   help="coco matching: detections kept per image and class (default 100)")
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
     p.add_argument("--confidence", type=open_interval, default=0.95, help="interval confidence level")
     p.add_argument("--json", action="store_true", help="print a JSON document instead of a table")

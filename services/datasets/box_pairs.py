@@ -75,7 +75,9 @@ def _objects(rng: np.random.Generator, frame: np.ndarray, cfg: PairConfig) -> di
             "occluded": occluded, "crowd": crowd, "score": np.full(n, np.nan)}
 
 
-def _detections(rng: np.random.Generator, gt: dict[str, np.ndarray], harsh: np.ndarray, cfg: PairConfig) -> dict[str, np.ndarray]:
+def _detections(
+    rng: np.random.Generator, gt: dict[str, np.ndarray], harsh: np.ndarray, cfg: PairConfig
+) -> dict[str, np.ndarray]:
     box, cat, frame = gt["box"], gt["cat"], gt["frame"]
     n = len(frame)
     size = np.sqrt(box[:, 2] * box[:, 3])
@@ -89,6 +91,7 @@ def _detections(rng: np.random.Generator, gt: dict[str, np.ndarray], harsh: np.n
     dcat = np.where(confuse, 3 - cat, cat)  # pedestrian <-> cyclist
     score = np.clip(p_detect - 0.15 * confuse + rng.normal(0, 0.08, n), 0.05, 0.999)
     dup = found & (rng.random(n) < 0.02)
+    occluded = gt["occluded"] ^ (rng.random(n) < 0.03)  # the occlusion flag is sometimes wrong
     clutter_frame = np.repeat(np.arange(len(harsh)), rng.poisson(0.4 + 0.8 * harsh))
     clutter = _objects(rng, clutter_frame, cfg)
     keep = np.flatnonzero(found)
@@ -99,7 +102,7 @@ def _detections(rng: np.random.Generator, gt: dict[str, np.ndarray], harsh: np.n
         "box": np.round(np.concatenate([dbox[keep], dbox[d] * 1.03, clutter["box"]]), 1),
         "score": np.round(np.concatenate([score[keep], score[d] * 0.6,
                                           rng.uniform(0.3, 0.7, len(clutter_frame))]), 3),
-        "occluded": np.concatenate([gt["occluded"][keep], gt["occluded"][d], clutter["occluded"]]),
+        "occluded": np.concatenate([occluded[keep], occluded[d], clutter["occluded"]]),
     }
     order = np.argsort(out["frame"], kind="stable")
     return {k: v[order] for k, v in out.items()}

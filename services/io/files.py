@@ -31,19 +31,48 @@ def read_json(path: str | Path) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise UnreadableFile(str(path), where, f"invalid JSON ({exc.msg})") from None
+        where, problem = _utf8_error(data) or (f"line {exc.lineno} column {exc.colno}", exc.msg)
+        raise UnreadableFile(str(path), where, f"invalid JSON ({problem})") from None
 
 
 def read_yaml(path: str | Path) -> Any:
     data = read_bytes(path)
     try:
         return yaml.safe_load(data)
+    except yaml.reader.ReaderError as exc:
+        where, problem = _reader_error(exc, data)
+        raise UnreadableFile(str(path), where, f"invalid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise UnreadableFile(str(path), where, f"invalid YAML ({problem})") from None
+
+
+def _position(text: str, offset: int) -> str:
+    """``line L column C`` of a 0-based offset into ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return f"line {line} column {column}"
+
+
+def _utf8_error(data: bytes) -> tuple[str, str] | None:
+    """Where and what, if ``data`` is not UTF-8 (orjson reports that at line 1 column 1)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = _position(data.decode("latin-1"), exc.start)  # latin-1: one char per byte
+        return where, f"not valid UTF-8: {exc.reason} 0x{data[exc.start]:02x}"
+    return None
+
+
+def _reader_error(exc: yaml.reader.ReaderError, data: bytes) -> tuple[str, str]:
+    """Where and what for text PyYAML cannot decode; it gives no line, only an offset."""
+    if exc.encoding == "unicode":  # a control character; the offset counts characters
+        text = data.decode("utf-8", errors="replace")
+        return _position(text, exc.position), f"{exc.reason}: U+{exc.character:04X}"
+    where = _position(data.decode("latin-1"), exc.position)  # the offset counts bytes
+    return where, f"not valid {exc.encoding.upper()}: {exc.reason} 0x{exc.character:02x}"
 
 
 def write_json(path: str | Path, doc: Any) -> None:

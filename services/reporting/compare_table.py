@@ -22,7 +22,7 @@ def comparison_table(result: Comparison) -> str:
     rows += [_row(f"  {name}", s) for name, s in result.per_class.items()]
     for key, values in result.strata.items():
         rows += [_row(f"  {key}={value}", s) for value, s in values.items()]
-    header = _HEADER[:-1] + (f"accepted [{conf}% CI]",)
+    header = (*_HEADER[:-1], f"accepted [{conf}% CI]")
     lines = [title, "", *_align([header, *rows])]
     lines += [f"tag '{k}': agreement {_pct(t.agreement)} over {t.frames} frames, Cohen's kappa {_num(t.kappa)}"
               for k, t in result.tags.items()]

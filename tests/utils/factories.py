@@ -19,6 +19,8 @@ def random_coco_pair(
     images, gts, dts = [], [], []
     for image_id in rng.choice(np.arange(1, 10 * n_images), size=n_images, replace=False).tolist():
         images.append(_image(rng, image_id, with_tags))
+        if rng.random() < 0.05:  # nothing on either side
+            continue
         n = 0 if rng.random() < 0.1 else int(rng.integers(1, max_objects + 1))
         for _ in range(n):
             gt = _object(rng, image_id, len(gts) + 1, crowd_rate)
@@ -53,7 +55,8 @@ def _detections_for(rng: np.random.Generator, gt: dict[str, Any], levels: int) -
     for _ in range(copies):
         x, y, w, h = gt["bbox"]
         jitter = rng.integers(-3, 4, size=4).astype(float) * max(1.0, min(w, h) / 10)
-        box = [float(x + jitter[0]), float(y + jitter[1]), float(max(1.0, w + jitter[2])), float(max(1.0, h + jitter[3]))]
+        box = [float(x + jitter[0]), float(y + jitter[1]),
+               float(max(1.0, w + jitter[2])), float(max(1.0, h + jitter[3]))]
         cat = gt["category_id"] if rng.random() < 0.85 else int(rng.choice(CATEGORY_IDS))
         out.append(_result(rng, gt["image_id"], cat, box, levels))
     return out

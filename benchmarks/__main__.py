@@ -1,0 +1,26 @@
+"""``python -m benchmarks [NAME ...]``: run benchmarks and rewrite their BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks import agreement
+
+BENCHMARKS = {"agreement": agreement.main}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small data, one repeat: a smoke run")
+    args = parser.parse_args()
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
+    for name in args.names or list(BENCHMARKS):
+        print(f"== {name}")
+        BENCHMARKS[name](quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Matching and agreement core against pycocotools' ``COCOeval.evaluate()``.
+
+Same 10,000 simulated driving frames (about 20 objects each) for both sides:
+(1) the in-process core (matching, per-frame agreement, acceptance, summaries)
+against ``evaluate()`` with area range 'all' only, once with its default ten
+IoU thresholds and once with the single threshold 0.5 our core uses; (2) the
+whole ``shadowqa compare --json`` process (start-up, parsing, output) against a
+process doing pycocotools' load + ``evaluate()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import sys
+from typing import Any
+
+import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from analysis.annotations import parse_automation, parse_ground_truth
+from analysis.compare import Comparator, CompareOptions
+from analysis.matching import MatchOptions
+from benchmarks.harness import DATA, ROOT, Timing, machine, time_call, time_process, write_section
+from services.datasets.box_pairs import PairConfig, generate
+from services.io.files import write_json
+
+_PYCOCO_PROCESS = """
+import sys, contextlib, io
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+with contextlib.redirect_stdout(io.StringIO()):
+    gt = COCO(sys.argv[1]); dt = gt.loadRes(sys.argv[2])
+    ev = COCOeval(gt, dt, "bbox"); ev.params.areaRng = [[0, 1e10]]; ev.params.areaRngLbl = ["all"]
+    ev.evaluate()
+"""
+
+
+def main(*, quick: bool = False) -> dict[str, float]:
+    frames = 300 if quick else 10_000
+    repeat = 1 if quick else 3
+    manual_doc, automation_doc = generate(PairConfig(frames=frames, objects_per_frame=20, seed=7))
+    results = automation_doc["annotations"]
+    manual = parse_ground_truth(manual_doc, "gt.json")
+    automation = parse_automation(results, "results.json", manual)
+    t: dict[str, Timing] = {}
+    for method in ("hungarian", "coco"):
+        comparator = Comparator(CompareOptions(MatchOptions(method=method)))
+        t[method] = time_call(lambda c=comparator: c.calculate(automation, manual), repeat)
+    gt, dt = _pycocotools_sets(manual_doc, results)
+    t["pycoco10"] = time_call(lambda: _evaluate(gt, dt, None), repeat)
+    t["pycoco1"] = time_call(lambda: _evaluate(gt, dt, [0.5]), repeat)
+    gt_path, dt_path = DATA / "agreement-gt.json", DATA / "agreement-results.json"
+    DATA.mkdir(parents=True, exist_ok=True)
+    write_json(gt_path, manual_doc)
+    write_json(dt_path, results)
+    cli = [str(ROOT / ".venv" / "bin" / "shadowqa"), "compare", "--automation", str(dt_path),
+           "--manual", str(gt_path), "--json"]
+    t["cli"] = time_process(cli, repeat)
+    t["pycoco_process"] = time_process([sys.executable, "-c", _PYCOCO_PROCESS, str(gt_path), str(dt_path)], repeat)
+    ratios = _report(t, frames, len(manual.objects), len(automation.objects), quick)
+    return ratios
+
+
+def _pycocotools_sets(manual_doc: dict[str, Any], results: list[dict[str, Any]]) -> tuple[COCO, COCO]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = copy.deepcopy(manual_doc)
+        gt.createIndex()
+        dt = gt.loadRes(copy.deepcopy(results))
+    return gt, dt
+
+
+def _evaluate(gt: COCO, dt: COCO, thresholds: list[float] | None) -> None:
+    ev = COCOeval(gt, dt, "bbox")
+    ev.params.areaRng = [[0, 1e10]]
+    ev.params.areaRngLbl = ["all"]
+    if thresholds is not None:
+        ev.params.iouThrs = np.array(thresholds)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev.evaluate()
+
+
+def _report(t: dict[str, Timing], frames: int, n_gt: int, n_dt: int, quick: bool) -> dict[str, float]:
+    ratios = {
+        "hungarian_vs_pycoco10": t["pycoco10"].median / t["hungarian"].median,
+        "hungarian_vs_pycoco1": t["pycoco1"].median / t["hungarian"].median,
+        "coco_vs_pycoco10": t["pycoco10"].median / t["coco"].median,
+        "coco_vs_pycoco1": t["pycoco1"].median / t["coco"].median,
+        "cli_vs_pycoco_process": t["pycoco_process"].median / t["cli"].median,
+    }
+    rows = [
+        ("core, `--matching hungarian` (default)", "hungarian"),
+        ("core, `--matching coco`", "coco"),
+        ("pycocotools `evaluate()`, area 'all', 10 IoU thresholds (default)", "pycoco10"),
+        ("pycocotools `evaluate()`, area 'all', IoU 0.5 only", "pycoco1"),
+    ]
+    lines = [
+        "## Agreement core vs pycocotools (`benchmarks/agreement.py`)",
+        "",
+        f"{frames:,} frames, {n_gt:,} manual and {n_dt:,} machine boxes; {machine()}."
+        + (" QUICK SMOKE RUN, not a measurement." if quick else ""),
+        "",
+        "| what | median s | frames/s |",
+        "|---|---:|---:|",
+        *[f"| {label} | {t[key].median:.3f} | {t[key].rate(frames):,.0f} |" for label, key in rows],
+        f"| `shadowqa compare --json` process | {t['cli'].median:.2f} | {t['cli'].rate(frames):,.0f} |",
+        f"| pycocotools load + `evaluate()` process (10 thresholds) | {t['pycoco_process'].median:.2f} "
+        f"| {t['pycoco_process'].rate(frames):,.0f} |",
+        "",
+        "| ratio (higher is better for shadowqa) | × |",
+        "|---|---:|",
+        f"| core (hungarian) vs `evaluate()`, 10 thresholds | {ratios['hungarian_vs_pycoco10']:.1f} |",
+        f"| core (hungarian) vs `evaluate()`, IoU 0.5 only | {ratios['hungarian_vs_pycoco1']:.1f} |",
+        f"| core (coco) vs `evaluate()`, 10 thresholds | {ratios['coco_vs_pycoco10']:.1f} |",
+        f"| core (coco) vs `evaluate()`, IoU 0.5 only | {ratios['coco_vs_pycoco1']:.1f} |",
+        f"| `compare --json` process vs pycocotools load + evaluate process | {ratios['cli_vs_pycoco_process']:.1f} |",
+    ]
+    body = "\n".join(lines)
+    print(body)
+    if not quick:
+        write_section("agreement", body)
+    return ratios
