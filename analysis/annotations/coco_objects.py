@@ -24,8 +24,8 @@ from analysis.annotations.model import (
     Objects,
     Rle,
 )
-from analysis.annotations.rle import parse_rle
 from analysis.annotations.rle import area as rle_area
+from analysis.annotations.rle import parse_rle
 from analysis.exceptions import InvalidInput
 
 _NUMBER = (int, float)
@@ -171,12 +171,13 @@ def _attributes(items: list[dict[str, Any]]) -> AttributeTable | None:
 
 
 def _areas(columns: dict[str, Any], masks: Sequence[Rle | None] | None) -> FloatArray:
-    boxes = columns["bbox"]
+    """The given area, else the mask's, else the box's (as pycocotools' loadRes)."""
+    boxes: FloatArray = columns["bbox"]
     box_area = boxes[:, 2] * boxes[:, 3]
     if masks is not None:
         mask_area = np.array([np.nan if m is None else rle_area(m) for m in masks], dtype=np.float64)
         box_area = np.where(np.isnan(mask_area), box_area, mask_area)
-    given = columns["area"]
+    given: FloatArray | None = columns["area"]
     return box_area if given is None else np.where(np.isnan(given), box_area, given)
 
 

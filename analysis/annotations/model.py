@@ -18,8 +18,16 @@ from analysis.annotations.model_types import BoolArray, FloatArray, IntArray
 Tags = Mapping[str, str]
 
 __all__ = [
-    "AttributeTable", "BoolArray", "Categories", "FloatArray", "Images", "IntArray", "Objects", "Rle", "Tags",
     "Annotations",
+    "AttributeTable",
+    "BoolArray",
+    "Categories",
+    "FloatArray",
+    "Images",
+    "IntArray",
+    "Objects",
+    "Rle",
+    "Tags",
 ]
 
 
@@ -41,18 +49,14 @@ class Categories:
     names: tuple[str, ...]
     supercategories: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        lookup = np.full(int(self.ids.max(initial=-1)) + 1, -1, dtype=np.int64)
-        lookup[self.ids] = np.arange(len(self.ids))
-        object.__setattr__(self, "_lookup", lookup)
-
     def __len__(self) -> int:
         return len(self.ids)
 
     def index_of(self, category_ids: IntArray) -> IntArray:
         """Dense indices of known category ids (callers validate ids first)."""
-        lookup: IntArray = self._lookup  # type: ignore[attr-defined]
-        return lookup[category_ids]
+        order = np.argsort(self.ids)
+        pos = np.searchsorted(self.ids, category_ids, sorter=order)
+        return order[np.minimum(pos, len(order) - 1)].astype(np.int64)
 
     def name_of(self, index: int) -> str:
         return self.names[index]

@@ -25,12 +25,23 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> Int
     """Wilson score interval; for ``n = 0`` the whole of [0, 1]."""
     if n <= 0:
         return Interval(0.0, 1.0, "wilson", confidence)
-    z2 = _z(confidence) ** 2
-    p = successes / n
+    return wilson_score(successes / n, n, confidence, "wilson")
+
+
+def wilson_score(p: float, n: float, confidence: float, method: str) -> Interval:
+    """Wilson's score interval for an estimate ``p`` worth ``n`` observations.
+
+    At ``p = 0`` (``p = 1``) the bound is exactly 0 (1), which rounding of
+    ``center ∓ half`` would otherwise miss by an ulp and exclude the estimate.
+    """
+    z = _z(confidence)
+    z2 = z * z
     denom = 1.0 + z2 / n
     center = (p + z2 / (2.0 * n)) / denom
-    half = math.sqrt(z2) * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-    return Interval(max(0.0, center - half), min(1.0, center + half), "wilson", confidence)
+    half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
+    lower = 0.0 if p <= 0.0 else max(0.0, center - half)
+    upper = 1.0 if p >= 1.0 else min(1.0, center + half)
+    return Interval(lower, upper, method, confidence)
 
 
 def clopper_pearson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:

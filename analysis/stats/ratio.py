@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from analysis.stats.proportions import Interval, _z
+from analysis.stats.proportions import Interval, wilson_score
 
 ArrayLike = npt.ArrayLike
 
@@ -86,9 +86,4 @@ def ratio_interval(state: RatioState, confidence: float = 0.95) -> Interval:
     r, n = state.estimate, state.effective_n
     if math.isnan(r) or n <= 0:
         return Interval(0.0, 1.0, "hajek-wilson", confidence)
-    r = min(1.0, max(0.0, r))
-    z2 = _z(confidence) ** 2
-    denom = 1.0 + z2 / n
-    center = (r + z2 / (2.0 * n)) / denom
-    half = math.sqrt(z2 * (r * (1.0 - r) / n + z2 / (4.0 * n * n))) / denom
-    return Interval(max(0.0, center - half), min(1.0, center + half), "hajek-wilson", confidence)
+    return wilson_score(min(1.0, max(0.0, r)), n, confidence, "hajek-wilson")

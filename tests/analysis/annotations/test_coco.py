@@ -101,3 +101,15 @@ def test_attribute_values_compare_by_equality(value: object) -> None:
     table = manual.objects.attributes
     assert table is not None and table.names == ("occluded",)
     assert all(table.row(i) == {"occluded": value} for i in range(len(manual.objects)))
+
+
+def test_large_sparse_category_ids_need_no_dense_table() -> None:
+    gt_doc, results = random_coco_pair(9, n_images=3)
+    big = {c["id"]: c["id"] * 10**11 for c in gt_doc["categories"]}
+    for rec in (*gt_doc["categories"], *gt_doc["annotations"], *results):
+        key = "id" if "name" in rec else "category_id"
+        rec[key] = big[rec[key]]
+    manual = parse_ground_truth(gt_doc, "gt.json")
+    automation = parse_automation(results, "r.json", manual)
+    assert manual.categories.ids[manual.objects.category].tolist() == [a["category_id"] for a in gt_doc["annotations"]]
+    assert len(automation.objects) == len(results)

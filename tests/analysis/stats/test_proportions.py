@@ -97,15 +97,6 @@ def test_boundary_cases_are_sane_up_to_rounding(n: int, confidence: float) -> No
     assert clopper_pearson_interval(n, n, confidence).upper == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: at k = 0 (k = n) wilson_interval computes center - half (center + half) in "
-        "floating point, so the lower bound can be a few ulps above 0 (the upper bound an ulp "
-        "below 1) and the interval excludes the estimate k/n (which cases depends on the last "
-        "bits of z; the assertion message lists them)"
-    ),
-)
 def test_wilson_reaches_the_boundary_exactly_at_0_and_n() -> None:
     misses = []
     for n in BOUNDARY_NS:

@@ -235,14 +235,6 @@ def test_interval_at_estimate_0_or_1_is_sane_up_to_rounding(
         assert got.lower == pytest.approx(1.0 - far, rel=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: at an estimate of exactly 0 (1) ratio_interval computes center - half "
-        "(center + half) in floating point, so the lower bound can be a few ulps above 0 (the "
-        "upper bound an ulp below 1) and the interval excludes the estimate"
-    ),
-)
 def test_interval_at_estimate_0_or_1_reaches_the_boundary_exactly() -> None:
     misses = []
     for frames in BOUNDARY_FRAMES:
