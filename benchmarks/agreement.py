@@ -54,8 +54,8 @@ def main(*, quick: bool = False) -> dict[str, float]:
     t["pycoco1"] = time_call(lambda: _evaluate(gt, dt, [0.5]), repeat)
     gt_path, dt_path = DATA / "agreement-gt.json", DATA / "agreement-results.json"
     DATA.mkdir(parents=True, exist_ok=True)
-    write_json(gt_path, manual_doc)
-    write_json(dt_path, results)
+    write_json(gt_path, manual_doc, indent=False)
+    write_json(dt_path, results, indent=False)
     cli = [str(ROOT / ".venv" / "bin" / "shadowqa"), "compare", "--automation", str(dt_path),
            "--manual", str(gt_path), "--json"]
     t["cli"] = time_process(cli, repeat)

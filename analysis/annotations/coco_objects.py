@@ -29,6 +29,8 @@ from analysis.annotations.rle import parse_rle
 from analysis.exceptions import InvalidInput
 
 _NUMBER = (int, float)
+_SCALAR = {str, int, float, bool}
+_ABSENT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -161,13 +163,15 @@ def _optional_areas(items: list[dict[str, Any]]) -> FloatArray | None:
 
 
 def _attributes(items: list[dict[str, Any]]) -> AttributeTable | None:
-    if not any("attributes" in a for a in items):
+    records = [a.get("attributes", _ABSENT) for a in items]
+    given = [r for r in records if r is not _ABSENT]
+    if not given:
         return None
-    try:
-        records = [checks.attributes(a["attributes"], "", "") if "attributes" in a else None for a in items]
-    except InvalidInput:
-        raise _NeedsExactCheck from None
-    return AttributeTable.from_records(records)
+    if set(map(type, given)) != {dict}:
+        raise _NeedsExactCheck
+    if not {type(v) for r in given for v in r.values()} <= _SCALAR:
+        raise _NeedsExactCheck
+    return AttributeTable.from_records([None if r is _ABSENT else r for r in records])
 
 
 def _areas(columns: dict[str, Any], masks: Sequence[Rle | None] | None) -> FloatArray:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.annotations.model import FloatArray, IntArray, Objects
+from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
+
+Columns = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
 
 
 class BoxGeometry:
@@ -13,22 +15,33 @@ class BoxGeometry:
     kind = "box"
 
     def pair_iou(self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray) -> FloatArray:
-        d = dt.boxes[dt_idx]
-        g = gt.boxes[gt_idx]
-        return box_iou(d, g, gt.crowd[gt_idx])
+        d = tuple(c.take(dt_idx) for c in _columns(dt.boxes))
+        g = tuple(c.take(gt_idx) for c in _columns(gt.boxes))
+        return _iou(d, g, gt.crowd.take(gt_idx))  # type: ignore[arg-type]
 
 
-def box_iou(d: FloatArray, g: FloatArray, crowd: np.ndarray) -> FloatArray:
-    """Row-wise IoU of two (K, 4) xywh arrays; same operation order as pycocotools'
-    C code, so results are bit-identical."""
-    dx, dy, dw, dh = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
-    gx, gy, gw, gh = g[:, 0], g[:, 1], g[:, 2], g[:, 3]
-    w = np.minimum(dw + dx, gw + gx) - np.maximum(dx, gx)
-    h = np.minimum(dh + dy, gh + gy) - np.maximum(dy, gy)
+def box_iou(d: FloatArray, g: FloatArray, crowd: BoolArray) -> FloatArray:
+    """Row-wise IoU of two (K, 4) xywh arrays; for crowd rows, intersection over ``d``'s area."""
+    return _iou(_columns(d), _columns(g), crowd)
+
+
+def _columns(boxes: FloatArray) -> Columns:
+    """x, y, x + w, y + h and w * h: the terms of pycocotools' C code, computed per box."""
+    x, y, w, h = (np.ascontiguousarray(boxes[:, i]) for i in range(4))
+    return x, y, w + x, h + y, w * h
+
+
+def _iou(d: Columns, g: Columns, crowd: BoolArray) -> FloatArray:
+    """Same operations in the same order as pycocotools' ``bbIou``, so results are bit-identical."""
+    dx, dy, dx2, dy2, da = d
+    gx, gy, gx2, gy2, ga = g
+    w = np.minimum(dx2, gx2)
+    w -= np.maximum(dx, gx)
+    h = np.minimum(dy2, gy2)
+    h -= np.maximum(dy, gy)
     overlap = (w > 0) & (h > 0)
-    inter = np.where(overlap, w * h, 0.0)
-    da = dw * dh
-    union = np.where(crowd, da, (da + gw * gh) - inter)
-    out = np.zeros(len(d), dtype=np.float64)
+    inter = w * h
+    union = np.where(crowd, da, (da + ga) - inter)
+    out = np.zeros(len(dx), dtype=np.float64)
     np.divide(inter, union, out=out, where=overlap)
     return out

@@ -75,5 +75,5 @@ def _reader_error(exc: yaml.reader.ReaderError, data: bytes) -> tuple[str, str]:
     return where, f"not valid {exc.encoding.upper()}: {exc.reason} 0x{exc.character:02x}"
 
 
-def write_json(path: str | Path, doc: Any) -> None:
-    Path(path).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+def write_json(path: str | Path, doc: Any, *, indent: bool = True) -> None:
+    Path(path).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0))
