@@ -6,15 +6,17 @@ from pathlib import Path
 
 from analysis.agreement import QualitySpec
 from analysis.annotations import Annotations, parse_automation, parse_ground_truth
-from services.io.files import read_json, read_yaml
+from services.io.files import paused_gc, read_json, read_yaml
 
 
 def load_manual(path: str | Path, *, with_masks: bool = False) -> Annotations:
-    return parse_ground_truth(read_json(path), str(path), with_masks=with_masks)
+    with paused_gc():
+        return parse_ground_truth(read_json(path), str(path), with_masks=with_masks)
 
 
 def load_automation(path: str | Path, manual: Annotations, *, with_masks: bool = False) -> Annotations:
-    return parse_automation(read_json(path), str(path), manual, with_masks=with_masks)
+    with paused_gc():
+        return parse_automation(read_json(path), str(path), manual, with_masks=with_masks)
 
 
 def load_spec(path: str | Path | None) -> QualitySpec:
