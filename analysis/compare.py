@@ -7,17 +7,16 @@ overall, per class, per tag value and per model version.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis.agreement.confusion import Confusion, class_confusion
 from analysis.agreement.frames import FrameAgreement, frame_agreement
-from analysis.agreement.labels import attribute_agreement, tag_agreement, tag_pairs
+from analysis.agreement.labels import attribute_agreement, tag_agreement, tag_codes
 from analysis.agreement.spec import QualitySpec
 from analysis.agreement.summary import FrameCounts, StratumSummary, summarize
-from analysis.annotations.model import Annotations, BoolArray, Tags
+from analysis.annotations.model import Annotations, BoolArray
 from analysis.exceptions import AnalysisFailed, ShadowQAError
 from analysis.matching import Matches, MatchOptions, match
 from analysis.stats import cohen_kappa
@@ -109,34 +108,27 @@ class Comparator:
     def _strata(
         self, counts: FrameCounts, automation: Annotations, manual: Annotations
     ) -> dict[str, dict[str, StratumSummary]]:
-        columns = {key: [t.get(key) for t in manual.tags] for key in _keys(manual.tags)}
+        """Summaries per value of each manual tag, and per machine model version."""
+        columns = {key: manual.tag_table.labels(key) for key in manual.tag_table.names}
         if any(v is not None for v in automation.model_version):
             columns["model_version"] = list(automation.model_version)
         out: dict[str, dict[str, StratumSummary]] = {}
         for key, values in columns.items():
-            labels = np.array(["" if v is None else v for v in values], dtype=object)
+            labels = np.array(["" if v is None else str(v) for v in values], dtype=object)
             known: BoolArray = np.array([v is not None for v in values], dtype=bool)
             out[key] = {
-                str(value): summarize(counts.select(known & (labels == value)), self.options.confidence)
+                value: summarize(counts.select(known & (labels == value)), self.options.confidence)
                 for value in sorted(set(labels[known].tolist()))
             }
         return out
 
 
-def _keys(tags: Sequence[Tags]) -> list[str]:
-    """Tag names in order of first appearance."""
-    seen: dict[str, None] = {}
-    for t in tags:
-        seen.update(dict.fromkeys(t))
-    return list(seen)
-
-
 def _tag_summaries(automation: Annotations, manual: Annotations) -> dict[str, TagSummary]:
     out = {}
-    for key in _keys(manual.tags):
-        machine, human, _ = tag_pairs(automation.tags, manual.tags, key)
-        if not human:
+    for key in manual.tag_table.names:
+        machine, human = tag_codes(automation, manual, key)
+        if len(human) == 0:
             continue
-        agree = float(np.mean([a == b for a, b in zip(machine, human, strict=True)]))
-        out[key] = TagSummary(len(human), agree, cohen_kappa(machine, human))
+        agree = float(np.mean(machine == human))
+        out[key] = TagSummary(len(human), agree, cohen_kappa(machine.tolist(), human.tolist()))
     return out

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.annotations.attributes import AttributeTable
-from analysis.annotations.model import Annotations, BoolArray, IntArray, Tags
+from analysis.annotations.label_table import LabelTable
+from analysis.annotations.model import Annotations, BoolArray, IntArray
 from analysis.matching import Matches
 
 
@@ -40,41 +40,60 @@ def attribute_agreement(
     automation: Annotations, manual: Annotations, matches: Matches, required: Sequence[str]
 ) -> PairLabels:
     """Over matched pairs, each attribute the manual object carries is compared."""
-    n = len(matches.gt)
-    compared, agreed, differ = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    mine, theirs = manual.objects.attributes, automation.objects.attributes
-    for name in mine.names if mine is not None else ():
-        g_has, g_code = _column(mine, name, len(manual.objects))
-        d_has, d_code = _column(theirs, name, len(automation.objects))
-        has = g_has[matches.gt]
-        same = has & d_has[matches.dt] & (g_code[matches.gt] == d_code[matches.dt])
-        compared += has
-        agreed += same
-        if name in required:
-            differ += has & ~same
-    return PairLabels(compared, agreed, differ)
-
-
-def _column(table: AttributeTable | None, name: str, n: int) -> tuple[BoolArray, IntArray]:
-    column = table.column(name) if table is not None else None
-    return column if column is not None else (np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64))
+    mine = _Side(manual.objects.attributes, len(manual.objects))
+    theirs = _Side(automation.objects.attributes, len(automation.objects))
+    return _compare_labels(mine, theirs, matches.gt, matches.dt, required)
 
 
 def tag_agreement(automation: Annotations, manual: Annotations, required: Sequence[str]) -> LabelAgreement:
     """Per frame, each tag the manual side gives is compared with the machine's."""
     n = len(manual.images)
+    frames = np.arange(n)
+    pairs = _compare_labels(_Side(manual.tag_table, n), _Side(automation.tag_table, n), frames, frames, required)
+    return LabelAgreement(pairs.compared, pairs.agreed, pairs.required_differ)
+
+
+def tag_codes(automation: Annotations, manual: Annotations, name: str) -> tuple[IntArray, IntArray]:
+    """Codes of one tag's machine and manual values, on frames where both give it."""
+    n = len(manual.images)
+    d_has, d_code = _Side(automation.tag_table, n).column(name)
+    g_has, g_code = _Side(manual.tag_table, n).column(name)
+    both = d_has & g_has
+    return d_code[both], g_code[both]
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One labeller's label table over ``n`` items (``None``: no labels at all)."""
+
+    table: LabelTable | None
+    n: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.table.names if self.table is not None else ()
+
+    def column(self, name: str) -> tuple[BoolArray, IntArray]:
+        column = self.table.column(name) if self.table is not None else None
+        if column is None:
+            return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.int64)
+        return column
+
+
+def _compare_labels(
+    mine: _Side, theirs: _Side, my_idx: IntArray, their_idx: IntArray, required: Sequence[str]
+) -> PairLabels:
+    """For each pair ``(my_idx[k], their_idx[k])``: labels I give, how many they match,
+    and how many required ones differ."""
+    n = len(my_idx)
     compared, agreed, differ = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    for f, (mine, theirs) in enumerate(zip(manual.tags, automation.tags, strict=True)):
-        for key, value in mine.items():
-            same = theirs.get(key) == value
-            compared[f] += 1
-            agreed[f] += same
-            differ[f] += (not same) and key in required
-    return LabelAgreement(compared, agreed, differ)
-
-
-def tag_pairs(automation: Sequence[Tags], manual: Sequence[Tags], key: str) -> tuple[list[str], list[str], BoolArray]:
-    """Machine and manual values of one tag on frames where both give it, and which frames."""
-    both = np.array([key in a and key in m for a, m in zip(automation, manual, strict=True)], dtype=bool)
-    idx = np.flatnonzero(both).tolist()
-    return [automation[i][key] for i in idx], [manual[i][key] for i in idx], both
+    for name in mine.names:
+        g_has, g_code = mine.column(name)
+        d_has, d_code = theirs.column(name)
+        has = g_has[my_idx]
+        same = has & d_has[their_idx] & (g_code[my_idx] == d_code[their_idx])
+        compared += has
+        agreed += same
+        if name in required:
+            differ += has & ~same
+    return PairLabels(compared, agreed, differ)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from analysis.annotations import checks
-from analysis.annotations.attributes import AttributeTable
+from analysis.annotations.label_table import LabelTable
 from analysis.annotations.model import (
     BoolArray,
     Categories,
@@ -162,7 +162,7 @@ def _optional_areas(items: list[dict[str, Any]]) -> FloatArray | None:
     return arr
 
 
-def _attributes(items: list[dict[str, Any]]) -> AttributeTable | None:
+def _attributes(items: list[dict[str, Any]]) -> LabelTable | None:
     records = [a.get("attributes", _ABSENT) for a in items]
     given = [r for r in records if r is not _ABSENT]
     if not given:
@@ -171,7 +171,7 @@ def _attributes(items: list[dict[str, Any]]) -> AttributeTable | None:
         raise _NeedsExactCheck
     if not {type(v) for r in given for v in r.values()} <= _SCALAR:
         raise _NeedsExactCheck
-    return AttributeTable.from_records([None if r is _ABSENT else r for r in records])
+    return LabelTable.from_records([None if r is _ABSENT else r for r in records])
 
 
 def _areas(columns: dict[str, Any], masks: Sequence[Rle | None] | None) -> FloatArray:

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from analysis.annotations.attributes import AttributeTable
+from analysis.annotations.label_table import LabelTable
 from analysis.annotations.model_types import BoolArray, FloatArray, IntArray
 
 Tags = Mapping[str, str]
 
 __all__ = [
     "Annotations",
-    "AttributeTable",
     "BoolArray",
     "Categories",
     "FloatArray",
     "Images",
     "IntArray",
+    "LabelTable",
     "Objects",
     "Rle",
     "Tags",
@@ -94,7 +95,7 @@ class Objects:
     crowd: BoolArray
     ignore: BoolArray
     track_id: IntArray  # -1 where absent
-    attributes: AttributeTable | None = None
+    attributes: LabelTable | None = None
     masks: Sequence[Rle | None] | None = None
 
     def __len__(self) -> int:
@@ -134,6 +135,11 @@ class Annotations:
     confidence: FloatArray
     model_version: Sequence[str | None]
     source: str = ""
+
+    @cached_property
+    def tag_table(self) -> LabelTable:
+        """``tags`` column-wise."""
+        return LabelTable.from_records(self.tags)
 
     @property
     def frame_offsets(self) -> IntArray:

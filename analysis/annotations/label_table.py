@@ -1,4 +1,5 @@
-"""Object attributes stored column-wise, so matched pairs compare without Python loops."""
+"""Categorical labels (object attributes, image tags) stored column-wise, so pairs of
+labellers compare without Python loops."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ _MISSING = object()
 
 
 @dataclass(frozen=True, eq=False)
-class AttributeTable:
-    """``present[i, a]``: object ``i`` carries attribute ``names[a]``; ``codes`` hold a
-    hash of the value, equal exactly when values compare equal; ``values`` maps codes back."""
+class LabelTable:
+    """``present[i, a]``: item ``i`` carries label ``names[a]``; ``codes`` hold a hash of
+    the value, equal exactly when values compare equal; ``values`` maps codes back."""
 
     names: tuple[str, ...]
     present: BoolArray
@@ -24,7 +25,7 @@ class AttributeTable:
     values: Mapping[int, Any]
 
     @classmethod
-    def from_records(cls, records: Sequence[Mapping[str, Any] | None]) -> AttributeTable:
+    def from_records(cls, records: Sequence[Mapping[str, Any] | None]) -> LabelTable:
         names = tuple(dict.fromkeys(k for r in records if r for k in r))
         n = len(records)
         present = np.zeros((n, len(names)), dtype=bool)
@@ -37,14 +38,22 @@ class AttributeTable:
             values.update((hash(v), v) for v in set(column) if v is not _MISSING)
         return cls(names, present, codes, values)
 
-    def take(self, index: IntArray) -> AttributeTable:
-        return AttributeTable(self.names, self.present[index], self.codes[index], self.values)
+    def take(self, index: IntArray) -> LabelTable:
+        return LabelTable(self.names, self.present[index], self.codes[index], self.values)
 
     def column(self, name: str) -> tuple[BoolArray, IntArray] | None:
         if name not in self.names:
             return None
         a = self.names.index(name)
         return self.present[:, a], self.codes[:, a]
+
+    def labels(self, name: str) -> list[Any]:
+        """The value of ``name`` for every item, ``None`` where it is absent."""
+        column = self.column(name)
+        if column is None:
+            return [None] * len(self.present)
+        present, codes = column
+        return [self.values[c] if p else None for p, c in zip(present.tolist(), codes.tolist(), strict=True)]
 
     def row(self, i: int) -> dict[str, Any] | None:
         if not self.present[i].any():
