@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench sample clean
+.PHONY: demo test lint unit bench sample models clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -31,6 +31,11 @@ lint: $(STAMP)
 ## bench: run the benchmarks and rewrite BENCHMARKS.md
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## models: retrain the reference models (seeded, CPU, ~10 min) and re-score them on held-out data
+models: $(STAMP)
+	$(BIN)/python scripts/train_models.py
+	$(BIN)/python -m benchmarks models
 
 ## sample: regenerate the bundled sample in examples/sample
 sample: $(STAMP)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import agreement
+from benchmarks import agreement, engine, models
 
-BENCHMARKS = {"agreement": agreement.main}
+BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main}
 
 
 def main() -> None:

@@ -28,7 +28,12 @@ def parse_categories(value: Any, source: str) -> Categories:
             raise InvalidInput(source, f"{where}.id", f"duplicate category id {cid} (first at categories[{seen[cid]}])")
         seen[cid] = i
         ids.append(cid)
-        names.append(checks.text(checks.field(rec, "name", source, where), source, f"{where}.name"))
+        name = checks.text(checks.field(rec, "name", source, where), source, f"{where}.name")
+        if name in names:  # results are reported by class name
+            first = names.index(name)
+            problem = f"duplicate category name {name!r} (first at categories[{first}])"
+            raise InvalidInput(source, f"{where}.name", problem)
+        names.append(name)
         supers.append(checks.text(rec.get("supercategory", ""), source, f"{where}.supercategory"))
     return Categories(np.array(ids, dtype=np.int64), tuple(names), tuple(supers))
 

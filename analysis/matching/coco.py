@@ -43,7 +43,8 @@ def coco_match(
     fast = ~np.isin(dt_key[dp], slow)
     _resolve_bulk(dp[fast], gp[fast], iou[fast], thr, gt_ign, match_of, match_iou)
     _resolve_greedy(dp[~fast], gp[~fast], iou[~fast], dt, thr, gt_ign, gt.crowd, dt_key, match_of, match_iou)
-    tp = (match_of >= 0) & ~gt_ign[np.maximum(match_of, 0)]
+    tp = match_of >= 0
+    tp[tp] = ~gt_ign[match_of[tp]]
     dt_out = (dt.area < lo) | (dt.area > hi) | dt_small
     dt_ignored = ~kept | ((match_of >= 0) & ~tp) | ((match_of < 0) & dt_out)
     tp_idx = np.flatnonzero(tp)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from analysis.exceptions import ShadowQAError
-from services.cli import compare
+from services.cli import compare, dataset, engine
 from services.cli.parser import Parser, fail
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="shadowqa", description="Shadow-mode quality validation for annotation automation.")
+    parser.add_argument("--version", action="version", version=f"shadowqa {version('shadowqa')}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     compare.register(commands)
+    dataset.register(commands)
+    engine.register(commands)
     return parser
 
 
@@ -25,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("shadowqa: interrupted", file=sys.stderr)
+        return 130
     return code
 
 

@@ -93,3 +93,10 @@ def test_one_to_one_and_same_frame_and_class_on_random_data() -> None:
     assert (automation.objects.category[m.dt] == manual.objects.category[m.gt]).all()
     assert (m.iou >= 0.5).all() and not manual.objects.crowd[m.gt].any()
     assert not (m.dt_ignored & m.dt_matched).any()
+
+
+@pytest.mark.parametrize("method", ["hungarian", "coco"])
+def test_detections_on_frames_without_manual_objects_are_false_positives(method: str) -> None:
+    automation, manual = pair([], [dt([0, 0, 10, 10]), dt([5, 5, 10, 10], cat=2)])
+    m = match(automation, manual, MatchOptions(method=method))  # type: ignore[arg-type]
+    assert m.false_positive.tolist() == [True, True] and len(m.dt) == 0

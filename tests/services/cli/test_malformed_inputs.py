@@ -188,6 +188,8 @@ CASES = [
     bad("category-id-negative", gt(put("categories[0].id", -1)), "categories[0].id: must be >= 0"),
     bad("category-id-too-big", gt(put("categories[0].id", 2**63)),
         "categories[0].id: does not fit in 64 bits"),
+    bad("category-name-duplicate", gt(put("categories[1].name", "car")),
+        "categories[1].name: duplicate category name 'car' (first at categories[0])"),
     bad("category-name-number", gt(put("categories[1].name", 2)), "categories[1].name: expected a"),
     # -- ground-truth annotation records
     bad("ann-not-object", gt(put("annotations[1]", [1, 2])), "annotations[1]: expected an object"),

@@ -1,0 +1,144 @@
+"""COCO average precision (mAP) over IoU thresholds, equal to pycocotools' ``COCOeval``.
+
+Matching per threshold is the core's pycocotools-exact ``coco`` matcher; the
+accumulation over images is :mod:`analysis.detection.accumulate`. Together they
+give pycocotools' ``stats`` (AP@[.5:.95], AP@.5, AP@.75, AR) and per-class AP
+for one area range and ``maxDets``, so the engine can report mAP from its own
+core rather than by running pycocotools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.annotations.model import Annotations, BoolArray, FloatArray, IntArray
+from analysis.detection.accumulate import accumulate, detection_ranking, mean_defined
+from analysis.detection.contract import (
+    check_same_frames,
+    checked_area_range,
+    checked_max_dets,
+    checked_thresholds,
+    reported_as,
+)
+from analysis.matching import MatchOptions, match
+
+# pycocotools' Params.iouThrs, built by the same expression so the floats are identical.
+COCO_IOU_THRESHOLDS: tuple[float, ...] = tuple(
+    np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True).tolist()
+)
+ALL_AREAS: tuple[float, float] = (0.0, 1e5**2)
+_SAME_THRESHOLD = 1e-12
+
+
+@dataclass(frozen=True)
+class ClassAP:
+    """One class's scores; NaN when the class has no non-ignored manual object."""
+
+    ap: float  # mean interpolated precision over all IoU thresholds and recall points
+    ap50: float  # at IoU 0.5 (NaN if 0.5 is not among the thresholds)
+    ap75: float
+    recall50: float  # share of manual objects found at IoU 0.5
+    ar: float  # recall averaged over the IoU thresholds
+    n_manual: int  # non-ignored manual objects (not crowd, area inside the range)
+
+
+@dataclass(frozen=True, eq=False)
+class APResult:
+    """COCO detection scores of the automation side against the manual side.
+
+    ``ap``, ``ap50``, ``ap75`` and ``ar`` are pycocotools' ``stats[0]``,
+    ``stats[1]``, ``stats[2]`` and ``stats[8]`` for the defaults (NaN where
+    pycocotools prints -1). ``precision`` is ``(T, 101, K)`` and ``recall``
+    ``(T, K)`` with classes in the manual categories' order.
+    """
+
+    ap: float
+    ap50: float
+    ap75: float
+    ar: float
+    per_class: Mapping[str, ClassAP]
+    iou_thresholds: tuple[float, ...]
+    max_dets: int
+    area_range: tuple[float, float]
+    precision: FloatArray
+    recall: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class _Flags:
+    tp: BoolArray  # (T, N) detection is a true positive at threshold t
+    fp: BoolArray  # (T, N) detection is a false positive at threshold t
+    n_manual: IntArray  # (K,) non-ignored manual objects per class
+
+
+def average_precision(
+    automation: Annotations, manual: Annotations, *,
+    iou_thresholds: Iterable[float] = COCO_IOU_THRESHOLDS, max_dets: int = 100,
+    area_range: tuple[float, float] = ALL_AREAS,
+) -> APResult:
+    """COCO AP and AR of scored automation boxes, as pycocotools' ``COCOeval`` computes them.
+
+    ``max_dets`` caps detections per image and class; ``area_range`` (px²,
+    inclusive) selects the objects evaluated, as pycocotools' ``areaRng``.
+    """
+    thresholds = checked_thresholds(iou_thresholds)
+    area_range = checked_area_range(area_range)
+    check_same_frames(automation, manual)
+    with reported_as(f"average precision of {automation.source or 'automation'} against {manual.source or 'manual'}"):
+        flags = _match_flags(automation, manual, thresholds, checked_max_dets(max_dets), area_range)
+        dt = automation.objects
+        ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
+        precision, recall = accumulate(flags.tp, flags.fp, ranking, dt.category, flags.n_manual)
+        return _summarize(precision, recall, flags.n_manual, manual, thresholds, max_dets, area_range)
+
+
+def _match_flags(
+    automation: Annotations, manual: Annotations, thresholds: tuple[float, ...], max_dets: int,
+    area_range: tuple[float, float],
+) -> _Flags:
+    """True and false positives per threshold from the pycocotools-exact matcher."""
+    n = len(automation.objects)
+    tp = np.zeros((len(thresholds), n), dtype=bool)
+    fp = np.zeros((len(thresholds), n), dtype=bool)
+    if len(manual.objects) == 0:  # every class is undefined; the coco matcher fails on an empty manual side
+        return _Flags(tp, fp, np.zeros(len(manual.categories), dtype=np.int64))
+    gt_ignored = np.zeros(len(manual.objects), dtype=bool)
+    for t, threshold in enumerate(thresholds):
+        options = MatchOptions(method="coco", iou_threshold=threshold, max_dets=max_dets, area_range=area_range)
+        matches = match(automation, manual, options)
+        tp[t], fp[t], gt_ignored = matches.dt_matched, matches.false_positive, matches.gt_ignored
+    n_manual = np.bincount(manual.objects.category[~gt_ignored], minlength=len(manual.categories))
+    return _Flags(tp, fp, n_manual.astype(np.int64))
+
+
+def _summarize(
+    precision: FloatArray, recall: FloatArray, n_manual: IntArray, manual: Annotations,
+    thresholds: tuple[float, ...], max_dets: int, area_range: tuple[float, float],
+) -> APResult:
+    """pycocotools' ``summarize()``: means over defined entries, classes in ascending id order."""
+    by_id = np.argsort(manual.categories.ids, kind="stable")
+    precision.setflags(write=False)
+    recall.setflags(write=False)
+    at50, at75 = _threshold_index(thresholds, 0.5), _threshold_index(thresholds, 0.75)
+    per_class = {
+        manual.categories.name_of(k): ClassAP(
+            ap=mean_defined(precision[:, :, k]), ap50=mean_defined(precision[at50, :, k]),
+            ap75=mean_defined(precision[at75, :, k]), recall50=mean_defined(recall[at50, k]),
+            ar=mean_defined(recall[:, k]), n_manual=int(n_manual[k]),
+        )
+        for k in range(len(manual.categories))
+    }
+    return APResult(
+        ap=mean_defined(precision[:, :, by_id]), ap50=mean_defined(precision[at50][:, :, by_id]),
+        ap75=mean_defined(precision[at75][:, :, by_id]), ar=mean_defined(recall[:, by_id]),
+        per_class=per_class, iou_thresholds=thresholds, max_dets=max_dets, area_range=area_range,
+        precision=precision, recall=recall,
+    )
+
+
+def _threshold_index(thresholds: tuple[float, ...], value: float) -> IntArray:
+    """Where ``value`` is among the thresholds (pycocotools compares exactly; we allow rounding)."""
+    return np.flatnonzero(np.abs(np.asarray(thresholds) - value) < _SAME_THRESHOLD).astype(np.int64)

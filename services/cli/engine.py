@@ -1,0 +1,97 @@
+"""``shadowqa engine run|eval|export``: the automation engine from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import orjson
+
+from services.cli.parser import Parser, positive_int
+from services.engine.loading import export_torchscript, load_runner
+from services.engine.results import to_coco_results
+from services.engine.run import RunReport, run_frames
+from services.engine.sources import open_source
+from services.io.files import write_json
+
+MODEL_HELP = "builtin:driving-detector, builtin:digits, or a TorchScript file with its .json spec beside it"
+IMAGES_HELP = "COCO JSON listing image files, an .npz, synthetic://driving?seed=S&n=N or sklearn-digits://"
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    engine = commands.add_parser("engine", help="run, evaluate or export automation models")
+    sub = engine.add_subparsers(dest="engine_command", required=True, parser_class=Parser)
+    run = sub.add_parser("run", help="annotate frames with a model; write COCO results")
+    _model_args(run)
+    run.add_argument("--out", required=True, metavar="RESULTS.json", help="COCO results object to write")
+    run.set_defaults(run=run_command)
+    ev = sub.add_parser("eval", help="run a model and score it against the frames' ground truth")
+    _model_args(ev)
+    ev.add_argument("--out", metavar="RESULTS.json", help="also write the results")
+    ev.add_argument("--spec", metavar="SPEC.yaml", help="quality spec for frame acceptance (default spec otherwise)")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.set_defaults(run=eval_command)
+    ex = sub.add_parser("export", help="export a builtin model to TorchScript with its spec")
+    ex.add_argument("--model", required=True, choices=("builtin:driving-detector", "builtin:digits"))
+    ex.add_argument("--out", required=True, metavar="MODEL.pt", type=Path)
+    ex.set_defaults(run=export_command)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    p.add_argument("--images", required=True, metavar="GT_OR_IMAGES", help=IMAGES_HELP)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="frames per forward pass (default 16)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run(args: argparse.Namespace) -> RunReport:
+    runner = load_runner(args.model, args.device)
+    source = open_source(args.images)
+    runner.warm_up()
+    progress = not args.no_progress and sys.stderr.isatty()
+    return run_frames(runner, source, batch_size=args.batch_size, total=len(source), progress=progress)
+
+
+def _report_failures(report: RunReport) -> None:
+    failed = report.failed
+    for r in failed[:10]:
+        print(f"shadowqa: frame failed: {r.error}", file=sys.stderr)
+    if len(failed) > 10:
+        print(f"shadowqa: ... and {len(failed) - 10} more failed frames", file=sys.stderr)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    report = _run(args)
+    write_json(args.out, to_coco_results(report.results), indent=False)
+    _report_failures(report)
+    ok = len(report.results) - len(report.failed)
+    version = report.results[0].model_version if report.results else "-"
+    print(f"{ok} frames annotated, {len(report.failed)} failed, {report.frames_per_second:.0f} frames/s "
+          f"({version}); results in {args.out}")
+    return 1 if report.failed else 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from services.engine.evaluate import evaluate, render_report
+    from services.io.annotation_files import load_spec
+
+    spec = load_spec(args.spec)
+    source = open_source(args.images)
+    report = _run(args)
+    if args.out:
+        write_json(args.out, to_coco_results(report.results), indent=False)
+    _report_failures(report)
+    result = evaluate(report, source, spec)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        print(render_report(result))
+    return 1 if report.failed else 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    out = export_torchscript(args.model.removeprefix("builtin:"), args.out)
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0

@@ -1,0 +1,1 @@
+"""The project's own reference networks (trained by scripts/, weights in services/engine/weights/)."""

@@ -1,0 +1,67 @@
+"""What a model runner returns for one frame, and how results become COCO results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class AutomationResult:
+    """The machine's annotation of one frame.
+
+    ``boxes`` are COCO ``[x, y, width, height]`` in the frame's pixels with their
+    ``category_ids`` and ``scores``; ``tags`` are image-level labels with their
+    probabilities in ``tag_scores``; ``confidence`` is the model's belief that the
+    whole frame is right, which the router samples on. A frame the engine could
+    not process has ``error`` set and nothing else.
+    """
+
+    frame_id: int
+    model_version: str
+    boxes: FloatArray = field(default_factory=lambda: np.zeros((0, 4)))
+    category_ids: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    scores: FloatArray = field(default_factory=lambda: np.zeros(0))
+    tags: Mapping[str, str] = field(default_factory=dict)
+    tag_scores: Mapping[str, float] = field(default_factory=dict)
+    confidence: float = float("nan")
+    inference_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def failed(frame_id: int, model_version: str, error: str) -> AutomationResult:
+    return AutomationResult(frame_id=frame_id, model_version=model_version, error=error)
+
+
+def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
+    """A COCO results object: box records plus per-frame tags, confidence and model version.
+
+    Failed frames are listed with their error so nothing is silently dropped.
+    """
+    annotations: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    for r in results:
+        if not r.ok:
+            images.append({"id": r.frame_id, "error": r.error, "model_version": r.model_version})
+            continue
+        boxes = np.round(r.boxes, 2).tolist()
+        for box, cat, score in zip(boxes, r.category_ids.tolist(), r.scores.tolist(), strict=True):
+            annotations.append({"image_id": r.frame_id, "category_id": cat, "bbox": box, "score": round(score, 5)})
+        image: dict[str, Any] = {"id": r.frame_id, "confidence": round(r.confidence, 6),
+                                 "model_version": r.model_version, "inference_ms": round(r.inference_ms, 3)}
+        if r.tags:
+            image["tags"] = dict(r.tags)
+            image["tag_scores"] = {k: round(v, 6) for k, v in r.tag_scores.items()}
+        images.append(image)
+    return {"annotations": annotations, "images": images}

@@ -1,0 +1,1 @@
+"""Training of the reference models (run by `make models`; never at test or run time)."""
