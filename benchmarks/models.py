@@ -19,7 +19,7 @@ def main(*, quick: bool = False) -> dict[str, Any]:
     lines = ["## Reference models on held-out data (`benchmarks/models.py`)", "",
              f"Trained by `make models` (seeded, CPU); scored on frames never trained on; {machine()}.", ""]
     lines += _detector_lines(reports["driving-detector"], before.get("driving-detector", {}))
-    lines += [""] + _digits_lines(reports["digits"], before.get("digits", {}))
+    lines += ["", *_digits_lines(reports["digits"], before.get("digits", {}))]
     body = "\n".join(lines)
     print(body)
     if not quick:

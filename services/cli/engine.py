@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from services.cli.parser import Parser, positive_int
-from services.engine.loading import export_torchscript, load_runner
-from services.engine.results import to_coco_results
-from services.engine.run import RunReport, run_frames
-from services.engine.sources import open_source
 from services.io.files import write_json
+
+if TYPE_CHECKING:  # the engine imports torch (~2 s): only commands that run a model pay for it
+    from services.engine.run import RunReport
 
 MODEL_HELP = "builtin:driving-detector, builtin:digits, or a TorchScript file with its .json spec beside it"
 IMAGES_HELP = "COCO JSON listing image files, an .npz, synthetic://driving?seed=S&n=N or sklearn-digits://"
@@ -47,6 +47,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> RunReport:
+    from services.engine.loading import load_runner
+    from services.engine.run import run_frames
+    from services.engine.sources import open_source
+
     runner = load_runner(args.model, args.device)
     source = open_source(args.images)
     runner.warm_up()
@@ -63,6 +67,8 @@ def _report_failures(report: RunReport) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from services.engine.results import to_coco_results
+
     report = _run(args)
     write_json(args.out, to_coco_results(report.results), indent=False)
     _report_failures(report)
@@ -75,6 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 def eval_command(args: argparse.Namespace) -> int:
     from services.engine.evaluate import evaluate, render_report
+    from services.engine.results import to_coco_results
+    from services.engine.sources import open_source
     from services.io.annotation_files import load_spec
 
     spec = load_spec(args.spec)
@@ -92,6 +100,8 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from services.engine.loading import export_torchscript
+
     out = export_torchscript(args.model.removeprefix("builtin:"), args.out)
     print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0

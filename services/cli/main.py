@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from importlib.metadata import version
 
 from analysis.exceptions import ShadowQAError
-from services.cli import compare, dataset, engine
+from services.cli import compare, dataset, engine, gate, recommend, replay
 from services.cli.parser import Parser, fail
 
 
@@ -18,6 +18,9 @@ def build_parser() -> Parser:
     compare.register(commands)
     dataset.register(commands)
     engine.register(commands)
+    gate.register(commands)
+    recommend.register(commands)
+    replay.register(commands)
     return parser
 
 

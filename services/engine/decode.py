@@ -24,6 +24,7 @@ class Decoded:
     scores: np.ndarray  # [N]
     tag_probs: np.ndarray  # [C] class probabilities (classifiers), empty for detectors
     confidence: float
+    log_certainty: float = float("nan")  # detectors: Σ log max(p, 1 − p) over candidate peaks
 
 
 def decode_centernet(outputs: tuple[torch.Tensor, ...], spec: DecodeSpec) -> list[Decoded]:
@@ -41,9 +42,21 @@ def decode_centernet(outputs: tuple[torch.Tensor, ...], spec: DecodeSpec) -> lis
     size = log_size.view(b, 2, -1).gather(2, pix[:, None, :].expand(b, 2, -1)).exp()
     cx, cy = (xs + off[:, 0]) * spec.stride, (ys + off[:, 1]) * spec.stride
     boxes = torch.stack([cx - size[:, 0] / 2, cy - size[:, 1] / 2, size[:, 0], size[:, 1]], dim=2)
+    log_cert = log_certainty(scores)
+    return _split(boxes, cls, scores, frame_confidence(log_cert, spec), log_cert, spec)
+
+
+def log_certainty(scores: torch.Tensor) -> torch.Tensor:
+    """Σ log max(p, 1 − p) over a frame's candidate peaks: how sure the detector is of every call."""
     certainty = torch.where(scores >= PEAK_FLOOR, torch.maximum(scores, 1 - scores), torch.ones_like(scores))
-    confidence = certainty.log().sum(1).exp()
-    return _split(boxes, cls, scores, confidence, spec)
+    return certainty.log().sum(1)
+
+
+def frame_confidence(log_cert: torch.Tensor, spec: DecodeSpec) -> torch.Tensor:
+    """The calibrated probability that the frame is right, or the raw product of certainties."""
+    if spec.confidence_slope is None:
+        return log_cert.exp()
+    return torch.sigmoid(spec.confidence_slope * log_cert + spec.confidence_bias)
 
 
 def decode_boxes(outputs: tuple[torch.Tensor, ...], spec: DecodeSpec) -> list[Decoded]:
@@ -73,14 +86,16 @@ def decode_softmax(outputs: tuple[torch.Tensor, ...], spec: DecodeSpec) -> list[
 
 
 def _split(
-    boxes: torch.Tensor, cls: torch.Tensor, scores: torch.Tensor, confidence: torch.Tensor, spec: DecodeSpec
+    boxes: torch.Tensor, cls: torch.Tensor, scores: torch.Tensor, confidence: torch.Tensor, log_cert: torch.Tensor,
+    spec: DecodeSpec,
 ) -> list[Decoded]:
     keep = (scores >= spec.score_threshold).cpu().numpy()
     bx = boxes.cpu().numpy().astype(np.float64)
     lb = cls.cpu().numpy().astype(np.int64)
     sc = scores.cpu().numpy().astype(np.float64)
     conf = confidence.cpu().numpy().astype(np.float64)
-    return [Decoded(bx[i][keep[i]], lb[i][keep[i]], sc[i][keep[i]], np.zeros(0), float(conf[i]))
+    lc = log_cert.cpu().numpy().astype(np.float64)
+    return [Decoded(bx[i][keep[i]], lb[i][keep[i]], sc[i][keep[i]], np.zeros(0), float(conf[i]), float(lc[i]))
             for i in range(len(bx))]
 
 

@@ -35,4 +35,4 @@ def for_inference(module: nn.Module, device: torch.device) -> tuple[nn.Module, t
     """
     module = fuse_batch_norms(module.eval())
     fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-    return module.to(device=device, memory_format=fmt), fmt
+    return module.to(device).to(memory_format=fmt), fmt

@@ -51,6 +51,10 @@ class DecodeSpec:
     tag: str = ""
     labels: tuple[str, ...] = ()
     temperature: float = 1.0
+    # Frame confidence calibration (detectors): sigmoid(slope · log-certainty + bias), fitted on
+    # held-out frames to P(frame accepted); without it, the product of peak certainties.
+    confidence_slope: float | None = None
+    confidence_bias: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,14 @@ def _decode(rec: Any, source: str) -> DecodeSpec:
         tag=checks.text(rec.get("tag", ""), source, "decode.tag"),
         labels=tuple(checks.text(v, source, f"decode.labels[{i}]") for i, v in enumerate(labels)),
         temperature=checks.number(rec.get("temperature", 1.0), source, "decode.temperature", above=0.0),
+        confidence_slope=_optional(rec, "confidence_slope", source),
+        confidence_bias=checks.number(rec.get("confidence_bias", 0.0), source, "decode.confidence_bias"),
     )
+
+
+def _optional(rec: Any, key: str, source: str) -> float | None:
+    value = rec.get(key)
+    return None if value is None else checks.number(value, source, f"decode.{key}")
 
 
 def _floats(value: Any, source: str, where: str, n: int, positive: bool = False) -> tuple[float, ...]:

@@ -1,0 +1,28 @@
+"""Sampling policies and the router: which frames go to people, with which probability π.
+
+Decisions are deterministic hashes of (frame id, salt), so a replay of a
+recorded stream reproduces the online sample exactly, and every decision
+carries its π for the 1/π-weighted estimates downstream.
+"""
+
+from analysis.sampling.budget import BudgetCapped
+from analysis.sampling.floor import AuditFloor
+from analysis.sampling.hashing import drawn, unit_hash
+from analysis.sampling.policies import ConfidenceWeighted, SamplingPolicy, SamplingState, Stratified, Uniform
+from analysis.sampling.router import Decision, Route, Router, RouterState
+
+__all__ = [
+    "AuditFloor",
+    "BudgetCapped",
+    "ConfidenceWeighted",
+    "Decision",
+    "Route",
+    "Router",
+    "RouterState",
+    "SamplingPolicy",
+    "SamplingState",
+    "Stratified",
+    "Uniform",
+    "drawn",
+    "unit_hash",
+]

@@ -1,0 +1,63 @@
+"""Calibrating the detector's frame confidence to P(frame accepted) on held-out frames.
+
+The raw signal is the log-certainty Σ log max(p, 1 − p) over a frame's candidate
+peaks; a one-feature logistic regression maps it to the probability that the
+frame passes the reference driving QA spec against ground truth. The router
+samples and the recommender thresholds on this number, so it should mean what
+it says; the spec a customer uses may differ, which is why thresholds are
+certified on shadow data and never read off this calibration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from analysis.agreement import QualitySpec
+from analysis.annotations import parse_automation, parse_ground_truth
+from analysis.compare import Comparator, CompareOptions
+from services.engine.decode import decode_centernet
+from services.engine.frames import FrameSource
+from services.engine.preprocess import to_batch
+from services.engine.results import to_coco_results
+from services.engine.run import run_frames
+from services.engine.runner import TorchRunner
+from services.engine.spec import ModelSpec
+
+# The QA spec the bundled driving examples use: objects under 12 px tall are ignored,
+# one miss and one extra per frame are tolerated.
+REFERENCE_SPEC = QualitySpec.from_mapping({"min_height": 12, "max_missed": 1, "max_extra": 1}, "reference spec")
+
+
+def log_certainties(runner: TorchRunner, source: FrameSource, batch_size: int = 32) -> np.ndarray:
+    out: list[float] = []
+    frames = list(source)
+    for start in range(0, len(frames), batch_size):
+        images = [f.image for f in frames[start : start + batch_size] if f.image is not None]
+        batch = to_batch(images, runner.spec.input, runner.device, runner.memory_format)
+        with torch.inference_mode():
+            outputs = runner.module(batch.tensor)
+        out.extend(d.log_certainty for d in decode_centernet(tuple(outputs), runner.spec.decode))  # type: ignore[arg-type]
+    return np.array(out)
+
+
+def accepted(runner: TorchRunner, source: FrameSource) -> np.ndarray:
+    """Whether each frame's detections pass the reference spec against the ground truth."""
+    manual = parse_ground_truth(source.ground_truth(), source.name)
+    results = run_frames(runner, source, batch_size=32).results
+    automation = parse_automation(to_coco_results(results), "calibration run", manual)
+    return Comparator(CompareOptions(spec=REFERENCE_SPEC)).calculate(automation, manual).frames.accepted
+
+
+def calibrate(runner: TorchRunner, source: FrameSource) -> ModelSpec:
+    """The runner's spec with the logistic confidence calibration fitted on ``source``."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = log_certainties(runner, source)[:, None]
+    y = accepted(runner, source)
+    fit = LogisticRegression(C=1e6).fit(x, y)
+    decode = dataclasses.replace(runner.spec.decode, confidence_slope=round(float(fit.coef_[0, 0]), 6),
+                                 confidence_bias=round(float(fit.intercept_[0]), 6))
+    return dataclasses.replace(runner.spec, decode=decode)

@@ -1,0 +1,1 @@
+"""Offline replay of the whole shadow loop in one process (``shadowqa replay``)."""

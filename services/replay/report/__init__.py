@@ -1,0 +1,1 @@
+"""The replay's HTML report: plots people would rather look at than read."""

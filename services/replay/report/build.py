@@ -1,0 +1,131 @@
+"""The replay's HTML report, from its summary, the loop's records and the frames."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from analysis.compare import Comparator, CompareOptions, Comparison
+from analysis.policy.automation import ALL
+from services.replay.config import ReplayConfig
+from services.replay.data import ReplayData, annotations, only_frames
+from services.replay.loop import LoopRun
+from services.replay.report import plots
+from services.replay.report.gallery import Overlay, render_overlay
+from services.replay.report.html import Page
+
+GALLERY = 8
+
+
+def build_report(cfg: ReplayConfig, data: ReplayData, run: LoopRun, summary: dict[str, Any]) -> str:
+    page = Page(f"shadowqa replay: {cfg.dataset}, seed {cfg.seed}")
+    page.paragraph(_headline(summary))
+    xs = [w.frames_seen for w in run.windows]
+    page.heading("Acceptance over time")
+    page.image(plots.acceptance_over_time(
+        xs, [w.gate.estimate for w in run.windows], [w.gate.lower for w in run.windows],
+        [w.gate.upper for w in run.windows], cfg.target, summary["true_population_acceptance"],
+        "Machine acceptance against people, all frames (1/π-weighted)"), "acceptance over time")
+    page.image(_shipped_plot(cfg, run), "acceptance of shipped frames over time")
+    page.heading("Automation rate over time")
+    page.image(plots.automation_over_time(xs, [w.shipped / w.frames for w in run.windows],
+                                          [w["recommended_rate"] for w in summary["windows"]],
+                                          summary["oracle"]["automation_rate"]), "automation rate over time")
+    comparison = _compared(cfg, data, run)
+    _agreement_plots(page, cfg, comparison, summary)
+    _gallery(page, data, comparison)
+    _window_table(page, summary)
+    return page.render()
+
+
+def _headline(s: dict[str, Any]) -> str:
+    est = s["estimated_population_acceptance"]
+    shipped = s["shipped"]["true_acceptance"]
+    share = s["share_of_oracle"]
+    return (
+        f"{s['frames']} frames through {s['model_version']}, target acceptance {s['target']:g} at α {s['alpha']:g}. "
+        f"True population acceptance {s['true_population_acceptance']:.3f}; estimated {est['estimate']:.3f} "
+        f"[{est['lower']:.3f}, {est['upper']:.3f}] from {est['n']} compared frames. "
+        f"Final automation rate {s['final_automation_rate']:.1%} against an oracle rate of "
+        f"{s['oracle']['automation_rate']:.1%}" + (f" ({share:.0%} of it)" if share is not None else "") + "; "
+        f"{s['shipped']['frames']} frames shipped" + (f" with true acceptance {shipped:.3f}." if shipped else ".")
+    )
+
+
+def _shipped_plot(cfg: ReplayConfig, run: LoopRun) -> bytes:
+    """Per window, the candidate the recommender chose (or stopped at): estimate and lower bound,
+    beside the true acceptance of the frames that window actually shipped."""
+    xs, est, low, shipped_x, shipped_y = [], [], [], [], []
+    for w in run.windows:
+        ev = w.recommendation.strata[ALL]
+        test = ev.chosen or (ev.tested[-1] if ev.tested else None)
+        if test is not None and math.isfinite(test.estimate):
+            xs.append(w.frames_seen)
+            est.append(test.estimate)
+            low.append(test.lower)
+        if w.shipped:
+            shipped_x.append(w.frames_seen)
+            shipped_y.append(w.shipped_true_accepted / w.shipped)
+    return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.target)
+
+
+def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> Comparison:
+    """Machine vs annotator 1 over every frame people saw, weighted by the router's 1/π."""
+    prob = {int(d.frame_id): d.inclusion_prob for d in run.decisions if d.route == "manual"}
+    manual_doc = only_frames(data.people[0], set(prob))
+    manual_doc["images"] = [{**img, "inclusion_prob": prob[img["id"]]} for img in manual_doc["images"]]
+    manual, automation = annotations(only_frames(data.machine, set(prob)), manual_doc)
+    return Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual)
+
+
+def _agreement_plots(page: Page, cfg: ReplayConfig, c: Comparison, summary: dict[str, Any]) -> None:
+    page.heading("Agreement per class and per stratum")
+    rows = [(f"class {n}", s.acceptance) for n, s in c.per_class.items()]
+    rows += [(f"{k}={v}", s.acceptance) for k, vals in c.strata.items() if k != "model_version"
+             for v, s in vals.items()]
+    if rows:
+        page.image(plots.bars_with_intervals([r[0] for r in rows], [r[1].estimate for r in rows],
+                                             [r[1].lower for r in rows], [r[1].upper for r in rows],
+                                             "Frame acceptance (1/π-weighted) with 95% intervals", cfg.target,
+                                             "target"), "agreement per class and stratum")
+    machine, floor = summary["machine_agreement"], summary["human_floor"]["estimate"]
+    labels, rates = ["machine vs people"], [machine]
+    if floor is not None:
+        labels.append("people vs people (consensus copies)")
+        rates.append(floor)
+    page.heading("Human floor")
+    page.image(plots.bars_with_intervals(labels, [r["estimate"] for r in rates], [r["lower"] for r in rates],
+                                         [r["upper"] for r in rates], "Machine agreement beside the human floor",
+                                         cfg.target, "target"), "human floor")
+
+
+def _gallery(page: Page, data: ReplayData, c: Comparison) -> None:
+    errors = c.frames.fp + c.frames.fn + c.frames.class_confused
+    worst = np.argsort(-errors, kind="stable")[:GALLERY]
+    page.heading("Worst disagreements (people green, machine red)")
+    frames = {f.frame_id: f for f in data.frames}
+    names = dict(zip(c.manual.categories.ids.tolist(), c.manual.categories.names, strict=True))
+    for f in worst.tolist():
+        frame_id = int(c.manual.images.ids[f])
+        frame = frames.get(frame_id)
+        if frame is None or frame.image is None or errors[f] == 0 or frame.image.shape[2] != 3:
+            continue
+        overlay = Overlay(frame_id, frame.image, _boxes(c, f, names, human=True), _boxes(c, f, names, human=False),
+                          f"frame {frame_id}: {c.frames.fn[f]} missed, {c.frames.fp[f]} extra")
+        page.image(render_overlay(overlay), f"frame {frame_id}", overlay.caption, gallery=True)
+
+
+def _boxes(c: Comparison, f: int, names: dict[int, str], *, human: bool) -> list[tuple[list[float], str]]:
+    side = c.manual if human else c.automation
+    obj = side.objects
+    idx = np.flatnonzero(obj.frame == f)
+    return [(obj.boxes[i].tolist(), names[int(side.categories.ids[obj.category[i]])]) for i in idx.tolist()]
+
+
+def _window_table(page: Page, s: dict[str, Any]) -> None:
+    page.heading("Windows")
+    rows = [[str(w["index"]), str(w["frames_seen"]), f"{w['automation_rate']:.1%}", w["gate"]["decision"],
+             w["action"], w["reason"]] for w in s["windows"]]
+    page.table(["window", "frames", "shipped", "gate", "action", "reason"], rows)

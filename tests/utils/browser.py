@@ -1,0 +1,90 @@
+"""Headless Chromium (Debian's package) driven over the DevTools protocol, for report tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import websocket
+
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("chromium is not installed; `make test` installs Debian's package "
+                           "(scripts/system-packages.sh)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chromium() -> Iterator[int]:
+    """A headless Chromium listening for DevTools on a loopback port; stopped afterwards."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.Popen(
+            [chromium_path(), *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait(port)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _wait(port: int, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"chromium did not open its DevTools port {port} within {seconds:.0f} s")
+
+
+def evaluate_in_page(port: int, page: Path, expression: str, settle: float = 1.0) -> Any:
+    """Open ``page`` in a new tab, wait for it to load, and return the value of ``expression``."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?{page.resolve().as_uri()}", method="PUT")
+    target = json.loads(urllib.request.urlopen(req, timeout=10).read())
+    ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = _call(ws, "Runtime.evaluate", {"expression": "document.readyState", "returnByValue": True})
+            if state == "complete":
+                break
+            time.sleep(0.1)
+        time.sleep(settle)
+        return _call(ws, "Runtime.evaluate", {"expression": expression, "returnByValue": True})
+    finally:
+        ws.close()
+
+
+def _call(ws: websocket.WebSocket, method: str, params: dict[str, Any]) -> Any:
+    ws.send(json.dumps({"id": 1, "method": method, "params": params}))
+    while True:
+        message = json.loads(ws.recv())
+        if message.get("id") == 1:
+            return message["result"]["result"].get("value")
