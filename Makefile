@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench sample models clean
+.PHONY: demo test lint system bench sample models clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -15,14 +15,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-## demo: compare a bundled sample of machine vs manual annotations and print the summary
+## demo: replay the shadow loop over 3,000 rendered driving frames; prints where the report is
 demo: $(STAMP)
-	$(BIN)/shadowqa compare --automation examples/sample/automation.json \
-		--manual examples/sample/manual.json --spec examples/sample/spec.yaml
+	$(BIN)/shadowqa replay --dataset builtin:driving --report reports/demo
 
-## test: lint, type-check and run the whole suite
-test: $(STAMP) lint
+## test: install what the tests need, lint, type-check and run the whole suite
+test: $(STAMP) system lint
 	$(BIN)/python -m pytest
+
+## system: Debian packages the tests use (headless Chromium for the report test)
+system:
+	scripts/system-packages.sh chromium:chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis services streams tests benchmarks scripts

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import agreement, engine, models
+from benchmarks import agreement, engine, models, replay
 
-BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main}
+BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main}
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""End to end: the bundled sample through the installed ``shadowqa`` command, as ``make demo`` runs it."""
+"""End to end: the bundled sample through the installed ``shadowqa`` command, as a user runs it."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def test_demo_json_acceptance_is_neither_trivial_nor_degenerate() -> None:
     assert summary["frames"] == 300
 
 
-def test_makefile_demo_runs_this_command() -> None:
+def test_makefile_demo_replays_the_driving_shadow_loop() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert "compare --automation examples/sample/automation.json" in makefile
+    assert "shadowqa replay --dataset builtin:driving --report reports/demo" in makefile
     readme = (ROOT / "README.md").read_text().split("## ", 2)[1]
     assert readme.startswith("Quickstart") and "make demo" in readme and "make test" in readme

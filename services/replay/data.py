@@ -60,11 +60,11 @@ def prepare(cfg: ReplayConfig, progress: bool = False) -> ReplayData:
 
 def accepted_against(automation_doc: dict[str, Any], manual_doc: dict[str, Any], cfg: ReplayConfig) -> np.ndarray:
     """Per frame of ``manual_doc``: would ``automation_doc``'s annotation pass QA against it?"""
-    manual, automation = annotations(automation_doc, manual_doc)
+    manual, automation = annotation_pair(automation_doc, manual_doc)
     return Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual).frames.accepted
 
 
-def annotations(automation_doc: dict[str, Any], manual_doc: dict[str, Any]) -> tuple[Annotations, Annotations]:
+def annotation_pair(automation_doc: dict[str, Any], manual_doc: dict[str, Any]) -> tuple[Annotations, Annotations]:
     manual = parse_ground_truth(manual_doc, "annotator 1")
     return manual, parse_automation(automation_doc, "machine", manual)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.gate import Gate, GateResult
-from analysis.gate.gate import GateState
 from analysis.observations import Observation, Observations
 from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import Guardrails, MaxStep, Recommendation, Recommender, RecommenderConfig, candidates_at_rates

@@ -10,7 +10,7 @@ import numpy as np
 from analysis.compare import Comparator, CompareOptions, Comparison
 from analysis.policy.automation import ALL
 from services.replay.config import ReplayConfig
-from services.replay.data import ReplayData, annotations, only_frames
+from services.replay.data import ReplayData, annotation_pair, only_frames
 from services.replay.loop import LoopRun
 from services.replay.report import plots
 from services.replay.report.gallery import Overlay, render_overlay
@@ -76,7 +76,7 @@ def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> Comparison:
     prob = {int(d.frame_id): d.inclusion_prob for d in run.decisions if d.route == "manual"}
     manual_doc = only_frames(data.people[0], set(prob))
     manual_doc["images"] = [{**img, "inclusion_prob": prob[img["id"]]} for img in manual_doc["images"]]
-    manual, automation = annotations(only_frames(data.machine, set(prob)), manual_doc)
+    manual, automation = annotation_pair(only_frames(data.machine, set(prob)), manual_doc)
     return Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual)
 
 
