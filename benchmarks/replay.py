@@ -40,7 +40,7 @@ def main(*, quick: bool = False) -> dict[str, float]:
         + (" QUICK SMOKE RUN, not a measurement." if quick else ""),
         "",
         f"- shipped frames met the target in **{totals['shipped_ok']:.0%}** of seeds "
-        f"(seeds that shipped anything: {totals['shipping_seeds']})",
+        f"(seeds that shipped anything: {totals['shipping_seeds']:.0f})",
         f"- final automation rate as a share of the oracle rate: median **{totals['median_share']:.0%}**, "
         f"minimum {totals['min_share']:.0%}, ≥ 80% in {totals['share_80']:.0%} of seeds",
         f"- the final threshold truly met the target in {totals['final_ok']:.0%} of seeds",

@@ -36,3 +36,10 @@ def test_makefile_demo_replays_the_driving_shadow_loop() -> None:
     assert "shadowqa replay --dataset builtin:driving --report reports/demo" in makefile
     readme = (ROOT / "README.md").read_text().split("## ", 2)[1]
     assert readme.startswith("Quickstart") and "make demo" in readme and "make test" in readme
+
+
+def test_the_driving_example_spec_is_the_reference_spec() -> None:
+    from services.datasets.driving.qa_spec import REFERENCE_SPEC
+    from services.io.annotation_files import load_spec
+
+    assert load_spec(ROOT / "examples" / "driving-spec.yaml") == REFERENCE_SPEC

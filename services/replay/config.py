@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
+from services.datasets.driving.qa_spec import REFERENCE_SPEC
 from services.replay.annotators import HumanErrorModel
 
 DATASETS = {"builtin:driving": "builtin:driving-detector", "builtin:digits": "builtin:digits"}
-DRIVING_SPEC = QualitySpec.from_mapping({"min_height": 12, "max_missed": 1, "max_extra": 1}, "driving spec")
+DRIVING_SPEC = REFERENCE_SPEC
 DIGITS_SPEC = QualitySpec.from_mapping({"tags": ["digit"]}, "digits spec")
 
 

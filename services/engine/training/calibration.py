@@ -15,9 +15,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from analysis.agreement import QualitySpec
 from analysis.annotations import parse_automation, parse_ground_truth
 from analysis.compare import Comparator, CompareOptions
+from services.datasets.driving.qa_spec import REFERENCE_SPEC
 from services.engine.decode import decode_centernet
 from services.engine.frames import FrameSource
 from services.engine.preprocess import to_batch
@@ -25,10 +25,6 @@ from services.engine.results import to_coco_results
 from services.engine.run import run_frames
 from services.engine.runner import TorchRunner
 from services.engine.spec import ModelSpec
-
-# The QA spec the bundled driving examples use: objects under 12 px tall are ignored,
-# one miss and one extra per frame are tolerated.
-REFERENCE_SPEC = QualitySpec.from_mapping({"min_height": 12, "max_missed": 1, "max_extra": 1}, "reference spec")
 
 
 def log_certainties(runner: TorchRunner, source: FrameSource, batch_size: int = 32) -> np.ndarray:
