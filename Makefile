@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system bench sample models clean
+.PHONY: demo test lint system bench sample models clean kafka-up kafka-down
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -19,9 +19,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/shadowqa replay --dataset builtin:driving --report reports/demo
 
-## test: install what the tests need, lint, type-check and run the whole suite
+## test: install what the tests need, lint, type-check and run the whole suite against the project's Kafka
+## broker: started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept
+KAFKA_STARTED := .cache/kafka/started-by-make-test
 test: $(STAMP) system lint
-	$(BIN)/python -m pytest
+	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
+	$(BIN)/python -m pytest; status=$$?; \
+	if [ -f $(KAFKA_STARTED) ]; then rm -f $(KAFKA_STARTED); $(BIN)/shadowqa infra kafka down; fi; \
+	exit $$status
+
+## kafka-up: start the project's Kafka broker (the first run fetches its jars with Maven) and create the topics
+kafka-up: $(STAMP)
+	$(BIN)/shadowqa infra kafka up
+	$(BIN)/shadowqa infra topics create
+
+## kafka-down: stop the project's Kafka broker
+kafka-down: $(STAMP)
+	$(BIN)/shadowqa infra kafka down
 
 ## system: Debian packages the tests use (headless Chromium for the report test)
 system:

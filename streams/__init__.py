@@ -1,4 +1,6 @@
-"""The faust-streaming app (topics, agents, tables) that runs the shadow loop on Kafka.
+"""The faust-streaming app that runs the shadow loop on Kafka (docs/streaming.md).
 
-Arrives with the streaming issue; the same ``analysis`` core already runs offline.
+Agents are thin adapters: they decode messages, call a step of
+``services/pipeline`` (which calls ``analysis/``), encode and send the result,
+and hand anything that fails to the error policy of ``streams/errors.py``.
 """

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from importlib.metadata import version
 
 from analysis.exceptions import ShadowQAError
-from services.cli import compare, dataset, engine, gate, recommend, replay
+from services.cli import compare, dataset, engine, feed, gate, infra, recommend, replay, simulate, snapshot, worker
 from services.cli.parser import Parser, fail
 
 
@@ -19,8 +19,13 @@ def build_parser() -> Parser:
     dataset.register(commands)
     engine.register(commands)
     gate.register(commands)
+    infra.register(commands)
     recommend.register(commands)
     replay.register(commands)
+    worker.register(commands)
+    feed.register(commands)
+    simulate.register(commands)
+    snapshot.register(commands)
     return parser
 
 

@@ -1,0 +1,176 @@
+"""``shadowqa infra``: the project's own Kafka broker (``kafka up|down|status``) and its topics (``topics create``).
+
+Exit status 0 on success, 2 with a one-line reason on failure; ``kafka status`` exits 3 when the
+broker is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from services.cli.parser import Parser, positive_int
+from services.infra.exceptions import InfraError
+from services.infra.kafka import KAFKA_VERSION, BrokerStatus, KafkaPaths, default_home, down, status, up
+from services.infra.topic_names import TopicNames
+from services.infra.topics import TopicReport, create_topics, topic_layout
+from services.settings import Settings, load_settings
+
+STOPPED = 3
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    p = commands.add_parser("infra", help="run the project's local Kafka broker and create its topics",
+                            description="Local infrastructure shadowqa provisions itself.")
+    sub = p.add_subparsers(dest="infra_command", required=True, parser_class=Parser)
+    _register_kafka(sub)
+    _register_topics(sub)
+
+
+def _register_kafka(sub: argparse._SubParsersAction[Parser]) -> None:
+    kafka = sub.add_parser(
+        "kafka", help="start, stop or inspect the local Kafka broker",
+        description=f"A single-node KRaft Apache Kafka {KAFKA_VERSION} on 127.0.0.1 from Maven Central's jars, run "
+        "with the machine's Java 17+ (ports and heap from SHADOWQA_KAFKA_PORT, SHADOWQA_KAFKA_CONTROLLER_PORT, "
+        "SHADOWQA_KAFKA_HEAP_MB). Jars and data live under .cache/kafka.",
+    )
+    actions = kafka.add_subparsers(dest="kafka_command", required=True, parser_class=Parser)
+    home = Parser(add_help=False)
+    home.add_argument("--home", type=Path, metavar="DIR",
+                      help=f"folder of the broker's jars and data (default {default_home()})")
+    start = actions.add_parser("up", parents=[home], help="start the broker unless it runs (idempotent)",
+                               description="Resolve the jars (first run), format storage (first run), start the "
+                               "broker detached and wait until it answers metadata requests.")
+    start.add_argument("--timeout", type=positive_int, default=60, metavar="SECONDS",
+                       help="how long to wait for the broker to answer (default 60)")
+    start.add_argument("--started-file", type=Path, metavar="FILE",
+                       help="create FILE if this call started the broker, remove it otherwise (so a script stops "
+                       "only a broker it started)")
+    start.set_defaults(run=run_up)
+    stop = actions.add_parser("down", parents=[home], help="stop the broker if it runs (idempotent)")
+    stop.set_defaults(run=run_down)
+    show = actions.add_parser("status", parents=[home], help="print whether the broker runs; exit 0 running, 3 not")
+    show.set_defaults(run=run_status)
+
+
+def _register_topics(sub: argparse._SubParsersAction[Parser]) -> None:
+    topics = sub.add_parser("topics", help="create the pipeline's topics",
+                            description="The topics of docs/streaming.md on the broker at SHADOWQA_KAFKA_BOOTSTRAP.")
+    actions = topics.add_subparsers(dest="topics_command", required=True, parser_class=Parser)
+    create = actions.add_parser(
+        "create", help="create every topic of docs/streaming.md (idempotent)",
+        description="Create the per-frame topics with P partitions and the others with 1, compacted or with "
+        "retention as docs/streaming.md says. Existing topics with that layout are left alone; one with another "
+        "partition count or cleanup policy is an error.",
+    )
+    create.add_argument("--partitions", type=positive_int, metavar="P",
+                        help="partitions of the per-frame topics (default SHADOWQA_PARTITIONS or 4)")
+    create.add_argument("--retention-hours", type=_hours, metavar="H",
+                        help="retention of delete-policy topics (default SHADOWQA_RETENTION_HOURS or 168)")
+    create.add_argument("--prefix", metavar="X", help="prefix of every topic name (default SHADOWQA_TOPIC_PREFIX)")
+    create.set_defaults(run=run_topics_create)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _quiet_kafka_logging()
+    result = up(_paths(args), settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb,
+                timeout_s=float(args.timeout), say=_say)
+    if args.started_file is not None:
+        _mark(args.started_file, result.started)
+    state = result.status
+    if result.started:
+        print(f"started Kafka {state.version} on {state.bootstrap} (pid {state.pid}) in {result.seconds:.1f} s; "
+              f"log: {state.log}")
+    else:
+        print(f"Kafka {state.version} already running on {state.bootstrap} (pid {state.pid})")
+    return 0
+
+
+def run_down(args: argparse.Namespace) -> int:
+    before = down(_paths(args))
+    if before is None:
+        print("Kafka broker not running")
+    else:
+        print(f"stopped Kafka {before.version} on {before.bootstrap} (pid {before.pid})")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    state = status(_paths(args))
+    print(status_line(state))
+    return 0 if state.running else STOPPED
+
+
+def run_topics_create(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _quiet_kafka_logging()
+    names = TopicNames(prefix=settings.topic_prefix if args.prefix is None else args.prefix)
+    partitions = args.partitions or settings.partitions
+    hours = args.retention_hours or settings.retention_hours
+    report = create_topics(settings.kafka_bootstrap, topic_layout(names, partitions, hours))
+    print(topics_table(report))
+    return 0
+
+
+def status_line(state: BrokerStatus) -> str:
+    """``running  pid …  bootstrap …  version …  log …``, or ``stopped``."""
+    if not state.running:
+        return "stopped  (start it with `shadowqa infra kafka up`)"
+    return f"running  pid {state.pid}  bootstrap {state.bootstrap}  version {state.version}  log {state.log}"
+
+
+def topics_table(report: TopicReport) -> str:
+    """One line per topic: name, partitions, cleanup policy, and whether it was created now."""
+    width = max(len(spec.name) for spec in report.layout)
+    return "\n".join(
+        f"{spec.name:<{width}}  {spec.partitions:>3}  {spec.cleanup_policy:<7}  "
+        f"{'created' if spec.name in report.created else 'exists'}"
+        for spec in report.layout
+    )
+
+
+def _paths(args: argparse.Namespace) -> KafkaPaths:
+    return KafkaPaths.under(args.home or default_home(), KAFKA_VERSION)
+
+
+def _settings() -> Settings:
+    """The process settings; a bad SHADOWQA_* value is a one-line error."""
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InfraError(f"SHADOWQA_{field.upper()}: {first['msg']}") from None
+
+
+def _mark(started_file: Path, started: bool) -> None:
+    if started:
+        started_file.parent.mkdir(parents=True, exist_ok=True)
+        started_file.write_text("started by `shadowqa infra kafka up`\n", encoding="utf-8")
+    else:
+        started_file.unlink(missing_ok=True)
+
+
+def _say(line: str) -> None:
+    print(f"shadowqa: {line}", file=sys.stderr, flush=True)
+
+
+def _quiet_kafka_logging() -> None:
+    """kafka-python logs connection retries; our failures are one-line errors, so its records go nowhere."""
+    logging.getLogger("kafka").addHandler(logging.NullHandler())
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of hours, got {text}")
+    return value

@@ -1,0 +1,67 @@
+"""``shadowqa simulate annotators``: simulated blind people working the manual queue on the broker."""
+
+from __future__ import annotations
+
+import argparse
+
+from services.cli.feed import rate
+from services.cli.parser import Parser, positive_int
+from services.infra.topic_names import TopicNames
+from services.settings import load_settings
+from services.tools.annotator_pool import PoolOptions, PoolSummary, simulate_annotators
+from services.tools.annotators import SCALES
+from services.tools.progress import ProgressLine
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    p = commands.add_parser("simulate", help="simulate the people around the pipeline",
+                            description="Simulated participants of the shadow loop, on the real broker.")
+    sub = p.add_subparsers(dest="simulate_command", required=True, parser_class=Parser)
+    a = sub.add_parser(
+        "annotators", help="annotate manual tasks blind, as simulated people",
+        description="Consume manual-queue as one consumer group member; K simulated people annotate each task "
+        "from its frame's ground truth through the human error model of the offline replay, and produce "
+        "manual-annotations (invalid tasks go to dead-letters). Annotations depend only on (seed, frame, copy).",
+    )
+    a.add_argument("--workers", type=positive_int, default=4, metavar="K", help="simulated people (default 4)")
+    a.add_argument("--error-model", choices=tuple(SCALES), default="default",
+                   help="default: the replay's human error model; careful: half its rates; sloppy: three times")
+    a.add_argument("--delay-ms", type=rate, default=0.0, metavar="M",
+                   help="mean time a person takes per task, exponentially distributed (default 0)")
+    stop = a.add_mutually_exclusive_group()
+    stop.add_argument("--stop-after", type=positive_int, metavar="N", help="stop after taking N tasks")
+    stop.add_argument("--idle-seconds", type=_seconds, metavar="S", help="stop after S seconds without a task")
+    a.add_argument("--seed", type=int, default=0, help="annotator seed (default 0, as the replay's)")
+    a.add_argument("--group", help="consumer group (default <prefix>shadowqa-annotators)")
+    a.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap (default SHADOWQA_KAFKA_BOOTSTRAP)")
+    a.add_argument("--prefix", metavar="P", help="topic name prefix (default SHADOWQA_TOPIC_PREFIX)")
+    a.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    topics = TopicNames(settings.topic_prefix if args.prefix is None else args.prefix)
+    options = PoolOptions(
+        workers=args.workers, error_model=args.error_model, seed=args.seed, delay_ms=args.delay_ms,
+        stop_after=args.stop_after, idle_seconds=args.idle_seconds,
+        group=args.group or f"{topics.prefix}shadowqa-annotators",
+    )
+    line = ProgressLine()
+
+    def show(s: PoolSummary) -> None:
+        line.show(f"annotators: {s.annotated:,} annotated, {s.dead_letters:,} dead letters")
+
+    try:
+        summary = simulate_annotators(bootstrap, topics, options, progress=show)
+    finally:
+        line.done()
+    print(summary.line())
+    return 130 if summary.interrupted else 0
+
+
+def _seconds(text: str) -> float:
+    value = rate(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value

@@ -1,0 +1,57 @@
+"""``shadowqa snapshot export``: a topic, up to its current end, as a JSON Lines file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from services.cli.feed import rate
+from services.cli.parser import Parser
+from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
+from services.settings import load_settings
+from services.tools.progress import ProgressLine
+from services.tools.snapshot import export_snapshot
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    p = commands.add_parser("snapshot", help="export topics to files",
+                            description="Snapshots of the pipeline's topics, for offline replays and the gate.")
+    sub = p.add_subparsers(dest="snapshot_command", required=True, parser_class=Parser)
+    ex = sub.add_parser(
+        "export", help="write every message of a topic, up to its current end, as JSON Lines",
+        description="Read every partition of a topic from the beginning to its end offsets at the time of the "
+        "call (no consumer group, nothing committed) and write one JSON value per line, ordered by the "
+        "messages' time, key, partition and offset. A comparisons snapshot is a file shadowqa gate and "
+        "shadowqa recommend read directly (with --kind machine, and --kind consensus for --consensus).",
+    )
+    ex.add_argument("--topic", required=True, choices=PER_FRAME + SINGLE, metavar="TOPIC",
+                    help=f"topic, without prefix: {', '.join(PER_FRAME + SINGLE)}")
+    ex.add_argument("--out", required=True, type=Path, metavar="FILE.jsonl", help="file to write")
+    ex.add_argument("--with-metadata", action="store_true",
+                    help='wrap each line as {"topic", "partition", "offset", "key", "value"}')
+    ex.add_argument("--order", choices=("time", "offset"), default="time",
+                    help="time: by the messages' time, key, partition, offset (default); offset: by partition, offset")
+    ex.add_argument("--kind", metavar="KIND", help="keep only messages whose kind field is KIND (machine, consensus)")
+    ex.add_argument("--timeout", type=rate, default=30.0, metavar="S",
+                    help="give up when the end is not reached within S seconds (default 30)")
+    ex.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap (default SHADOWQA_KAFKA_BOOTSTRAP)")
+    ex.add_argument("--prefix", metavar="P", help="topic name prefix (default SHADOWQA_TOPIC_PREFIX)")
+    ex.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    topic = TopicNames(settings.topic_prefix if args.prefix is None else args.prefix).name(args.topic)
+    line = ProgressLine()
+
+    def show(read: int, total: int) -> None:
+        line.show(f"snapshot: {read:,}/{total:,} messages of {topic}")
+
+    try:
+        summary = export_snapshot(bootstrap, topic, args.out, with_metadata=args.with_metadata, order=args.order,
+                                  kind=args.kind, timeout_s=args.timeout, progress=show)
+    finally:
+        line.done()
+    print(summary.line())
+    return 0

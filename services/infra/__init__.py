@@ -1,0 +1,1 @@
+"""Local infrastructure the project provisions itself: the Kafka broker and its topics."""

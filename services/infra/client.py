@@ -1,0 +1,85 @@
+"""Reaching a broker: plain TCP checks and kafka-python's admin client, with failures as one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped, unused-ignore]
+from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
+
+from services.infra.exceptions import BrokerUnreachable
+
+CONNECT_TIMEOUT_S = 0.5
+CLIENT_ID = "shadowqa-infra"
+
+
+def addresses(bootstrap: str) -> list[tuple[str, int]]:
+    """``"h1:9092,h2:9093"`` → ``[("h1", 9092), ("h2", 9093)]`` (port 9092 when none is given)."""
+    result = []
+    for item in bootstrap.split(","):
+        host, _, port = item.strip().rpartition(":")
+        result.append((host, int(port)) if host and port.isdigit() else (item.strip(), 9092))
+    return result
+
+
+def accepts_connections(host: str, port: int, timeout_s: float = CONNECT_TIMEOUT_S) -> bool:
+    """Whether something listens on ``host:port`` (a TCP connection succeeds)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another process holds ``host:port``: it accepts connections, or the address cannot be bound.
+
+    The bind uses SO_REUSEADDR as servers do, so connections lingering in TIME_WAIT after our
+    own broker stopped do not count.
+    """
+    if accepts_connections(host, port):
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+@contextlib.contextmanager
+def admin_client(bootstrap: str, timeout_s: float = 10.0) -> Iterator[Any]:
+    """A connected ``KafkaAdminClient`` (untyped library, hence ``Any``), closed afterwards.
+
+    Fails fast with :class:`BrokerUnreachable` when nothing listens, instead of kafka-python's
+    retries and timeouts.
+    """
+    if not any(accepts_connections(host, port) for host, port in addresses(bootstrap)):
+        raise BrokerUnreachable(f"no Kafka broker listens at {bootstrap}; start the project's broker with "
+                                "`shadowqa infra kafka up` (or `make kafka-up`), or set SHADOWQA_KAFKA_BOOTSTRAP")
+    milliseconds = int(timeout_s * 1000)
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=CLIENT_ID, bootstrap_timeout_ms=milliseconds,
+                                 request_timeout_ms=milliseconds)
+    except KafkaError as exc:
+        raise BrokerUnreachable(f"the Kafka broker at {bootstrap} accepts connections but does not answer "
+                                f"metadata requests ({type(exc).__name__}: {exc})") from exc
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def broker_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """Whether the broker answers a metadata request listing at least one live (unfenced) broker."""
+    try:
+        with admin_client(bootstrap, timeout_s) as admin:
+            brokers = admin.describe_cluster().get("brokers", [])
+    except (BrokerUnreachable, KafkaError, OSError):
+        return False
+    return any(not broker.get("is_fenced", False) for broker in brokers)

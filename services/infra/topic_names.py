@@ -1,0 +1,64 @@
+"""The pipeline's topic names, with an optional prefix so tests and demos do not collide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PER_FRAME = ("frames", "automation-results", "manual-queue", "deliveries", "manual-annotations", "comparisons")
+SINGLE = ("agreement-stats", "recommendations", "policies", "dead-letters")
+COMPACTED = ("agreement-stats", "policies")
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """``TopicNames(prefix="t1-").frames == "t1-frames"``; see docs/streaming.md for the layout."""
+
+    prefix: str = ""
+
+    def name(self, base: str) -> str:
+        if base not in PER_FRAME + SINGLE:
+            raise KeyError(f"unknown topic {base!r}")
+        return f"{self.prefix}{base}"
+
+    @property
+    def frames(self) -> str:
+        return self.name("frames")
+
+    @property
+    def automation_results(self) -> str:
+        return self.name("automation-results")
+
+    @property
+    def manual_queue(self) -> str:
+        return self.name("manual-queue")
+
+    @property
+    def deliveries(self) -> str:
+        return self.name("deliveries")
+
+    @property
+    def manual_annotations(self) -> str:
+        return self.name("manual-annotations")
+
+    @property
+    def comparisons(self) -> str:
+        return self.name("comparisons")
+
+    @property
+    def agreement_stats(self) -> str:
+        return self.name("agreement-stats")
+
+    @property
+    def recommendations(self) -> str:
+        return self.name("recommendations")
+
+    @property
+    def policies(self) -> str:
+        return self.name("policies")
+
+    @property
+    def dead_letters(self) -> str:
+        return self.name("dead-letters")
+
+    def all(self) -> tuple[str, ...]:
+        return tuple(self.name(b) for b in PER_FRAME + SINGLE)

@@ -1,0 +1,91 @@
+"""Messages of the manual side: blind tasks on ``manual-queue`` and people's answers on ``manual-annotations``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from analysis.policy.automation import ALL
+from services.messages.fields import (
+    Attributes,
+    Box,
+    CategoryId,
+    Copy,
+    FrameId,
+    InclusionProb,
+    Message,
+    Seq,
+    Tags,
+    Text,
+    Time,
+    Unit,
+    Version,
+)
+
+
+def task_id(frame_id: str, copy: int) -> str:
+    """The id of copy ``copy`` of a frame's manual task: ``<frame_id>/<copy>``."""
+    return f"{frame_id}/{copy}"
+
+
+def _check_task_id(value: str, frame_id: str, copy: int) -> None:
+    expected = task_id(frame_id, copy)
+    if value != expected:
+        raise ValueError(f"task_id: expected {expected!r} (<frame_id>/<copy>), got {value!r}")
+
+
+class ManualTask(Message):
+    """A blind annotation task. It has no field for any machine output: people never see the machine's answer."""
+
+    KIND = "manual-queue"
+
+    task_id: Text
+    frame_id: FrameId
+    seq: Seq
+    image: Text
+    copy_: Copy = Field(alias="copy")  # ``copy`` on the wire; BaseModel has a method of that name
+    inclusion_prob: InclusionProb
+    consensus_prob: Unit
+    policy_version: Version
+    copies: Copy = 1  # manual tasks issued for the frame: 2 when a consensus copy exists
+    stratum: str = ALL
+    time: Time
+
+    @model_validator(mode="after")
+    def _task_id_names_frame_and_copy(self) -> ManualTask:
+        _check_task_id(self.task_id, self.frame_id, self.copy_)
+        return self
+
+
+class AnnotatedObject(BaseModel):
+    """One object a person drew: COCO box, category and attributes."""
+
+    model_config = ManualTask.model_config
+
+    bbox: Box
+    category_id: CategoryId
+    attributes: Attributes
+
+
+class ManualAnnotation(Message):
+    """A person's annotation of one task, echoing the task's sampling fields so comparisons can weight it."""
+
+    KIND = "manual-annotations"
+
+    task_id: Text
+    frame_id: FrameId
+    seq: Seq
+    copy_: Copy = Field(alias="copy")  # ``copy`` on the wire; BaseModel has a method of that name
+    annotator: Text
+    inclusion_prob: InclusionProb
+    consensus_prob: Unit
+    policy_version: Version = 0  # echoed from the task: which policy routed the frame
+    copies: Copy = 1  # echoed from the task
+    stratum: str = ALL
+    objects: list[AnnotatedObject]
+    tags: Tags
+    time: Time
+
+    @model_validator(mode="after")
+    def _task_id_names_frame_and_copy(self) -> ManualAnnotation:
+        _check_task_id(self.task_id, self.frame_id, self.copy_)
+        return self

@@ -1,0 +1,74 @@
+"""Running agreement per stratum as a mergeable fold: what the aggregator keeps in its table.
+
+Only sums (``RatioState``) are kept, so the result does not depend on the order
+comparisons arrive in or on how partitions are split between workers: the
+online aggregator and an offline replay of a snapshot give the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from analysis.gate import Decision
+from analysis.stats import RatioState, ratio_interval
+from services.messages.decisions import AgreementStats, ComparisonMessage, HumanFloor
+
+
+@dataclass(frozen=True)
+class StratumFold:
+    """Weighted acceptance of machine comparisons and of consensus pairs in one stratum."""
+
+    machine: RatioState = field(default_factory=RatioState)
+    people: RatioState = field(default_factory=RatioState)
+    model_version: str = ""
+
+    def add(self, c: ComparisonMessage) -> StratumFold:
+        accepted = 1.0 if c.accepted else 0.0
+        if c.kind == "consensus":
+            return StratumFold(self.machine, self.people.add(accepted, 1.0, 1.0 / c.inclusion_prob),
+                               self.model_version)
+        return StratumFold(self.machine.add(accepted, 1.0, 1.0 / c.inclusion_prob), self.people,
+                           c.model_version or self.model_version)
+
+    def merge(self, other: StratumFold) -> StratumFold:
+        return StratumFold(self.machine.merge(other.machine), self.people.merge(other.people),
+                           other.model_version or self.model_version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"machine": asdict(self.machine), "people": asdict(self.people), "model_version": self.model_version}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> StratumFold:
+        return cls(RatioState(**doc["machine"]), RatioState(**doc["people"]), doc["model_version"])
+
+    def stats(self, stratum: str, *, target: float, alpha: float, time: float) -> AgreementStats:
+        """The stratum's estimate with its fixed-time (1 − α) interval; ``decision`` reads that
+        interval against the target (for dashboards: rollout gates use the anytime-valid gate)."""
+        interval = ratio_interval(self.machine, 1.0 - alpha)
+        estimate = self.machine.estimate if self.machine.n else None
+        decision: Decision = "inconclusive"
+        if interval.lower >= target:
+            decision = "pass"
+        elif interval.upper < target:
+            decision = "fail"
+        return AgreementStats(
+            stratum=stratum, model_version=self.model_version, n=self.machine.n, estimate=estimate,
+            lower=interval.lower, upper=interval.upper, decision=decision, target=target, alpha=alpha,
+            human_floor=_floor(self.people, alpha), time=time,
+        )
+
+
+def _floor(people: RatioState, alpha: float) -> HumanFloor | None:
+    if people.n == 0:
+        return None
+    interval = ratio_interval(people, 1.0 - alpha)
+    return HumanFloor(estimate=people.estimate, lower=interval.lower, upper=interval.upper, n=people.n)
+
+
+def fold_all(comparisons: list[ComparisonMessage]) -> dict[str, StratumFold]:
+    """Every stratum's fold over ``comparisons`` (the offline path)."""
+    folds: dict[str, StratumFold] = {}
+    for c in comparisons:
+        folds[c.stratum] = folds.get(c.stratum, StratumFold()).add(c)
+    return folds

@@ -1,0 +1,61 @@
+"""The comparator's join state for one frame: whichever side arrives first waits for the rest.
+
+Each frame goes either to ``deliveries`` (shipped: nothing to compare, its entry
+is dropped) or to ``manual-queue`` (``copies`` tasks); the entry is complete once
+the machine and copy 1 are compared and, with a consensus copy, copy 2 against
+copy 1. State is plain JSON-able data kept in a changelog-backed table, and
+every transition is idempotent, so a replayed message changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+Side = Literal["machine", "first", "second"]
+
+
+@dataclass(frozen=True)
+class Pending:
+    since: float  # when the first message about the frame arrived (wall clock)
+    machine: str | None = None  # raw JSON of the automation result
+    first: str | None = None  # raw JSON of the copy-1 annotation
+    second: str | None = None  # raw JSON of the copy-2 annotation
+    copies: int = 0  # manual tasks issued for the frame: 0 unknown yet, 1 or 2
+    shipped: bool = False
+    machine_done: bool = False
+    people_done: bool = False
+    failed: bool = False  # the engine failed on the frame: nothing to compare the people with
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Pending:
+        return cls(**doc)
+
+    def with_side(self, side: Side, raw: str) -> Pending:
+        """Record a side once; a duplicate (a replayed message) is ignored."""
+        if getattr(self, side) is not None:
+            return self
+        if side == "machine":
+            return replace(self, machine=raw)
+        return replace(self, first=raw) if side == "first" else replace(self, second=raw)
+
+    @property
+    def machine_ready(self) -> bool:
+        return self.machine is not None and self.first is not None and not self.machine_done and not self.failed
+
+    @property
+    def people_ready(self) -> bool:
+        return self.first is not None and self.second is not None and not self.people_done
+
+    @property
+    def complete(self) -> bool:
+        """Nothing more will happen to this frame: drop its entry."""
+        if self.shipped:
+            return self.machine is not None
+        if self.copies == 0 or self.first is None:
+            return False
+        machine = self.machine_done or self.failed
+        return machine and (self.copies == 1 or self.people_done)

@@ -1,0 +1,53 @@
+"""The recommender step around ``analysis.recommend``: weight bounds and messages.
+
+The recommender's bets must be sized for the largest weight 1/π a frame could
+carry, known before the frame was routed: 1 under policy version 0 (nothing
+ships, every frame goes to people), 1/floor once a policy may ship. Each
+comparison names the policy version it was routed under, so batches are split
+into runs with one bound each.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+from analysis.recommend import Recommendation
+from services.messages import ComparisonMessage, PolicyMessage, RecommendationMessage
+
+
+def weight_bounds(
+    batch: Sequence[ComparisonMessage], bounds: Mapping[int, float], default: float
+) -> Iterator[tuple[list[ComparisonMessage], float]]:
+    """Consecutive runs of ``batch`` with the same weight bound (version 0: 1; unknown: ``default``)."""
+    run: list[ComparisonMessage] = []
+    current: float | None = None
+    for c in batch:
+        bound = 1.0 if c.policy_version == 0 else bounds.get(c.policy_version, default)
+        if current is not None and bound != current:
+            yield run, current
+            run = []
+        run.append(c)
+        current = bound
+    if run and current is not None:
+        yield run, current
+
+
+def _tau(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def recommendation_message(rec: Recommendation, now: float) -> RecommendationMessage:
+    return RecommendationMessage(
+        stratum="all", thresholds={k: _tau(v) for k, v in rec.thresholds.items()},
+        automation_rate=min(1.0, max(0.0, rec.automation_rate)), action=rec.action, reason=rec.reason,
+        policy_version=rec.policy.version, time=now,
+    )
+
+
+def policy_message(rec: Recommendation, now: float) -> PolicyMessage:
+    return PolicyMessage(
+        version=rec.policy.version, default=_tau(rec.policy.default),
+        thresholds={k: _tau(v) for k, v in rec.policy.thresholds.items()}, applied_by="recommender (auto-apply)",
+        reason=rec.reason, time=now,
+    )

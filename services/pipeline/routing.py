@@ -1,0 +1,36 @@
+"""Routing one machine-annotated frame: blind manual tasks (with π) or a delivery."""
+
+from __future__ import annotations
+
+import math
+
+from analysis.policy.automation import FrameInfo
+from analysis.sampling import Router, RouterState
+from services.messages.frames import AutomationMessage, Delivery
+from services.messages.manual import ManualTask, task_id
+
+
+def route(
+    router: Router, state: RouterState, m: AutomationMessage, now: float
+) -> tuple[RouterState, list[ManualTask], Delivery | None]:
+    """The router's decision as messages. A frame the engine failed on goes to people (π = 1)."""
+    confidence = math.nan if m.error is not None or m.confidence is None else m.confidence
+    info = FrameInfo(m.frame_id, confidence, m.stratum, m.model_version, m.time)
+    state, decision = router.route(state, info)
+    if decision.route == "ship":
+        delivery = Delivery(
+            frame_id=m.frame_id, seq=m.seq, model_version=m.model_version, policy_version=decision.policy_version,
+            inclusion_prob=decision.inclusion_prob, time=now, boxes=m.boxes, category_ids=m.category_ids,
+            scores=m.scores, tags=m.tags,
+        )
+        return state, [], delivery
+    tasks = [
+        ManualTask.model_validate({
+            "task_id": task_id(m.frame_id, copy), "frame_id": m.frame_id, "seq": m.seq, "image": m.image,
+            "copy": copy, "inclusion_prob": decision.inclusion_prob, "consensus_prob": decision.consensus_prob,
+            "policy_version": decision.policy_version, "copies": decision.copies, "stratum": m.stratum,
+            "time": now,
+        })
+        for copy in range(1, decision.copies + 1)
+    ]
+    return state, tasks, None

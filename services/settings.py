@@ -1,0 +1,27 @@
+"""One validated settings object per process, from ``SHADOWQA_*`` environment variables.
+
+Deeper code takes values as arguments and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process settings; e.g. ``SHADOWQA_KAFKA_BOOTSTRAP=127.0.0.1:9092``."""
+
+    model_config = SettingsConfigDict(env_prefix="SHADOWQA_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, host:port,...")
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="port of the broker `infra kafka up` starts")
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535, description="KRaft controller port")
+    kafka_heap_mb: int = Field(default=512, ge=128, description="JVM heap of the local broker")
+    topic_prefix: str = Field(default="", description="prefix of every topic name (isolates tests and demos)")
+    partitions: int = Field(default=4, ge=1, le=256, description="partitions of the per-frame topics")
+    retention_hours: float = Field(default=168.0, gt=0, description="retention of delete-policy topics")
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,289 @@
+"""K simulated people working the ``manual-queue`` of the broker, as one consumer-group member.
+
+One consumer (this process's member of the group) fetches tasks and hands
+them to ``workers`` threads, each a person who waits a human-like delay
+(exponential around ``delay_ms``), annotates blind and sends the annotation.
+Offsets are committed only up to the first task not yet done and acknowledged,
+so a task nobody finished is delivered again (at least once), and more
+processes with the same group share the queue's partitions. Concurrency is the
+number of people, not the number of partitions.
+
+Ctrl-C stops taking tasks and lets everyone finish the one in hand, so the
+commit covers all that was sent and a restart repeats nothing; a second Ctrl-C
+walks away at once (those tasks, and any finished after them, come again).
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
+from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
+from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped, unused-ignore]
+
+from services.infra.topic_names import TopicNames
+from services.tools.annotators import error_model, handle_task
+from services.tools.exceptions import WorkerFailed
+from services.tools.kafka import CLIENT_ID, KafkaSink, Record, Sink, require_topics
+from services.tools.offsets import OffsetTracker, Partition
+
+POLL_MS = 100
+COMMIT_EVERY_S = 0.2
+EMPTY_GRACE_S = 5.0  # kafka-python's first assignment is often empty, until it has the topic's metadata
+PROGRESS_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """How many people, how good, how fast, and when to stop (``stop_after`` tasks, or ``idle_seconds`` idle)."""
+
+    workers: int = 2
+    error_model: str = "default"
+    seed: int = 0
+    delay_ms: float = 0.0
+    stop_after: int | None = None
+    idle_seconds: float | None = None
+    group: str = "shadowqa-annotators"
+
+    @property
+    def people(self) -> int:
+        """Simulated people annotators are drawn from: ``workers``, but at least two for consensus copies."""
+        return max(self.workers, 2)
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    annotated: int
+    dead_letters: int
+    per_annotator: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+
+    def line(self) -> str:
+        people = ", ".join(f"{k}: {v}" for k, v in sorted(self.per_annotator.items()))
+        return (("interrupted: " if self.interrupted else "")
+                + f"annotated {self.annotated:,} tasks, {self.dead_letters:,} dead letters in {self.elapsed_s:.1f} s"
+                + (f" ({people})" if people else ""))
+
+
+def simulate_annotators(
+    bootstrap: str, topics: TopicNames, options: PoolOptions, *, progress: Callable[[PoolSummary], None] | None = None,
+) -> PoolSummary:
+    """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did."""
+    require_topics(bootstrap, [topics.manual_queue, topics.manual_annotations, topics.dead_letters])
+    sink = KafkaSink(bootstrap)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
+        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+    )
+    pool = AnnotatorPool(consumer, sink, topics, options, progress)
+    consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
+    try:
+        return pool.run()
+    finally:
+        consumer.close(autocommit=False)
+        sink.close()
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    partition: Partition
+    offset: int
+    annotator: str | None  # None: dead-lettered
+    finished: bool = True  # False: abandoned mid-delay, to be delivered again
+
+
+class AnnotatorPool:
+    """The fetch-dispatch-commit loop (main thread) and the people (worker threads)."""
+
+    def __init__(self, consumer: Any, sink: Sink, topics: TopicNames, options: PoolOptions,
+                 progress: Callable[[PoolSummary], None] | None) -> None:
+        self.consumer, self.sink, self.topics, self.options, self.progress = consumer, sink, topics, options, progress
+        self.model = error_model(options.error_model)
+        self.tasks: queue.Queue[Record] = queue.Queue(maxsize=options.workers)
+        self.outcomes: queue.Queue[_Outcome | BaseException] = queue.Queue()
+        self.pending: deque[Record] = deque()
+        self.tracker = OffsetTracker()
+        self.abort = threading.Event()  # walk away now, even mid-task
+        self.draining = threading.Event()  # take no new task, finish the one in hand
+        self.counts: Counter[str] = Counter()
+        self.dead = self.dispatched = self.returned = 0
+        self.failure: BaseException | None = None
+        self.started = time.monotonic()
+        self.last_activity: float | None = None  # set once the group assigned partitions
+        self.last_commit = self.last_progress = self.started
+
+    def run(self) -> PoolSummary:
+        people = [threading.Thread(target=self._person, args=(k,), name=f"annotator-{k}", daemon=True)
+                  for k in range(self.options.workers)]
+        for person in people:
+            person.start()
+        interrupted = False
+        try:
+            while not self._finished():
+                self._step()
+        except KeyboardInterrupt:
+            interrupted = True
+            self._drain()  # a second Ctrl-C lands here and walks away
+        finally:
+            self.abort.set()
+            for person in people:
+                person.join()
+            self._collect()
+            self._commit()
+        if self.failure is not None:
+            raise WorkerFailed(f"a simulated annotator stopped: {type(self.failure).__name__}: {self.failure}")
+        return self.summary(interrupted)
+
+    def summary(self, interrupted: bool = False) -> PoolSummary:
+        return PoolSummary(sum(self.counts.values()), self.dead, dict(self.counts), time.monotonic() - self.started,
+                           interrupted)
+
+    def _drain(self) -> None:
+        """Let everyone finish the task in hand; tasks not started go back (uncommitted) to the queue."""
+        self.draining.set()
+        while self._in_flight() and not self.abort.is_set():
+            time.sleep(0.01)
+            self._collect()
+
+    # --- main thread --------------------------------------------------------------------------------
+
+    def _step(self) -> None:
+        if len(self.pending) < self.options.workers and not self._budget_spent():
+            for records in self.consumer.poll(timeout_ms=POLL_MS, max_records=self.options.workers).values():
+                for r in records:
+                    self.tracker.fetched((r.topic, r.partition), r.offset)
+                    self.pending.append(Record.of(r))
+                    self.last_activity = time.monotonic()
+        else:
+            time.sleep(POLL_MS / 1000)
+        self._dispatch()
+        self._collect()
+        now = time.monotonic()
+        if now - self.last_commit >= COMMIT_EVERY_S:
+            self._commit()
+        if self.progress is not None and now - self.last_progress >= PROGRESS_EVERY_S:
+            self.last_progress = now
+            self.progress(self.summary())
+
+    def _dispatch(self) -> None:
+        while self.pending and not self.tasks.full() and not self._budget_spent():
+            self.tasks.put_nowait(self.pending.popleft())
+            self.dispatched += 1
+        if self._budget_spent():
+            self.pending.clear()  # never started: they stay uncommitted for the next consumer
+
+    def _collect(self) -> None:
+        while True:
+            try:
+                outcome = self.outcomes.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(outcome, BaseException):
+                self.failure = self.failure or outcome
+                self.abort.set()
+                continue
+            self.returned += 1
+            if not outcome.finished:
+                continue
+            self.tracker.done(outcome.partition, outcome.offset)
+            self.last_activity = time.monotonic()
+            if outcome.annotator is None:
+                self.dead += 1
+            else:
+                self.counts[outcome.annotator] += 1
+
+    def _commit(self) -> None:
+        """Commit what is done, once the broker acknowledged everything the people sent."""
+        self.last_commit = time.monotonic()
+        offsets = self.tracker.committable()
+        if not offsets:
+            return
+        self.sink.flush()
+        try:
+            self.consumer.commit(_offsets(offsets))
+        except KafkaError:
+            return  # the group moved on (rebalance): those tasks are delivered again, at least once
+        self.tracker.committed(offsets)
+
+    def _in_flight(self) -> int:
+        return self.dispatched - self.returned
+
+    def _budget_spent(self) -> bool:
+        return self.options.stop_after is not None and self.dispatched >= self.options.stop_after
+
+    def _finished(self) -> bool:
+        if self.abort.is_set():
+            return True
+        if self._budget_spent() and self._in_flight() == 0:
+            return True
+        idle = self.options.idle_seconds
+        quiet = self.last_activity is not None and not self.pending and self._in_flight() == 0
+        return idle is not None and quiet and time.monotonic() - (self.last_activity or 0.0) >= idle
+
+    def assigned(self, partitions: set[Partition]) -> None:
+        """Partitions arrived: the idle clock starts (an empty assignment gets a grace period first)."""
+        now = time.monotonic()
+        if partitions:
+            self.last_activity = now
+        elif self.last_activity is None:
+            self.last_activity = now + EMPTY_GRACE_S
+
+    def revoked(self, partitions: set[Partition]) -> None:
+        """Commit what is done and leave the revoked partitions' other tasks to their next owner.
+
+        Tasks of those partitions still in people's hands are finished and sent
+        anyway; the next owner gets them again (at least once).
+        """
+        self._collect()
+        offsets = {p: o for p, o in self.tracker.committable().items() if p in partitions}
+        if offsets:  # rebalance callbacks run on kafka-python's network thread: no blocking commit there
+            self.sink.flush()
+            self.consumer.commit_async(_offsets(offsets))
+        self.pending = deque(r for r in self.pending if (r.topic, r.partition) not in partitions)
+        self.tracker.forget(partitions)
+
+    # --- worker threads -----------------------------------------------------------------------------
+
+    def _person(self, k: int) -> None:
+        rng = random.Random(f"{self.options.seed}:{k}")
+        while not self.abort.is_set():
+            try:
+                record = self.tasks.get(timeout=POLL_MS / 1000)
+            except queue.Empty:
+                continue
+            self.outcomes.put(self._annotate(record, rng))
+
+    def _annotate(self, record: Record, rng: random.Random) -> _Outcome | BaseException:
+        where = (record.topic, record.partition)
+        mean = self.options.delay_ms / 1000
+        if self.draining.is_set() or (mean > 0 and self.abort.wait(rng.expovariate(1.0 / mean))):
+            return _Outcome(where, record.offset, None, finished=False)
+        try:
+            name = handle_task(record, self.sink, self.topics, seed=self.options.seed, model=self.model,
+                               people=self.options.people, now=time.time())
+        except Exception as exc:  # the sink failed: stop everyone, report it
+            return exc
+        return _Outcome(where, record.offset, name)
+
+
+def _offsets(offsets: dict[Partition, int]) -> dict[Any, Any]:
+    return {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc, unused-ignore]
+    def __init__(self, pool: AnnotatorPool) -> None:
+        self.pool = pool
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.pool.revoked({(tp.topic, tp.partition) for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.pool.assigned({(tp.topic, tp.partition) for tp in assigned})

@@ -1,0 +1,132 @@
+"""The frame feeder: a frame source as ``FrameMessage``s on the ``frames`` topic, at a steady rate.
+
+Frames are referenced, not embedded: ``synthetic://driving?seed=S&n=N`` gives
+``driving-s{S}-{I:06d}`` frames (``seq`` I + 1, image ``synthetic://driving?seed=S#I``),
+``sklearn-digits://?split=SPLIT`` gives ``digits-{ID:04d}`` frames (``seq`` ID, image
+``sklearn-digits://#ID``). Each message is keyed by its frame id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from analysis.exceptions import InvalidInput
+from analysis.policy.automation import ALL
+from services.engine.frame_refs import digits_ref, synthetic_ref
+from services.engine.sources import DigitsSource, SyntheticDrivingSource, open_source
+from services.messages import FrameMessage, encode
+from services.tools.kafka import KafkaSink, Sink, key_bytes, require_topics
+
+FEEDABLE = "synthetic://driving?seed=S&n=N or sklearn-digits://?split=SPLIT[&n=N]"
+PROGRESS_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class PlannedFrame:
+    """A frame to feed: its id, sequence number and reference."""
+
+    frame_id: str
+    seq: int
+    image: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a source feeds: its canonical name and its frames, in order."""
+
+    source: str
+    frames: tuple[PlannedFrame, ...]
+
+
+@dataclass(frozen=True)
+class FeedProgress:
+    sent: int
+    total: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class FeedSummary:
+    source: str
+    topic: str
+    sent: int
+    elapsed_s: float
+
+    def line(self) -> str:
+        rate = self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return f"fed {self.sent:,} frames of {self.source} to {self.topic} in {self.elapsed_s:.1f} s ({rate:,.0f}/s)"
+
+
+def plan(source: str) -> Plan:
+    """The frames ``source`` holds, without rendering any pixels; :class:`InvalidInput` if it cannot be fed."""
+    opened = open_source(source)
+    if isinstance(opened, SyntheticDrivingSource):
+        s = opened.seed
+        return Plan(opened.name, tuple(PlannedFrame(f"driving-s{s}-{i:06d}", i + 1, synthetic_ref(s, i))
+                                       for i in range(opened.n)))
+    if isinstance(opened, DigitsSource):
+        ids = [frame.frame_id for frame in opened]
+        return Plan(opened.name, tuple(PlannedFrame(f"digits-{i:04d}", i, digits_ref(i)) for i in ids))
+    raise InvalidInput(source, "", f"cannot be fed (expected {FEEDABLE})")
+
+
+def frame_message(frame: PlannedFrame, source: str, now: float, stratum: str = ALL) -> FrameMessage:
+    return FrameMessage(frame_id=frame.frame_id, seq=frame.seq, image=frame.image, stratum=stratum, time=now,
+                        meta={"source": source})
+
+
+def feed_to_kafka(
+    source: str, *, bootstrap: str, topic: str, rate: float = 0.0,
+    progress: Callable[[FeedProgress], None] | None = None,
+) -> FeedSummary:
+    """Feed ``source`` to ``topic`` on the broker at ``bootstrap`` (the topic must exist)."""
+    frames = plan(source)
+    require_topics(bootstrap, [topic])
+    sink = KafkaSink(bootstrap)
+    try:
+        return feed(sink, topic, frames, rate=rate, progress=progress)
+    finally:
+        sink.close()
+
+
+def feed(
+    sink: Sink, topic: str, frames: Plan, *, rate: float = 0.0,
+    progress: Callable[[FeedProgress], None] | None = None,
+    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    wall: Callable[[], float] = time.time,
+) -> FeedSummary:
+    """Send every planned frame to ``topic`` at ``rate`` frames/s (0: as fast as possible), then flush.
+
+    ``progress`` is called about once a second and once at the end.
+    """
+    total = len(frames.frames)
+    start = last = clock()
+    for i, frame in enumerate(_paced(frames.frames, rate, start, clock, sleep)):
+        sink.send(topic, key_bytes(frame.frame_id), encode(frame_message(frame, frames.source, wall())))
+        if progress is not None and clock() - last >= PROGRESS_EVERY_S:
+            last = clock()
+            progress(FeedProgress(i + 1, total, last - start))
+    sink.flush()
+    elapsed = clock() - start
+    if progress is not None:
+        progress(FeedProgress(total, total, elapsed))
+    return FeedSummary(frames.source, topic, total, elapsed)
+
+
+def _paced(
+    frames: Sequence[PlannedFrame], rate: float, start: float, clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> Iterator[PlannedFrame]:
+    """The frames, the i-th not before ``start + i / rate`` (no waiting when ``rate`` is 0)."""
+    for i, frame in enumerate(frames):
+        if rate > 0:
+            wait = start + i / rate - clock()
+            if wait > 0:
+                sleep(wait)
+        yield frame

@@ -1,0 +1,98 @@
+"""kafka-python for the tools: checked topics, a producer that reports failed deliveries, a record shape.
+
+kafka-python is untyped, so its objects are ``Any`` here and nowhere else in
+the tools. Keys are frame ids (UTF-8); the client's default partitioner is
+murmur2 of the key bytes, the same as Java's and aiokafka's, so every producer
+puts a frame's messages on the same partition number of every topic.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kafka import KafkaProducer  # type: ignore[import-untyped, unused-ignore]
+from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
+
+from services.infra.client import admin_client
+from services.tools.exceptions import DeliveryFailed, UnknownTopic
+
+CLIENT_ID = "shadowqa-tools"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A consumed record as the tools use it (kafka-python's ``ConsumerRecord`` reduced to what matters)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, record: Any) -> Record:
+        return cls(record.topic, record.partition, record.offset, record.timestamp, record.key, record.value)
+
+
+class Sink(Protocol):
+    """Where a tool sends messages: a Kafka producer, or a list in tests."""
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+
+    def flush(self) -> None:
+        """Wait until everything sent is acknowledged; raise :class:`DeliveryFailed` if anything was not."""
+        ...
+
+
+class KafkaSink:
+    """A kafka-python producer (acks from all in-sync replicas) that counts failed deliveries; thread-safe."""
+
+    def __init__(self, bootstrap: str, *, linger_ms: int = 5) -> None:
+        try:
+            self.producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=CLIENT_ID, acks="all",
+                                          linger_ms=linger_ms, max_block_ms=10_000)
+        except KafkaError as exc:
+            raise DeliveryFailed(f"cannot connect a producer to {bootstrap} ({type(exc).__name__}: {exc})") from exc
+        self._lock = threading.Lock()
+        self._failed = 0
+        self._first_error = ""
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        try:
+            future = self.producer.send(topic, value=value, key=key)
+        except KafkaError as exc:
+            raise DeliveryFailed(f"cannot send to {topic} ({type(exc).__name__}: {exc})") from exc
+        future.add_errback(self._failure)
+
+    def flush(self) -> None:
+        self.producer.flush()
+        with self._lock:
+            failed, first, self._failed = self._failed, self._first_error, 0
+        if failed:
+            raise DeliveryFailed(f"{failed} message(s) were not acknowledged by the broker (first: {first})")
+
+    def close(self) -> None:
+        self.producer.close()
+
+    def _failure(self, exc: BaseException) -> None:
+        with self._lock:
+            self._failed += 1
+            self._first_error = self._first_error or f"{type(exc).__name__}: {exc}"
+
+
+def require_topics(bootstrap: str, topics: Iterable[str]) -> None:
+    """Raise :class:`UnknownTopic` naming the first topic the broker does not have (it never creates them)."""
+    with admin_client(bootstrap) as admin:
+        existing = set(admin.list_topics())
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        raise UnknownTopic(f"topic {missing[0]!r} does not exist on {bootstrap} (create the topics with "
+                           "`shadowqa infra kafka up`, and check --prefix)")
+
+
+def key_bytes(key: str) -> bytes:
+    return key.encode("utf-8")

@@ -1,0 +1,1 @@
+"""One module per agent; each has ``register(app, ...)`` adding its agent to the app."""

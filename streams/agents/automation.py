@@ -1,0 +1,49 @@
+"""Automation agent: ``frames`` → the engine, in batches → ``automation-results``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from services.engine.loading import load_runner
+from services.engine.runner import TorchRunner
+from services.messages import AutomationMessage, FrameMessage, InvalidMessage, decode, encode
+from services.pipeline.annotate import annotate
+from streams.config import PipelineConfig
+from streams.errors import DeadLetters
+from streams.topics import Topics
+
+
+def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -> Any:
+    runner: list[TorchRunner] = []
+    inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")  # keeps the event loop free
+
+    def model() -> TorchRunner:
+        if not runner:
+            runner.append(load_runner(cfg.model, cfg.device))
+            runner[0].warm_up()
+        return runner[0]
+
+    @app.agent(topics.frames, name="automation")
+    async def automation(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within):
+            good = []
+            for event in events:
+                try:
+                    good.append(decode(FrameMessage, event.message.value))
+                except InvalidMessage as exc:
+                    await dead.reject(event, exc.reason, "automation")
+            if not good:
+                continue
+            results = await loop.run_in_executor(inference, _annotate, model, good)
+            for message in results:
+                await topics.automation_results.send(key=message.frame_id.encode(), value=encode(message))
+
+    return automation
+
+
+def _annotate(model: Callable[[], TorchRunner], batch: list[FrameMessage]) -> list[AutomationMessage]:
+    return annotate(model(), batch)

@@ -1,0 +1,156 @@
+"""Comparator agent: joins ``automation-results``, ``manual-queue``, ``deliveries`` and ``manual-annotations``
+by frame id (all co-partitioned), compares in batches, and emits ``comparisons``.
+
+A changelog-backed table holds each frame's join state (``services/pipeline/join.py``)
+until the frame is shipped or fully compared; entries that wait longer than the
+TTL are expired and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from services.infra.topic_names import TopicNames
+from services.messages import (
+    AutomationMessage,
+    ComparisonMessage,
+    Delivery,
+    InvalidMessage,
+    ManualAnnotation,
+    ManualTask,
+    decode,
+    encode,
+)
+from services.pipeline.compare import compare_machine, compare_people
+from services.pipeline.context import CompareContext
+from services.pipeline.join import Pending, Side
+from streams.config import PipelineConfig
+from streams.errors import DeadLetters
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+EXPIRY_EVERY = 30.0  # seconds between scans for expired entries
+
+
+class ComparatorStats:
+    def __init__(self) -> None:
+        self.compared = 0
+        self.expired = 0
+        self.expired_unmatched = 0
+
+
+def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg: PipelineConfig,
+             partitions: int) -> Any:
+    ctx = CompareContext.for_dataset(cfg.dataset)
+    pending = app.Table("comparator-pending", default=None, partitions=partitions, key_serializer="raw",
+                        value_serializer="json")
+    stats = ComparatorStats()
+    absorb = _absorbers(names)
+    last_scan = [time.time()]
+
+    @app.agent(topics.comparator_input, name="comparator")
+    async def comparator(stream: Any) -> None:
+        async for events in stream.take_events(cfg.compare_batch, within=cfg.batch_within):
+            now = time.time()
+            touched: dict[str, Pending] = {}
+            for event in events:
+                step = absorb.get(event.message.topic)
+                try:
+                    if step is None:
+                        raise InvalidMessage(f"comparator does not read topic {event.message.topic}")
+                    frame_id, update = step(event.message.value)
+                except InvalidMessage as exc:
+                    await dead.reject(event, exc.reason, "comparator")
+                    continue
+                current = touched.get(frame_id) or _load(pending, frame_id, now)
+                touched[frame_id] = update(current)
+            for comparison in _compare(touched, ctx):
+                await topics.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
+                stats.compared += 1
+            _store(pending, touched)
+            if now - last_scan[0] > EXPIRY_EVERY:
+                last_scan[0] = now
+                _expire(pending, now, cfg.pending_ttl, stats)
+
+    comparator.stats = stats
+    return comparator
+
+
+Update = Callable[[Pending], Pending]
+
+
+def _absorbers(names: TopicNames) -> dict[str, Callable[[bytes], tuple[str, Update]]]:
+    """Per source topic: decode a record into (frame id, how it changes the frame's join state)."""
+
+    def machine(raw: bytes) -> tuple[str, Update]:
+        m = decode(AutomationMessage, raw)
+        text = raw.decode()
+        return m.frame_id, lambda p: replace(p.with_side("machine", text), failed=p.failed or m.error is not None)
+
+    def task(raw: bytes) -> tuple[str, Update]:
+        t = decode(ManualTask, raw)
+        return t.frame_id, lambda p: replace(p, copies=max(p.copies, t.copies))
+
+    def shipped(raw: bytes) -> tuple[str, Update]:
+        return decode(Delivery, raw).frame_id, lambda p: replace(p, shipped=True)
+
+    def annotation(raw: bytes) -> tuple[str, Update]:
+        a = decode(ManualAnnotation, raw)
+        text = raw.decode()
+        side: Side = "first" if a.copy_ == 1 else "second"
+        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, a.copies))
+
+    return {names.automation_results: machine, names.manual_queue: task, names.deliveries: shipped,
+            names.manual_annotations: annotation}
+
+
+def _load(pending: Any, frame_id: str, now: float) -> Pending:
+    doc = pending.get(frame_id.encode())
+    return Pending(since=now) if doc is None else Pending.from_dict(doc)
+
+
+def _compare(touched: dict[str, Pending], ctx: CompareContext) -> list[ComparisonMessage]:
+    machine = [fid for fid, p in touched.items() if p.machine_ready]
+    people = [fid for fid, p in touched.items() if p.people_ready]
+    out = compare_machine([_pair(touched[f].machine, touched[f].first) for f in machine], ctx)
+    out += compare_people([_human(touched[f].second, touched[f].first) for f in people], ctx)
+    for f in machine:
+        touched[f] = replace(touched[f], machine_done=True)
+    for f in people:
+        touched[f] = replace(touched[f], people_done=True)
+    return out
+
+
+def _pair(machine: str | None, first: str | None) -> tuple[AutomationMessage, ManualAnnotation]:
+    assert machine is not None and first is not None
+    return decode(AutomationMessage, machine.encode()), decode(ManualAnnotation, first.encode())
+
+
+def _human(second: str | None, first: str | None) -> tuple[ManualAnnotation, ManualAnnotation]:
+    assert second is not None and first is not None
+    return decode(ManualAnnotation, second.encode()), decode(ManualAnnotation, first.encode())
+
+
+def _store(pending: Any, touched: dict[str, Pending]) -> None:
+    for frame_id, p in touched.items():
+        key = frame_id.encode()
+        if p.complete:
+            if key in pending:
+                del pending[key]
+        else:
+            pending[key] = p.to_dict()
+
+
+def _expire(pending: Any, now: float, ttl: float, stats: ComparatorStats) -> None:
+    for key, doc in list(pending.items()):
+        if now - doc["since"] > ttl:
+            del pending[key]
+            stats.expired += 1
+            stats.expired_unmatched += int(not doc["shipped"] and doc["copies"] > 0)
+    if stats.expired:
+        log.warning("comparator: %d entries expired (%d manual frames never fully compared)", stats.expired,
+                    stats.expired_unmatched)

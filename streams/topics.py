@@ -1,0 +1,38 @@
+"""The pipeline's topics as faust topic objects (raw bytes: messages are decoded at the edge)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.infra.topic_names import TopicNames
+
+
+@dataclass(frozen=True)
+class Topics:
+    frames: Any
+    automation_results: Any
+    manual_queue: Any
+    deliveries: Any
+    manual_annotations: Any
+    comparisons: Any
+    agreement_stats: Any
+    recommendations: Any
+    policies: Any
+    dead_letters: Any
+    comparator_input: Any  # the four co-partitioned topics the comparator joins
+
+    @classmethod
+    def of(cls, app: Any, names: TopicNames) -> Topics:
+        def topic(*n: str) -> Any:
+            return app.topic(*n, key_serializer="raw", value_serializer="raw")
+
+        return cls(
+            frames=topic(names.frames), automation_results=topic(names.automation_results),
+            manual_queue=topic(names.manual_queue), deliveries=topic(names.deliveries),
+            manual_annotations=topic(names.manual_annotations), comparisons=topic(names.comparisons),
+            agreement_stats=topic(names.agreement_stats), recommendations=topic(names.recommendations),
+            policies=topic(names.policies), dead_letters=topic(names.dead_letters),
+            comparator_input=topic(names.automation_results, names.manual_queue, names.deliveries,
+                                   names.manual_annotations),
+        )

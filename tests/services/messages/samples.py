@@ -1,0 +1,72 @@
+"""One valid message of every kind, as the JSON documents a producer would send."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+T = 1_760_000_000.25
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "frames": {"schema_version": 1, "frame_id": "driving-s0-000007", "seq": 8, "image": "synthetic://driving?seed=0#7",
+               "stratum": "all", "time": T, "meta": {"source": "synthetic://driving?seed=0&n=10"}},
+    "automation-results": {
+        "schema_version": 1, "frame_id": "driving-s0-000007", "seq": 8, "image": "synthetic://driving?seed=0#7",
+        "stratum": "weather=rain", "time": T, "model_version": "driving-detector@149ada442bd0", "confidence": 0.81,
+        "boxes": [[10.0, 20.5, 30.0, 12.0], [0, 0, 5, 5]], "category_ids": [1, 2], "scores": [0.9, 0.4],
+        "tags": {"weather": "rain"}, "tag_scores": {"weather": 0.93}, "inference_ms": 4.5, "error": None,
+    },
+    "manual-queue": {
+        "schema_version": 1, "task_id": "driving-s0-000007/2", "frame_id": "driving-s0-000007", "seq": 8,
+        "image": "synthetic://driving?seed=0#7", "copy": 2, "inclusion_prob": 0.25, "consensus_prob": 0.1,
+        "policy_version": 3, "stratum": "all", "time": T,
+    },
+    "deliveries": {
+        "schema_version": 1, "frame_id": "driving-s0-000007", "seq": 8, "model_version": "m@1", "policy_version": 3,
+        "inclusion_prob": 0.25, "time": T, "boxes": [[1, 2, 3, 4]], "category_ids": [4], "scores": [0.7], "tags": {},
+    },
+    "manual-annotations": {
+        "schema_version": 1, "task_id": "driving-s0-000007/1", "frame_id": "driving-s0-000007", "seq": 8, "copy": 1,
+        "annotator": "sim-2", "inclusion_prob": 1.0, "consensus_prob": 0.0, "stratum": "all",
+        "objects": [{"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1,
+                     "attributes": {"occluded": False, "visibility": 0.8, "truncated": 0, "colour": "red"}}],
+        "tags": {"weather": "rain", "time_of_day": "day"}, "time": T,
+    },
+    "comparisons": {
+        "schema_version": 1, "frame_id": "driving-s0-000007", "kind": "machine", "accepted": True,
+        "inclusion_prob": 0.25, "stratum": "all", "confidence": 0.81, "model_version": "m@1", "time": T,
+        "tp": 3, "fp": 0, "fn": 1, "mean_iou": 0.77,
+    },
+    "agreement-stats": {
+        "schema_version": 1, "stratum": "all", "model_version": "m@1", "n": 120, "estimate": 0.9, "lower": 0.8,
+        "upper": 0.95, "decision": "inconclusive", "target": 0.85, "alpha": 0.05,
+        "human_floor": {"estimate": 0.93, "lower": 0.85, "upper": 0.97, "n": 40}, "time": T,
+    },
+    "recommendations": {
+        "schema_version": 1, "stratum": "all", "thresholds": {"all": 0.9, "weather=fog": None},
+        "automation_rate": 0.2, "action": "raise", "reason": "certified", "policy_version": 4, "time": T,
+    },
+    "policies": {
+        "schema_version": 1, "version": 4, "default": None, "thresholds": {"all": 0.9}, "applied_by": "recommender",
+        "reason": "certified", "time": T,
+    },
+    "dead-letters": {
+        "schema_version": 1, "reason": "frames: missing required field 'seq'", "stage": "automation-worker",
+        "source_topic": "frames", "partition": 2, "offset": 41, "key": "f-1", "value": "{}", "encoding": "utf-8",
+        "time": T,
+    },
+}
+
+
+def sample(kind: str, /, **changes: Any) -> dict[str, Any]:
+    """A deep copy of the valid ``kind`` message with top-level fields changed (``DELETE`` removes one)."""
+    doc = copy.deepcopy(SAMPLES[kind])
+    for key, value in changes.items():
+        if value is DELETE:
+            del doc[key]
+        else:
+            doc[key] = value
+    return doc
+
+
+DELETE = object()

@@ -1,0 +1,117 @@
+"""The people's loop with an in-memory consumer: budgets, out-of-order work and Ctrl-C never lose or repeat a task."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
+
+from services.infra.topic_names import TopicNames
+from services.messages import ManualAnnotation, ManualTask, decode, encode, task_id
+from services.tools.annotator_pool import AnnotatorPool, PoolOptions
+from tests.services.tools.memory import MemorySink
+
+TOPICS = TopicNames("t-")
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes
+    value: bytes
+
+
+class FakeConsumer:
+    """Hands out the records of two partitions a few at a time; remembers commits; Ctrl-C on poll number N."""
+
+    def __init__(self, n: int, interrupt_on_poll: int | None = None) -> None:
+        self.queues: dict[int, list[FakeRecord]] = defaultdict(list)
+        for i in range(n):
+            frame_id = f"driving-s0-{i:06d}"
+            task = ManualTask(task_id=task_id(frame_id, 1), frame_id=frame_id, seq=i + 1, copy=1,
+                              image=f"synthetic://driving?seed=0#{i}", inclusion_prob=1.0, consensus_prob=0.0,
+                              policy_version=0, time=0.0)
+            p = i % 2
+            self.queues[p].append(FakeRecord(TOPICS.manual_queue, p, len(self.queues[p]), 0, frame_id.encode(),
+                                             encode(task)))
+        self.position = dict.fromkeys(self.queues, 0)
+        self.committed: dict[int, int] = {}
+        self.polls, self.interrupt_on_poll = 0, interrupt_on_poll
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[FakeRecord]]:
+        self.polls += 1
+        if self.polls == self.interrupt_on_poll:
+            raise KeyboardInterrupt
+        out: dict[Any, list[FakeRecord]] = {}
+        for p, records in self.queues.items():
+            batch = records[self.position[p]:self.position[p] + max_records]
+            if batch:
+                self.position[p] += len(batch)
+                out[TopicPartition(TOPICS.manual_queue, p)] = batch
+                break
+        return out
+
+    def commit(self, offsets: dict[Any, Any]) -> None:
+        for tp, meta in offsets.items():
+            assert meta.offset >= self.committed.get(tp.partition, 0), "commits never go back"
+            self.committed[tp.partition] = meta.offset
+
+    commit_async = commit
+
+
+def _run(consumer: FakeConsumer, **options: Any) -> tuple[Any, MemorySink]:
+    sink = MemorySink()
+    pool = AnnotatorPool(consumer, sink, TOPICS, PoolOptions(**options), None)
+    pool.assigned({(TOPICS.manual_queue, 0), (TOPICS.manual_queue, 1)})
+    return pool.run(), sink
+
+
+def _done_offsets(consumer: FakeConsumer, sink: MemorySink) -> dict[int, list[int]]:
+    """Offsets (per partition) of the tasks that were annotated, from the annotations' frame ids."""
+    where = {r.key: (p, r.offset) for p, records in consumer.queues.items() for r in records}
+    done: dict[int, list[int]] = defaultdict(list)
+    for key, value in sink.on(TOPICS.manual_annotations):
+        assert key is not None
+        p, offset = where[key]
+        assert decode(ManualAnnotation, value).frame_id.encode() == key
+        done[p].append(offset)
+    return {p: sorted(v) for p, v in done.items()}
+
+
+def test_every_task_is_annotated_once_and_everything_is_committed() -> None:
+    consumer = FakeConsumer(20)
+    summary, sink = _run(consumer, workers=3, stop_after=20)
+    assert summary.annotated == 20 and not summary.interrupted
+    assert _done_offsets(consumer, sink) == {0: list(range(10)), 1: list(range(10))}
+    assert consumer.committed == {0: 10, 1: 10}
+
+
+def test_a_budget_stops_after_that_many_tasks_and_commits_only_those() -> None:
+    consumer = FakeConsumer(20)
+    summary, sink = _run(consumer, workers=4, stop_after=7, delay_ms=5.0)
+    done = _done_offsets(consumer, sink)
+    assert summary.annotated == 7 == sum(len(v) for v in done.values())
+    assert consumer.committed == {p: len(v) for p, v in done.items()}  # exactly what was done, nothing skipped
+    assert all(v == list(range(len(v))) for v in done.values())
+
+
+@pytest.mark.parametrize("interrupt_on_poll", [2, 4, 6])
+def test_ctrl_c_lets_people_finish_and_commits_exactly_what_they_sent(interrupt_on_poll: int) -> None:
+    consumer = FakeConsumer(30, interrupt_on_poll=interrupt_on_poll)
+    summary, sink = _run(consumer, workers=4, delay_ms=30.0, idle_seconds=5.0)
+    done = _done_offsets(consumer, sink)
+    assert summary.interrupted and summary.annotated == sum(len(v) for v in done.values())
+    assert all(v == list(range(len(v))) for v in done.values())  # no gaps: a restart repeats nothing
+    assert {p: consumer.committed.get(p, 0) for p in (0, 1)} == {p: len(done.get(p, [])) for p in (0, 1)}
+
+
+def test_idle_seconds_stop_a_quiet_queue() -> None:
+    consumer = FakeConsumer(6)
+    summary, _ = _run(consumer, workers=2, idle_seconds=0.3)
+    assert summary.annotated == 6 and consumer.committed == {0: 3, 1: 3}
