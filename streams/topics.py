@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import faust
+
 from services.infra.topic_names import TopicNames
 
 
@@ -36,3 +38,8 @@ class Topics:
             comparator_input=topic(names.automation_results, names.manual_queue, names.deliveries,
                                    names.manual_annotations),
         )
+
+
+def raw_schema(value_serializer: str) -> Any:
+    """Table keys are raw bytes; values raw bytes or JSON."""
+    return faust.Schema(key_serializer="raw", value_serializer=value_serializer)

@@ -42,6 +42,13 @@ class Pending:
             return replace(self, machine=raw)
         return replace(self, first=raw) if side == "first" else replace(self, second=raw)
 
+    def settled(self) -> Pending:
+        """This complete entry without its payloads: sides stay marked as seen ("")."""
+        def mark(raw: str | None) -> str | None:
+            return None if raw is None else ""
+
+        return replace(self, machine=mark(self.machine), first=mark(self.first), second=mark(self.second))
+
     @property
     def machine_ready(self) -> bool:
         return self.machine is not None and self.first is not None and not self.machine_done and not self.failed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 
+from analysis.observations import Observation
 from analysis.recommend import Recommendation
 from services.messages import ComparisonMessage, PolicyMessage, RecommendationMessage
 
@@ -31,6 +32,12 @@ def weight_bounds(
         current = bound
     if run and current is not None:
         yield run, current
+
+
+def observation(c: ComparisonMessage) -> Observation:
+    """A comparison as the recommender's observation."""
+    return Observation(c.frame_id, c.accepted, c.inclusion_prob, c.stratum,
+                       math.nan if c.confidence is None else c.confidence, c.model_version, c.time)
 
 
 def _tau(value: float) -> float | None:

@@ -36,11 +36,10 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -
                     good.append(decode(FrameMessage, event.message.value))
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "automation")
-            if not good:
-                continue
-            results = await loop.run_in_executor(inference, _annotate, model, good)
+            results = await loop.run_in_executor(inference, _annotate, model, good) if good else []
             for message in results:
                 await topics.automation_results.send(key=message.frame_id.encode(), value=encode(message))
+            await app.producer.flush()  # delivered before the batch's offsets can be committed
 
     return automation
 

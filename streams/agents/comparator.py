@@ -30,7 +30,7 @@ from services.pipeline.context import CompareContext
 from services.pipeline.join import Pending, Side
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
-from streams.topics import Topics
+from streams.topics import Topics, raw_schema
 
 log = logging.getLogger(__name__)
 EXPIRY_EVERY = 30.0  # seconds between scans for expired entries
@@ -46,8 +46,10 @@ class ComparatorStats:
 def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg: PipelineConfig,
              partitions: int) -> Any:
     ctx = CompareContext.for_dataset(cfg.dataset)
-    pending = app.Table("comparator-pending", default=None, partitions=partitions, key_serializer="raw",
-                        value_serializer="json")
+    # batches have no current event, so changelog records are partitioned by key (murmur2, as the
+    # producers of the four source topics do): the changelog stays co-partitioned with the sources
+    pending = app.Table("comparator-pending", default=None, partitions=partitions, schema=raw_schema("json"),
+                        use_partitioner=True)
     stats = ComparatorStats()
     absorb = _absorbers(names)
     last_scan = [time.time()]
@@ -75,6 +77,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
             if now - last_scan[0] > EXPIRY_EVERY:
                 last_scan[0] = now
                 _expire(pending, now, cfg.pending_ttl, stats)
+            await app.producer.flush()  # comparisons and changelog delivered before offsets can be committed
 
     comparator.stats = stats
     return comparator
@@ -136,19 +139,18 @@ def _human(second: str | None, first: str | None) -> tuple[ManualAnnotation, Man
 
 
 def _store(pending: Any, touched: dict[str, Pending]) -> None:
+    """A complete frame keeps a payload-free entry until it expires, so a replayed record of it
+    (after a crash, before its offset was committed) finds it done instead of starting over."""
     for frame_id, p in touched.items():
-        key = frame_id.encode()
-        if p.complete:
-            if key in pending:
-                del pending[key]
-        else:
-            pending[key] = p.to_dict()
+        pending[frame_id.encode()] = (p.settled() if p.complete else p).to_dict()
 
 
 def _expire(pending: Any, now: float, ttl: float, stats: ComparatorStats) -> None:
     for key, doc in list(pending.items()):
         if now - doc["since"] > ttl:
             del pending[key]
+            if Pending.from_dict(doc).complete:
+                continue
             stats.expired += 1
             stats.expired_unmatched += int(not doc["shipped"] and doc["copies"] > 0)
     if stats.expired:

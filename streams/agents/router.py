@@ -1,17 +1,14 @@
 """Router agent: ``automation-results`` → ``manual-queue`` (blind tasks with π) or ``deliveries``.
 
-The policy in force is the latest record of ``policies``, read on every worker
-through a global table; decisions hash (frame id, salt), so a replay of the
-same results under the same policies routes identically.
+The policy in force is the latest record of ``policies`` (``streams/policies.py``);
+decisions hash (frame id, salt), so a replay of the same results under the
+same policies routes identically.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
-
-import orjson
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.sampling import AuditFloor, ConfidenceWeighted, Router, RouterState
@@ -19,19 +16,8 @@ from services.messages import AutomationMessage, InvalidMessage, decode, encode
 from services.pipeline.routing import route
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
+from streams.policies import PolicyFollower
 from streams.topics import Topics
-
-POLICY_KEY = b"policy"
-
-
-def policy_from(raw: bytes | None) -> AutomationPolicy:
-    """The automation policy a ``policies`` record holds (none yet: nothing ships)."""
-    if raw is None:
-        return AutomationPolicy()
-    doc = orjson.loads(raw)
-    default = math.inf if doc["default"] is None else float(doc["default"])
-    thresholds = {k: math.inf if v is None else float(v) for k, v in doc["thresholds"].items()}
-    return AutomationPolicy(default=default, thresholds=thresholds, version=int(doc["version"]))
 
 
 def make_router(cfg: PipelineConfig, policy: AutomationPolicy) -> Router:
@@ -39,22 +25,29 @@ def make_router(cfg: PipelineConfig, policy: AutomationPolicy) -> Router:
                   consensus_share=cfg.consensus_share, floor=AuditFloor(cfg.audit_floor), salt=cfg.salt)
 
 
-def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, policies: Any) -> Any:
+def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, policies: PolicyFollower) -> Any:
     state = [RouterState()]
+
+    @app.task
+    async def follow_policies() -> None:
+        await policies.run()
 
     @app.agent(topics.automation_results, name="router")
     async def router(stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                message = decode(AutomationMessage, event.message.value)
-            except InvalidMessage as exc:
-                await dead.reject(event, exc.reason, "router")
-                continue
-            policy = policy_from(policies.get(POLICY_KEY))
-            state[0], tasks, delivery = route(make_router(cfg, policy), state[0], message, time.time())
-            for task in tasks:
-                await topics.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
-            if delivery is not None:
-                await topics.deliveries.send(key=delivery.frame_id.encode(), value=encode(delivery))
+        await policies.caught_up.wait()
+        async for events in stream.take_events(cfg.route_batch, within=cfg.batch_within):
+            for event in events:
+                try:
+                    message = decode(AutomationMessage, event.message.value)
+                except InvalidMessage as exc:
+                    await dead.reject(event, exc.reason, "router")
+                    continue
+                router_now = make_router(cfg, policies.current)
+                state[0], tasks, delivery = route(router_now, state[0], message, time.time())
+                for task in tasks:
+                    await topics.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
+                if delivery is not None:
+                    await topics.deliveries.send(key=delivery.frame_id.encode(), value=encode(delivery))
+            await app.producer.flush()  # delivered before the batch's offsets can be committed
 
     return router
