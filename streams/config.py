@@ -26,10 +26,10 @@ class PipelineConfig:
     audit_scale: float = 0.3
     consensus_share: float = 0.1
     salt: str = "shadowqa"
-    recommend_every: float = 5.0  # seconds between recommendations
     auto_apply: bool = True  # publish each recommended policy to `policies`
     pending_ttl: float = 3600.0  # seconds an incomplete comparison waits before it is expired and counted
     max_step: float = 0.10
+    window: int = 150  # machine comparisons per recommender step; the first places its threshold grid
 
     def __post_init__(self) -> None:
         for name in ("target", "alpha", "audit_floor"):

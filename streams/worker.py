@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -12,7 +13,21 @@ from streams.app import build_app
 from streams.config import PipelineConfig
 
 
-def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str = "warn") -> None:
+class _Worker(faust.Worker):
+    """A faust worker that touches ``ready_file`` once its agents run (supervisors wait for it)."""
+
+    ready_file: Path | None = None
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        if self.ready_file is not None:
+            self.ready_file.write_text("ready\n")
+
+
+def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str = "warn",
+               ready_file: Path | None = None) -> None:
     """Blocks until the worker is stopped (SIGTERM/SIGINT); exits the process."""
     app: Any = build_app(settings, cfg, role, TopicNames(settings.topic_prefix))
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    worker = _Worker(app, loglevel=loglevel, quiet=True)
+    worker.ready_file = ready_file
+    worker.execute_from_commandline()

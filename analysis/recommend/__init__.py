@@ -7,7 +7,7 @@ steps the policy down on drift.
 """
 
 from analysis.recommend.betting import CandidateState, WealthState, passed_prefix
-from analysis.recommend.config import DEFAULT_CANDIDATES, RecommenderConfig, candidates_at_rates
+from analysis.recommend.config import DEFAULT_CANDIDATES, GRID_RATES, RecommenderConfig, candidates_at_rates
 from analysis.recommend.detector import Alarm, DetectorState, DriftDetector
 from analysis.recommend.guardrails import Action, Guardrails, Hysteresis, MaxStep, StepDown
 from analysis.recommend.recommender import Recommender
@@ -16,6 +16,7 @@ from analysis.recommend.state import RecommenderState, StratumState
 
 __all__ = [
     "DEFAULT_CANDIDATES",
+    "GRID_RATES",
     "Action",
     "Agreement",
     "Alarm",

@@ -14,6 +14,7 @@ from analysis.recommend.exceptions import InvalidConfig
 from analysis.recommend.guardrails import Guardrails
 
 DEFAULT_CANDIDATES = tuple(round(0.99 - 0.01 * k, 2) for k in range(50))  # 0.99, 0.98, ..., 0.50
+GRID_RATES = tuple(round(0.025 * k, 3) for k in range(1, 39))  # thresholds shipping 2.5%, 5%, ..., 95% of frames
 
 
 @dataclass(frozen=True)

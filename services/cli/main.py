@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from importlib.metadata import version
 
 from analysis.exceptions import ShadowQAError
-from services.cli import compare, dataset, engine, feed, gate, infra, recommend, replay, simulate, snapshot, worker
+from services.cli import (
+    compare,
+    dataset,
+    engine,
+    feed,
+    gate,
+    infra,
+    pipeline,
+    recommend,
+    replay,
+    simulate,
+    snapshot,
+    worker,
+)
 from services.cli.parser import Parser, fail
 
 
@@ -21,6 +34,7 @@ def build_parser() -> Parser:
     gate.register(commands)
     infra.register(commands)
     recommend.register(commands)
+    pipeline.register(commands)
     replay.register(commands)
     worker.register(commands)
     feed.register(commands)

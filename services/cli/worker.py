@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from services.cli.parser import Parser, open_interval, positive_int
 
@@ -23,7 +24,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--alpha", type=open_interval, default=0.05, help="error probability (default 0.05)")
     p.add_argument("--audit-floor", type=open_interval, default=0.25, help="smallest audit π (default 0.25)")
     p.add_argument("--consensus-share", type=float, default=0.1, help="share of tasks with a second copy")
+    p.add_argument("--window", type=positive_int, default=150, metavar="N",
+                   help="machine comparisons per recommender step (default 150, as the replay's window)")
     p.add_argument("--no-auto-apply", action="store_true", help="recommend only; never publish policies")
+    p.add_argument("--ready-file", type=Path, help="file written once the worker's agents are running")
     p.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     p.set_defaults(run=run)
 
@@ -37,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = PipelineConfig(
         model=model, dataset=args.dataset, device=args.device, batch_size=args.batch_size, target=args.target,
         alpha=args.alpha, audit_floor=args.audit_floor, consensus_share=args.consensus_share,
-        auto_apply=not args.no_auto_apply,
+        auto_apply=not args.no_auto_apply, window=args.window,
     )
-    run_worker(load_settings(), cfg, args.role, args.loglevel)
+    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file)
     return 0

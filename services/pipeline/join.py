@@ -1,7 +1,7 @@
 """The comparator's join state for one frame: whichever side arrives first waits for the rest.
 
 Each frame goes either to ``deliveries`` (shipped: nothing to compare, its entry
-is dropped) or to ``manual-queue`` (``copies`` tasks); the entry is complete once
+is settled) or to ``manual-queue`` (``copies`` tasks); the entry is complete once
 the machine and copy 1 are compared and, with a consensus copy, copy 2 against
 copy 1. State is plain JSON-able data kept in a changelog-backed table, and
 every transition is idempotent, so a replayed message changes nothing.
@@ -9,8 +9,21 @@ every transition is idempotent, so a replayed message changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
+
+from services.messages import (
+    AutomationMessage,
+    ComparisonMessage,
+    Delivery,
+    InvalidMessage,
+    ManualAnnotation,
+    ManualTask,
+    decode,
+)
+from services.pipeline.compare import compare_machine, compare_people
+from services.pipeline.context import CompareContext
 
 Side = Literal["machine", "first", "second"]
 
@@ -66,3 +79,50 @@ class Pending:
             return False
         machine = self.machine_done or self.failed
         return machine and (self.copies == 1 or self.people_done)
+
+
+Update = Callable[[Pending], Pending]
+JOINED = ("automation-results", "manual-queue", "deliveries", "manual-annotations")
+
+
+def absorb(topic: str, raw: bytes) -> tuple[str, Update]:
+    """Decode a record of the joined ``topic`` (name without prefix) into (frame id, its change to the
+    frame's join state); raises :class:`InvalidMessage` for a record that does not validate."""
+    if topic == "automation-results":
+        m = decode(AutomationMessage, raw)
+        text = raw.decode()
+        return m.frame_id, lambda p: replace(p.with_side("machine", text), failed=p.failed or m.error is not None)
+    if topic == "manual-queue":
+        t = decode(ManualTask, raw)
+        return t.frame_id, lambda p: replace(p, copies=max(p.copies, t.copies))
+    if topic == "deliveries":
+        return decode(Delivery, raw).frame_id, lambda p: replace(p, shipped=True)
+    if topic == "manual-annotations":
+        a = decode(ManualAnnotation, raw)
+        text = raw.decode()
+        side: Side = "first" if a.copy_ == 1 else "second"
+        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, a.copies))
+    raise InvalidMessage(f"the comparator does not read topic {topic!r}")
+
+
+def compare_ready(touched: dict[str, Pending], ctx: CompareContext) -> list[ComparisonMessage]:
+    """Compare every frame of ``touched`` that has become comparable and mark it done (in place)."""
+    machine = [fid for fid, p in touched.items() if p.machine_ready]
+    people = [fid for fid, p in touched.items() if p.people_ready]
+    out = compare_machine([_pair(touched[f].machine, touched[f].first) for f in machine], ctx)
+    out += compare_people([_human(touched[f].second, touched[f].first) for f in people], ctx)
+    for f in machine:
+        touched[f] = replace(touched[f], machine_done=True)
+    for f in people:
+        touched[f] = replace(touched[f], people_done=True)
+    return out
+
+
+def _pair(machine: str | None, first: str | None) -> tuple[AutomationMessage, ManualAnnotation]:
+    assert machine and first
+    return decode(AutomationMessage, machine.encode()), decode(ManualAnnotation, first.encode())
+
+
+def _human(second: str | None, first: str | None) -> tuple[ManualAnnotation, ManualAnnotation]:
+    assert second and first
+    return decode(ManualAnnotation, second.encode()), decode(ManualAnnotation, first.encode())

@@ -15,12 +15,20 @@ import numpy as np
 from analysis.gate import Gate, GateResult
 from analysis.observations import Observation, Observations
 from analysis.policy.automation import AutomationPolicy
-from analysis.recommend import Guardrails, MaxStep, Recommendation, Recommender, RecommenderConfig, candidates_at_rates
+from analysis.recommend import (
+    GRID_RATES,
+    Guardrails,
+    MaxStep,
+    Recommendation,
+    Recommender,
+    RecommenderConfig,
+    candidates_at_rates,
+)
 from analysis.sampling import AuditFloor, ConfidenceWeighted, Decision, Router, RouterState
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData, accepted_against, only_frames
 
-RATES = tuple(round(0.025 * k, 3) for k in range(1, 39))  # 2.5%, 5%, ..., 95% of frames
+RATES = GRID_RATES
 
 
 @dataclass(frozen=True)

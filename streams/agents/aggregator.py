@@ -18,12 +18,14 @@ from typing import Any
 
 from analysis.policy.automation import ALL
 from analysis.recommend import (
+    GRID_RATES,
     Guardrails,
     MaxStep,
     Recommendation,
     Recommender,
     RecommenderConfig,
     RecommenderState,
+    candidates_at_rates,
 )
 from services.messages import ComparisonMessage, InvalidMessage, decode, encode
 from services.pipeline.aggregate import StratumFold
@@ -35,34 +37,60 @@ from streams.topics import Topics, raw_schema
 
 @dataclass
 class Derived:
-    """What the counted comparisons imply: folds per stratum and the recommender's state."""
+    """What the counted comparisons imply: folds per stratum and the recommender's state.
 
-    recommender: Recommender
-    state: RecommenderState
+    The recommender steps once per window of ``cfg.window`` machine comparisons
+    (its guardrails bound each step), as the offline replay steps once per
+    window of frames; its threshold grid is placed at the confidences of the
+    first window (thresholds shipping 2.5 %, 5 %, … of such frames). Everything
+    is a function of the comparisons in arrival order, so a rebuild reproduces it.
+    """
+
+    cfg: PipelineConfig
     folds: dict[str, StratumFold] = field(default_factory=dict)
     counted: int = 0
+    window: list[ComparisonMessage] = field(default_factory=list)
+    recommender: Recommender | None = None
+    state: RecommenderState | None = None
     published: int = -1  # the last policy version published to ``policies``
 
-    def add(self, batch: list[ComparisonMessage], floor: float) -> Recommendation | None:
-        recommendation = None
+    def add(self, batch: list[ComparisonMessage]) -> list[Recommendation]:
+        """Count ``batch``; the recommendations of the windows it completes."""
+        out = []
         for c in batch:
             self.folds[c.stratum] = self.folds.get(c.stratum, StratumFold()).add(c)
-        for group, max_weight in weight_bounds(batch, {}, 1.0 / floor):
+            self.counted += 1
+            self.window.append(c)
+            if c.kind == "machine" and sum(w.kind == "machine" for w in self.window) >= self.cfg.window:
+                out.append(self._step(self.window))
+                self.window = []
+        return out
+
+    def _step(self, window: list[ComparisonMessage]) -> Recommendation:
+        if self.recommender is None:
+            seen = [c.confidence for c in window if c.kind == "machine" and c.confidence is not None]
+            self.recommender = recommender_for(self.cfg, candidates_at_rates(seen or [0.5], GRID_RATES))
+            self.state = self.recommender.initial()
+        assert self.state is not None
+        recommendation = None
+        for group, max_weight in weight_bounds(window, {}, 1.0 / self.cfg.audit_floor):
             machine = [observation(c) for c in group if c.kind == "machine"]
             people = [observation(c) for c in group if c.kind == "consensus"]
             self.state, recommendation = self.recommender.update(self.state, machine, people, max_weight=max_weight)
-        self.counted += len(batch)
+        assert recommendation is not None
         return recommendation
+
+
+def recommender_for(cfg: PipelineConfig, candidates: tuple[float, ...]) -> Recommender:
+    return Recommender(RecommenderConfig(target=cfg.target, alpha=cfg.alpha, audit_floor=cfg.audit_floor,
+                                         candidates=candidates, guardrails=Guardrails(max_step=MaxStep(cfg.max_step))))
 
 
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, internal_name: str) -> tuple[Any, Any]:
     funnel = app.topic(internal_name, partitions=1, internal=True, key_serializer="raw", value_serializer="raw")
     counted = app.Table("aggregator-counted", default=None, partitions=1, schema=raw_schema("json"),
                         use_partitioner=True)
-    recommender = Recommender(RecommenderConfig(target=cfg.target, alpha=cfg.alpha, audit_floor=cfg.audit_floor,
-                                                guardrails=Guardrails(max_step=MaxStep(cfg.max_step))))
-    derived = [Derived(recommender, recommender.initial())]
-    last_emit = [0.0]
+    derived = [Derived(cfg)]
 
     @app.agent(topics.comparisons, name="forward")
     async def forward(stream: Any) -> None:
@@ -80,15 +108,14 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, i
     async def aggregator(stream: Any) -> None:
         async for events in stream.take_events(500, within=0.1):
             if len(counted) != derived[0].counted:  # after a restart or a reassignment
-                derived[0] = _rebuild(counted, recommender, cfg)
+                derived[0] = _rebuild(counted, cfg)
             fresh = _count_once(counted, [decode(ComparisonMessage, e.message.value) for e in events])
-            recommendation = derived[0].add(fresh, cfg.audit_floor)
+            recommendations = derived[0].add(fresh)
             now = time.time()
             for stratum in sorted({c.stratum for c in fresh}):
                 stats = derived[0].folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
                 await topics.agreement_stats.send(key=stratum.encode(), value=encode(stats))
-            if recommendation is not None and now - last_emit[0] >= cfg.recommend_every:
-                last_emit[0] = now
+            for recommendation in recommendations:
                 await _publish(topics, derived[0], recommendation, cfg, now)
             await app.producer.flush()
 
@@ -107,10 +134,10 @@ def _count_once(counted: Any, batch: list[ComparisonMessage]) -> list[Comparison
     return fresh
 
 
-def _rebuild(counted: Any, recommender: Recommender, cfg: PipelineConfig) -> Derived:
+def _rebuild(counted: Any, cfg: PipelineConfig) -> Derived:
     entries = sorted(counted.values(), key=lambda doc: doc["seq"])
-    derived = Derived(recommender, recommender.initial())
-    derived.add([ComparisonMessage.model_validate(doc["comparison"]) for doc in entries], cfg.audit_floor)
+    derived = Derived(cfg)
+    derived.add([ComparisonMessage.model_validate(doc["comparison"]) for doc in entries])
     return derived
 
 

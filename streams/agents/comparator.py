@@ -11,23 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from services.infra.topic_names import TopicNames
-from services.messages import (
-    AutomationMessage,
-    ComparisonMessage,
-    Delivery,
-    InvalidMessage,
-    ManualAnnotation,
-    ManualTask,
-    decode,
-    encode,
-)
-from services.pipeline.compare import compare_machine, compare_people
+from services.messages import InvalidMessage, encode
 from services.pipeline.context import CompareContext
-from services.pipeline.join import Pending, Side
+from services.pipeline.join import JOINED, Pending, Update, absorb, compare_ready
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.topics import Topics, raw_schema
@@ -70,7 +60,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                     continue
                 current = touched.get(frame_id) or _load(pending, frame_id, now)
                 touched[frame_id] = update(current)
-            for comparison in _compare(touched, ctx):
+            for comparison in compare_ready(touched, ctx):
                 await topics.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
                 stats.compared += 1
             _store(pending, touched)
@@ -83,59 +73,14 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
     return comparator
 
 
-Update = Callable[[Pending], Pending]
-
-
 def _absorbers(names: TopicNames) -> dict[str, Callable[[bytes], tuple[str, Update]]]:
-    """Per source topic: decode a record into (frame id, how it changes the frame's join state)."""
-
-    def machine(raw: bytes) -> tuple[str, Update]:
-        m = decode(AutomationMessage, raw)
-        text = raw.decode()
-        return m.frame_id, lambda p: replace(p.with_side("machine", text), failed=p.failed or m.error is not None)
-
-    def task(raw: bytes) -> tuple[str, Update]:
-        t = decode(ManualTask, raw)
-        return t.frame_id, lambda p: replace(p, copies=max(p.copies, t.copies))
-
-    def shipped(raw: bytes) -> tuple[str, Update]:
-        return decode(Delivery, raw).frame_id, lambda p: replace(p, shipped=True)
-
-    def annotation(raw: bytes) -> tuple[str, Update]:
-        a = decode(ManualAnnotation, raw)
-        text = raw.decode()
-        side: Side = "first" if a.copy_ == 1 else "second"
-        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, a.copies))
-
-    return {names.automation_results: machine, names.manual_queue: task, names.deliveries: shipped,
-            names.manual_annotations: annotation}
+    """Per prefixed source topic: how a record of it changes its frame's join state."""
+    return {names.name(base): partial(absorb, base) for base in JOINED}
 
 
 def _load(pending: Any, frame_id: str, now: float) -> Pending:
     doc = pending.get(frame_id.encode())
     return Pending(since=now) if doc is None else Pending.from_dict(doc)
-
-
-def _compare(touched: dict[str, Pending], ctx: CompareContext) -> list[ComparisonMessage]:
-    machine = [fid for fid, p in touched.items() if p.machine_ready]
-    people = [fid for fid, p in touched.items() if p.people_ready]
-    out = compare_machine([_pair(touched[f].machine, touched[f].first) for f in machine], ctx)
-    out += compare_people([_human(touched[f].second, touched[f].first) for f in people], ctx)
-    for f in machine:
-        touched[f] = replace(touched[f], machine_done=True)
-    for f in people:
-        touched[f] = replace(touched[f], people_done=True)
-    return out
-
-
-def _pair(machine: str | None, first: str | None) -> tuple[AutomationMessage, ManualAnnotation]:
-    assert machine is not None and first is not None
-    return decode(AutomationMessage, machine.encode()), decode(ManualAnnotation, first.encode())
-
-
-def _human(second: str | None, first: str | None) -> tuple[ManualAnnotation, ManualAnnotation]:
-    assert second is not None and first is not None
-    return decode(ManualAnnotation, second.encode()), decode(ManualAnnotation, first.encode())
 
 
 def _store(pending: Any, touched: dict[str, Pending]) -> None:

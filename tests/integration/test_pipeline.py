@@ -1,0 +1,169 @@
+"""The streaming pipeline end to end on the real broker: four faust workers, simulated annotators, the feeder.
+
+Each test runs the workers as separate processes (``shadowqa worker``), as a
+deployment would, under a fresh topic prefix, and checks the run from its topics.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from services.infra.topic_names import TopicNames
+from services.infra.topics import create_topics, topic_layout
+from services.messages import DeadLetter, decode
+from services.pipeline.offline import OfflineResult, replay_snapshot
+from services.pipeline.tally import Tally
+from services.settings import Settings
+from services.tools.kafka import KafkaSink
+from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics, drive, export_run
+from services.tools.snapshot import read_topic
+from services.tools.supervisor import Supervisor
+from tests.integration.conftest import PARTITIONS
+from tests.services.messages.samples import DELETE, sample
+
+Tick = Callable[[Tally, Supervisor], None]
+
+
+@pytest.fixture
+def run_topics(kafka_bootstrap: str, settings: Settings) -> Iterator[TopicNames]:
+    names = TopicNames(prefix=f"p{uuid.uuid4().hex[:12]}-")
+    create_topics(kafka_bootstrap, topic_layout(names, PARTITIONS, settings.retention_hours))
+    yield names
+    delete_run_topics(kafka_bootstrap, names.prefix)
+
+
+def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOptions,
+         on_tick: Tick | None = None, before: Callable[[], None] | None = None) -> tuple[Tally, OfflineResult]:
+    options = replace(options, out=tmp_path)
+    args = ["--target", str(options.target), "--audit-floor", str(options.audit_floor), "--window", str(options.window)]
+    with Supervisor(names.prefix, tmp_path / "logs", worker_args=args) as supervisor:
+        supervisor.start_all()
+        if before is not None:
+            before()
+        with annotators(names.prefix, tmp_path / "logs", options):
+            outcome = drive(settings, names, options, supervisor, on_tick=on_tick)
+    export_run(settings.kafka_bootstrap, names, tmp_path / "snapshot")
+    return outcome.tally, replay_snapshot(tmp_path / "snapshot", "driving", target=options.target, alpha=options.alpha)
+
+
+def _frame_ids(seed: int, n: int) -> set[str]:
+    return {f"driving-s{seed}-{i:06d}" for i in range(n)}
+
+
+def _check_counted_once(t: Tally) -> None:
+    """Every task annotated; every annotation compared once; every comparison counted once, none twice."""
+    assert t.annotated == t.tasks
+    expected = {(f, "machine") for f, copy in t.annotated if copy == 1 and f not in t.failed}
+    expected |= {(f, "consensus") for f, copy in t.annotated if copy == 2}
+    assert t.comparisons == expected
+    assert t.aggregated == len(expected)  # the agreement stats include each comparison exactly once
+    machine = sum(s.n for s in t.stats.values())
+    assert machine == sum(kind == "machine" for _, kind in expected)
+
+
+def test_5000_frames_are_each_shipped_or_queued_compared_once_and_replay_offline_equal(
+    settings: Settings, run_topics: TopicNames, tmp_path: Path,
+) -> None:
+    # a reachable target, so the recommender certifies thresholds, the router follows the
+    # published policies, and frames are both shipped and sent to people
+    options = RunOptions(frames=5000, rate=0, seed=21, annotators=8, annotator_delay_ms=0, target=0.5, timeout_s=600)
+    t, offline = _run(settings, run_topics, tmp_path, options)
+    frames = _frame_ids(21, 5000)
+    assert t.shipped | t.queued == frames and not t.shipped & t.queued
+    assert t.shipped and t.queued and t.policies >= 1
+    _check_counted_once(t)
+    assert t.comparison_records == len(t.comparisons)  # no fault, no duplicate
+    assert t.dead_letters == 0
+    assert offline.checked == ["comparisons", "agreement-stats"]
+    assert offline.problems == []
+    assert offline.stats.keys() == t.stats.keys()
+
+
+@pytest.mark.parametrize("role", ["comparator", "aggregator"])
+def test_a_worker_killed_mid_run_and_restarted_loses_and_double_counts_nothing(
+    role: str, settings: Settings, run_topics: TopicNames, tmp_path: Path,
+) -> None:
+    killed: list[int] = []
+
+    def kill_once(t: Tally, supervisor: Supervisor) -> None:
+        if not killed and len(t.comparisons) >= 400:
+            killed.append(len(t.comparisons))
+            supervisor.kill(role)  # SIGKILL: no shutdown, no commit, no changelog flush
+            time.sleep(1.0)
+            supervisor.start(role, index=0)
+
+    options = RunOptions(frames=2500, rate=60, seed=22, annotators=8, annotator_delay_ms=0, target=0.5,
+                         timeout_s=600)
+    t, offline = _run(settings, run_topics, tmp_path, options, on_tick=kill_once)
+    assert killed, "the run ended before the worker could be killed"
+    assert t.shipped | t.queued == _frame_ids(22, 2500)
+    _check_counted_once(t)
+    assert offline.problems == []
+
+
+def _bad_frames(n: int) -> list[tuple[bytes, bytes]]:
+    shapes = [
+        b"not json at all",
+        b"\xff\xfe\x00 binary",
+        b"[1, 2, 3]",
+        orjson.dumps(sample("frames", schema_version=99)),
+        orjson.dumps(sample("frames", frame_id=DELETE)),
+        orjson.dumps(sample("frames", seq=-4)),
+        orjson.dumps(sample("frames", image=17)),
+        orjson.dumps(sample("frames", time="yesterday")),
+    ]
+    return [(f"bad-frame-{i}".encode(), shapes[i % len(shapes)]) for i in range(n)]
+
+
+def _bad_annotations(n: int) -> list[tuple[bytes, bytes]]:
+    ann = "manual-annotations"
+    shapes = [
+        b"{not json",
+        b"\x80\x81",
+        b"null",
+        orjson.dumps(sample(ann, copy=3)),
+        orjson.dumps(sample(ann, task_id="driving-s0-000007/2")),  # names the wrong copy
+        orjson.dumps(sample(ann, inclusion_prob=0.0)),
+        orjson.dumps(sample(ann, objects=[{"bbox": [1, 2, -3, 4], "category_id": 1}])),
+        orjson.dumps(sample(ann, schema_version=DELETE)),
+    ]
+    return [(f"driving-s0-{i:06d}".encode(), shapes[i % len(shapes)]) for i in range(n)]
+
+
+def test_1000_malformed_messages_become_dead_letters_and_the_good_ones_are_all_processed(
+    settings: Settings, run_topics: TopicNames, tmp_path: Path,
+) -> None:
+    def send_bad() -> None:
+        sink = KafkaSink(settings.kafka_bootstrap)
+        for key, value in _bad_frames(500):
+            sink.send(run_topics.frames, key, value)
+        for key, value in _bad_annotations(500):
+            sink.send(run_topics.manual_annotations, key, value)
+        sink.flush()
+        sink.close()
+
+    options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, target=0.5, timeout_s=300)
+    t, offline = _run(settings, run_topics, tmp_path, options, before=send_bad)
+    assert t.shipped | t.queued == _frame_ids(23, 600)  # every good frame routed
+    _check_counted_once(t)  # every good annotation compared and counted
+    deadline = time.monotonic() + 60
+    while t.dead_letters < 1000 and time.monotonic() < deadline:  # settled counts good work; letters may trail
+        time.sleep(1)
+        t.dead_letters = len(read_topic(settings.kafka_bootstrap, run_topics.dead_letters).records)
+    records = read_topic(settings.kafka_bootstrap, run_topics.dead_letters).records
+    letters = [decode(DeadLetter, r.value) for r in records]
+    assert len(letters) == 1000
+    by_source = {run_topics.frames: 0, run_topics.manual_annotations: 0}
+    for letter in letters:
+        by_source[letter.source_topic] += 1
+        assert letter.reason and letter.partition is not None and letter.offset is not None
+        assert letter.stage in ("automation", "comparator")
+    assert by_source == {run_topics.frames: 500, run_topics.manual_annotations: 500}
+    assert offline.problems == []
