@@ -13,11 +13,13 @@ from typing import Any
 import faust
 
 from services.infra.topic_names import TopicNames
+from services.infra.topics import TopicSpec, create_topics
 from services.settings import Settings
 from streams.agents import aggregator, automation, comparator, router
 from streams.config import ROLES, PipelineConfig
 from streams.errors import DeadLetters
 from streams.policies import PolicyFollower
+from streams.state import KeyedState
 from streams.topics import Topics
 
 
@@ -40,6 +42,8 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
         processing_guarantee="at_least_once", topic_partitions=settings.partitions, topic_replication_factor=1,
         web_enabled=False, consumer_auto_offset_reset="earliest", broker_commit_interval=0.5,
         producer_linger_ms=5, table_standby_replicas=0,
+        # a worker that dies (SIGKILL, OOM) holds its partitions until its session times out: keep that short
+        broker_session_timeout=10.0, broker_heartbeat_interval=2.0,
     )
     topics = Topics.of(app, names)
     dead = DeadLetters(topics.dead_letters)
@@ -48,7 +52,11 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
     elif role == "router":
         router.register(app, topics, dead, cfg, PolicyFollower(settings.kafka_bootstrap, names.policies))
     elif role == "comparator":
-        comparator.register(app, names, topics, dead, cfg, settings.partitions)
+        state_topic = f"{names.prefix}shadowqa-comparator-state"
+        create_topics(settings.kafka_bootstrap, [TopicSpec(state_topic, settings.partitions, "compact")])
+        state = KeyedState(settings.kafka_bootstrap, state_topic,
+                           app.topic(state_topic, key_serializer="raw", value_serializer="raw"))
+        comparator.register(app, names, topics, dead, cfg, state)
     else:
-        aggregator.register(app, topics, dead, cfg, f"{names.prefix}shadowqa-aggregate")
+        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons)
     return app

@@ -34,7 +34,7 @@ def policy_of(message: PolicyMessage) -> AutomationPolicy:
 
 
 class PolicyFollower:
-    """The latest valid policy of the topic (version 0, nothing ships, until one is published)."""
+    """The latest valid record of the topic (version 0, nothing ships, until one is published)."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap, self.topic = bootstrap, topic
@@ -51,8 +51,7 @@ class PolicyFollower:
             self.rejected += 1
             log.error("policies: ignoring an invalid policy record: %s (%s)", exc.reason, orjson.dumps(raw[:200]))
             return
-        if message.version >= self.current.version:
-            self.current = policy_of(message)
+        self.current = policy_of(message)  # the latest record is the policy in force (a compacted topic)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,

@@ -28,6 +28,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="machine comparisons per recommender step (default 150, as the replay's window)")
     p.add_argument("--no-auto-apply", action="store_true", help="recommend only; never publish policies")
     p.add_argument("--ready-file", type=Path, help="file written once the worker's agents are running")
+    p.add_argument("--metrics-port", type=positive_int, metavar="PORT",
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     p.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     p.set_defaults(run=run)
 
@@ -43,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha, audit_floor=args.audit_floor, consensus_share=args.consensus_share,
         auto_apply=not args.no_auto_apply, window=args.window,
     )
-    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file)
+    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file, args.metrics_port)
     return 0

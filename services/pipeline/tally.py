@@ -8,10 +8,9 @@ difference between ``comparisons`` and ``comparison_records``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-import orjson
-
-from services.messages import AgreementStats, RecommendationMessage, decode
+from services.messages import AgreementStats, InvalidMessage, RecommendationMessage, decode
 
 
 @dataclass
@@ -28,6 +27,7 @@ class Tally:
     stats: dict[str, AgreementStats] = field(default_factory=dict)  # latest per stratum
     recommendation: RecommendationMessage | None = None
     policies: int = 0
+    invalid: int = 0  # records that do not validate (the pipeline dead-letters them)
 
     def add(self, topic: str, value: bytes | None) -> None:
         """Count one record of the (unprefixed) ``topic``."""
@@ -36,7 +36,12 @@ class Tally:
         if topic == "dead-letters":
             self.dead_letters += 1
             return
-        doc = orjson.loads(value)
+        try:
+            message: Any = decode(topic, value)
+        except InvalidMessage:
+            self.invalid += 1
+            return
+        doc = message.model_dump(by_alias=True)
         if topic == "automation-results":
             self.results.add(doc["frame_id"])
             if doc.get("error") is not None:
@@ -52,12 +57,12 @@ class Tally:
             self.comparisons.add((doc["frame_id"], doc["kind"]))
             self.comparison_records += 1
         elif topic == "agreement-stats":
-            s = decode(AgreementStats, value)
+            s: AgreementStats = message
             current = self.stats.get(s.stratum)
             if current is None or (s.n, s.time) >= (current.n, current.time):
                 self.stats[s.stratum] = s
         elif topic == "recommendations":
-            self.recommendation = decode(RecommendationMessage, value)
+            self.recommendation = message
         elif topic == "policies":
             self.policies += 1
 

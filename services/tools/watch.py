@@ -58,7 +58,7 @@ class TopicWatcher:
             t = self.tally
             return Tally(set(t.results), set(t.failed), set(t.shipped), set(t.queued), set(t.tasks),
                          set(t.annotated), set(t.comparisons), t.comparison_records, t.dead_letters,
-                         dict(t.stats), t.recommendation, t.policies)
+                         dict(t.stats), t.recommendation, t.policies, t.invalid)
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,20 +1,25 @@
 """Aggregator and recommender: ``comparisons`` → ``agreement-stats``, ``recommendations`` and ``policies``.
 
-``forward`` (any number of workers) validates comparisons and funnels them
-into one internal partition; ``aggregator`` (whichever worker holds that
-partition: one active, the others take over when it dies) counts each
-(frame, kind) once. Its only persisted state is the changelog-backed table of
-counted comparisons, in arrival order; the per-stratum folds
-(``services/pipeline/aggregate.py``) and the recommender's state are derived
-from it and rebuilt from it after a restart, so a record replayed after a
-crash is recognised and dropped, and nothing counted is forgotten.
+The aggregator's state is a function of the ``comparisons`` topic: each
+(frame, kind) counted once, folded per stratum (``services/pipeline/aggregate.py``),
+and stepped through the recommender once per window of machine comparisons.
+So it keeps no state of its own: every start reads the topic from the
+beginning (no consumer group), catches up silently to the end offsets it found
+— publishing nothing it has published before — and then follows the topic,
+emitting stats after every batch and a recommendation (and, with auto-apply, a
+policy) after every window. A duplicate comparison (a comparator replay after a
+crash) is recognised by its key and dropped. Run one aggregator process.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analysis.policy.automation import ALL
 from analysis.recommend import (
@@ -31,8 +36,9 @@ from services.messages import ComparisonMessage, InvalidMessage, decode, encode
 from services.pipeline.aggregate import StratumFold
 from services.pipeline.recommend import observation, policy_message, recommendation_message, weight_bounds
 from streams.config import PipelineConfig
-from streams.errors import DeadLetters
-from streams.topics import Topics, raw_schema
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,59 +92,68 @@ def recommender_for(cfg: PipelineConfig, candidates: tuple[float, ...]) -> Recom
                                          candidates=candidates, guardrails=Guardrails(max_step=MaxStep(cfg.max_step))))
 
 
-def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, internal_name: str) -> tuple[Any, Any]:
-    funnel = app.topic(internal_name, partitions=1, internal=True, key_serializer="raw", value_serializer="raw")
-    counted = app.Table("aggregator-counted", default=None, partitions=1, schema=raw_schema("json"),
-                        use_partitioner=True)
+def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comparisons_topic: str) -> Any:
     derived = [Derived(cfg)]
+    counted: set[tuple[str, str]] = set()
+    caught_up: list[bool] = []
 
-    @app.agent(topics.comparisons, name="forward")
-    async def forward(stream: Any) -> None:
-        async for events in stream.take_events(500, within=0.05):
-            for event in events:
-                try:
-                    decode(ComparisonMessage, event.message.value)
-                except InvalidMessage as exc:
-                    await dead.reject(event, exc.reason, "aggregator")
-                    continue
-                await funnel.send(key=ALL.encode(), value=event.message.value)
-            await app.producer.flush()
+    @app.task
+    async def aggregate() -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                    max_poll_records=2000)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(comparisons_topic, p) for p in sorted(consumer.partitions_for_topic(
+                comparisons_topic) or await _partitions(consumer, comparisons_topic))]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            catch_up = {tp: end for tp, end in (await consumer.end_offsets(tps)).items() if end > 0}
+            log.info("aggregator: catching up on %d comparisons", sum(catch_up.values()))
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                batch = []
+                for records in batches.values():
+                    for r in records:
+                        try:
+                            c = decode(ComparisonMessage, r.value)
+                        except InvalidMessage as exc:  # the comparator validated it: log, never count
+                            log.error("aggregator: skipping an invalid comparison at %s/%d: %s", r.partition,
+                                      r.offset, exc.reason)
+                            continue
+                        if (c.frame_id, c.kind) not in counted:
+                            counted.add((c.frame_id, c.kind))
+                            batch.append(c)
+                recommendations = derived[0].add(batch)
+                for tp in list(catch_up):
+                    if await consumer.position(tp) >= catch_up[tp]:
+                        del catch_up[tp]
+                if catch_up:
+                    continue  # catching up silently: what was published before stays as it was
+                if not caught_up:  # once after the catch-up, every stratum's stats as they stand
+                    caught_up.append(True)
+                    await _emit(topics, derived[0], sorted(derived[0].folds), recommendations, cfg)
+                elif batch:
+                    await _emit(topics, derived[0], {c.stratum for c in batch}, recommendations, cfg)
+                await app.producer.flush()
+        finally:
+            await consumer.stop()
 
-    @app.agent(funnel, name="aggregator")
-    async def aggregator(stream: Any) -> None:
-        async for events in stream.take_events(500, within=0.1):
-            if len(counted) != derived[0].counted:  # after a restart or a reassignment
-                derived[0] = _rebuild(counted, cfg)
-            fresh = _count_once(counted, [decode(ComparisonMessage, e.message.value) for e in events])
-            recommendations = derived[0].add(fresh)
-            now = time.time()
-            for stratum in sorted({c.stratum for c in fresh}):
-                stats = derived[0].folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
-                await topics.agreement_stats.send(key=stratum.encode(), value=encode(stats))
-            for recommendation in recommendations:
-                await _publish(topics, derived[0], recommendation, cfg, now)
-            await app.producer.flush()
-
-    return forward, aggregator
+    return aggregate
 
 
-def _count_once(counted: Any, batch: list[ComparisonMessage]) -> list[ComparisonMessage]:
-    """The comparisons of ``batch`` not counted before, recorded with their arrival number."""
-    fresh = []
-    for c in batch:
-        key = f"{c.frame_id}/{c.kind}".encode()
-        if counted.get(key) is not None:
-            continue
-        counted[key] = {"seq": len(counted), "comparison": c.model_dump(mode="json", by_alias=True)}
-        fresh.append(c)
-    return fresh
+async def _partitions(consumer: Any, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # the first metadata may not list the topic yet
+    return set(consumer.partitions_for_topic(topic) or ())
 
 
-def _rebuild(counted: Any, cfg: PipelineConfig) -> Derived:
-    entries = sorted(counted.values(), key=lambda doc: doc["seq"])
-    derived = Derived(cfg)
-    derived.add([ComparisonMessage.model_validate(doc["comparison"]) for doc in entries])
-    return derived
+async def _emit(topics: Topics, derived: Derived, strata: Iterable[str],
+                recommendations: list[Recommendation], cfg: PipelineConfig) -> None:
+    now = time.time()
+    for stratum in sorted(strata):
+        stats = derived.folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
+        await topics.agreement_stats.send(key=stratum.encode(), value=encode(stats))
+    for recommendation in recommendations:
+        await _publish(topics, derived, recommendation, cfg, now)
 
 
 async def _publish(topics: Topics, derived: Derived, rec: Recommendation, cfg: PipelineConfig, now: float) -> None:

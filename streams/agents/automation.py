@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from services.engine.loading import load_runner
@@ -30,13 +31,20 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -
     async def automation(stream: Any) -> None:
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within):
-            good = []
+            good: list[tuple[Any, FrameMessage]] = []
             for event in events:
                 try:
-                    good.append(decode(FrameMessage, event.message.value))
+                    good.append((event, decode(FrameMessage, event.message.value)))
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "automation")
-            results = await loop.run_in_executor(inference, _annotate, model, good) if good else []
+            try:
+                results = await loop.run_in_executor(inference, _annotate, model, [f for _, f in good]) if good else []
+            except Exception:  # find the frame(s) at fault: one at a time, dead-lettering those that fail
+                results = []
+                for event, frame in good:
+                    one = await dead.guard([event], "automation",
+                                           partial(loop.run_in_executor, inference, _annotate, model, [frame]))
+                    results += one or []
             for message in results:
                 await topics.automation_results.send(key=message.frame_id.encode(), value=encode(message))
             await app.producer.flush()  # delivered before the batch's offsets can be committed

@@ -1,9 +1,11 @@
 """Comparator agent: joins ``automation-results``, ``manual-queue``, ``deliveries`` and ``manual-annotations``
 by frame id (all co-partitioned), compares in batches, and emits ``comparisons``.
 
-A changelog-backed table holds each frame's join state (``services/pipeline/join.py``)
-until the frame is shipped or fully compared; entries that wait longer than the
-TTL are expired and counted.
+Each frame's join state (``services/pipeline/join.py``) lives in a keyed state
+topic partitioned like the input (``streams/state.py``) until the frame is
+shipped or fully compared, then as a payload-free settled entry until the TTL,
+so a record replayed after a crash is recognised. Entries still incomplete
+after the TTL are expired and counted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -20,7 +23,8 @@ from services.pipeline.context import CompareContext
 from services.pipeline.join import JOINED, Pending, Update, absorb, compare_ready
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
-from streams.topics import Topics, raw_schema
+from streams.state import KeyedState
+from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 EXPIRY_EVERY = 30.0  # seconds between scans for expired entries
@@ -34,23 +38,27 @@ class ComparatorStats:
 
 
 def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg: PipelineConfig,
-             partitions: int) -> Any:
+             state: KeyedState) -> Any:
     ctx = CompareContext.for_dataset(cfg.dataset)
-    # batches have no current event, so changelog records are partitioned by key (murmur2, as the
-    # producers of the four source topics do): the changelog stays co-partitioned with the sources
-    pending = app.Table("comparator-pending", default=None, partitions=partitions, schema=raw_schema("json"),
-                        use_partitioner=True)
     stats = ComparatorStats()
-    absorb = _absorbers(names)
+    absorbers = _absorbers(names)
     last_scan = [time.time()]
+    own = set(absorbers)
+
+    @app.on_partitions_revoked.connect
+    async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        state.forget({tp.partition for tp in revoked if tp.topic in own})
 
     @app.agent(topics.comparator_input, name="comparator")
     async def comparator(stream: Any) -> None:
         async for events in stream.take_events(cfg.compare_batch, within=cfg.batch_within):
             now = time.time()
+            await state.ensure_loaded({e.message.partition for e in events})
             touched: dict[str, Pending] = {}
+            partition_of: dict[str, int] = {}
+            events_of: dict[str, list[Any]] = {}
             for event in events:
-                step = absorb.get(event.message.topic)
+                step = absorbers.get(event.message.topic)
                 try:
                     if step is None:
                         raise InvalidMessage(f"comparator does not read topic {event.message.topic}")
@@ -58,16 +66,23 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "comparator")
                     continue
-                current = touched.get(frame_id) or _load(pending, frame_id, now)
+                partition_of[frame_id] = event.message.partition
+                current = touched.get(frame_id) or _load(state, event.message.partition, frame_id, now)
                 touched[frame_id] = update(current)
-            for comparison in compare_ready(touched, ctx):
+                events_of.setdefault(frame_id, []).append(event)
+            comparisons, failed = _compare_isolated(touched, ctx)
+            for frame_id, error in failed.items():
+                for event in events_of[frame_id]:
+                    await dead.reject(event, f"processing failed: {type(error).__name__}: {error}", "comparator")
+            for comparison in comparisons:
                 await topics.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
                 stats.compared += 1
-            _store(pending, touched)
+            for frame_id, p in touched.items():
+                await state.put(partition_of[frame_id], frame_id, (p.settled() if p.complete else p).to_dict())
             if now - last_scan[0] > EXPIRY_EVERY:
                 last_scan[0] = now
-                _expire(pending, now, cfg.pending_ttl, stats)
-            await app.producer.flush()  # comparisons and changelog delivered before offsets can be committed
+                await _expire(state, now, cfg.pending_ttl, stats)
+            await app.producer.flush()  # comparisons and state delivered before offsets can be committed
 
     comparator.stats = stats
     return comparator
@@ -78,26 +93,39 @@ def _absorbers(names: TopicNames) -> dict[str, Callable[[bytes], tuple[str, Upda
     return {names.name(base): partial(absorb, base) for base in JOINED}
 
 
-def _load(pending: Any, frame_id: str, now: float) -> Pending:
-    doc = pending.get(frame_id.encode())
+def _compare_isolated(touched: dict[str, Pending], ctx: CompareContext) -> tuple[list[Any], dict[str, Exception]]:
+    """Compare the batch; if that raises, frame by frame, settling each frame that fails (it is dead-lettered)."""
+    try:
+        return compare_ready(touched, ctx), {}
+    except Exception:
+        out: list[Any] = []
+        failed: dict[str, Exception] = {}
+        for frame_id in list(touched):
+            one = {frame_id: touched[frame_id]}
+            try:
+                out += compare_ready(one, ctx)
+            except Exception as exc:
+                failed[frame_id] = exc
+                one[frame_id] = replace(touched[frame_id], machine_done=True, people_done=True, failed=True)
+            touched[frame_id] = one[frame_id]
+        return out, failed
+
+
+def _load(state: KeyedState, partition: int, frame_id: str, now: float) -> Pending:
+    doc = state.get(partition, frame_id)
     return Pending(since=now) if doc is None else Pending.from_dict(doc)
 
 
-def _store(pending: Any, touched: dict[str, Pending]) -> None:
-    """A complete frame keeps a payload-free entry until it expires, so a replayed record of it
-    (after a crash, before its offset was committed) finds it done instead of starting over."""
-    for frame_id, p in touched.items():
-        pending[frame_id.encode()] = (p.settled() if p.complete else p).to_dict()
-
-
-def _expire(pending: Any, now: float, ttl: float, stats: ComparatorStats) -> None:
-    for key, doc in list(pending.items()):
+async def _expire(state: KeyedState, now: float, ttl: float, stats: ComparatorStats) -> None:
+    expired = 0
+    for partition, key, doc in state.items():
         if now - doc["since"] > ttl:
-            del pending[key]
+            await state.delete(partition, key)
             if Pending.from_dict(doc).complete:
                 continue
-            stats.expired += 1
+            expired += 1
             stats.expired_unmatched += int(not doc["shipped"] and doc["copies"] > 0)
-    if stats.expired:
-        log.warning("comparator: %d entries expired (%d manual frames never fully compared)", stats.expired,
+    stats.expired += expired
+    if expired:
+        log.warning("comparator: %d entries expired (%d manual frames never fully compared so far)", expired,
                     stats.expired_unmatched)

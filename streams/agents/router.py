@@ -42,8 +42,12 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "router")
                     continue
-                router_now = make_router(cfg, policies.current)
-                state[0], tasks, delivery = route(router_now, state[0], message, time.time())
+                try:
+                    state[0], tasks, delivery = route(make_router(cfg, policies.current), state[0], message,
+                                                      time.time())
+                except Exception as exc:  # the error policy: dead-letter it and go on
+                    await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")
+                    continue
                 for task in tasks:
                     await topics.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
                 if delivery is not None:

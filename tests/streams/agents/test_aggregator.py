@@ -1,0 +1,108 @@
+"""The aggregator's derived state: independent of batching, and rebuilt exactly by a restart that re-reads the topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from analysis.recommend import Recommendation
+from services.messages import ComparisonMessage
+from services.pipeline.aggregate import fold_all
+from streams.agents.aggregator import Derived
+from streams.config import PipelineConfig
+from tests.services.pipeline.records import comparison, random_comparisons
+
+CFG = PipelineConfig(window=50)
+SEEDS = [0, 1, 4]  # with 1500 comparisons the recommender raises the rate under 0 and 1, not under 4
+N = 1500
+
+
+def summary(recs: list[Recommendation]) -> list[tuple[Any, ...]]:
+    """What a recommendation publishes (its evidence holds NaN estimates, which never compare equal)."""
+    return [(r.policy, r.automation_rate, r.action, r.reason, r.thresholds) for r in recs]
+
+
+def feed(comparisons: list[ComparisonMessage], size: int) -> tuple[Derived, list[Recommendation]]:
+    derived, recs = Derived(CFG), []
+    for start in range(0, len(comparisons), size):
+        recs += derived.add(comparisons[start:start + size])
+    return derived, recs
+
+
+def folds_of(derived: Derived) -> dict[str, dict[str, Any]]:
+    return {s: f.to_dict() for s, f in derived.folds.items()}
+
+
+def test_the_generated_streams_move_the_recommender() -> None:
+    """A sanity check of the test data: the recommender raises the automation rate on some of them."""
+    raised = []
+    for seed in SEEDS:
+        comparisons = random_comparisons(seed, N)
+        derived, recs = feed(comparisons, N)
+        assert len(recs) == sum(c.kind == "machine" for c in comparisons) // CFG.window
+        assert derived.state is not None and derived.state.updates >= len(recs)  # one update per weight bound
+        assert derived.counted == N
+        raised.append(any(r.action == "raise" for r in recs) and recs[-1].automation_rate > 0.0)
+    assert any(raised) and not all(raised)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_batching_does_not_matter(seed: int) -> None:
+    comparisons = random_comparisons(seed, N)
+    one, recs = feed(comparisons, 1)
+    assert folds_of(one) == {s: f.to_dict() for s, f in fold_all(comparisons).items()}
+    for size in (7, 149, N):
+        other, other_recs = feed(comparisons, size)
+        assert folds_of(other) == folds_of(one), size
+        assert summary(other_recs) == summary(recs), size
+        assert other.state == one.state, size
+        assert other.window == one.window and other.counted == one.counted == len(comparisons)
+        assert other.recommender == one.recommender
+
+
+def test_the_recommender_steps_once_per_window_of_machine_comparisons() -> None:
+    cfg = PipelineConfig(window=3)
+    derived = Derived(cfg)
+    consensus = [comparison(f"p{i}", "consensus", inclusion_prob=0.1) for i in range(5)]
+    machine = [comparison(f"m{i}", confidence=0.5 + i / 20) for i in range(7)]
+    assert derived.add(consensus) == []
+    assert derived.recommender is None
+    assert len(derived.add(machine[:2])) == 0
+    assert len(derived.add(machine[2:])) == 2  # the 3rd and the 6th machine comparison close a window
+    assert [c.frame_id for c in derived.window] == ["m6"]
+    assert derived.state is not None and derived.state.updates == 2
+    assert derived.state.human.n == 5 and derived.state.machine.n == 6
+    assert derived.recommender is not None
+    assert derived.recommender.config.target == cfg.target and derived.recommender.config.alpha == cfg.alpha
+
+
+def counted_once(comparisons: list[ComparisonMessage], seen: set[tuple[str, str]]) -> list[ComparisonMessage]:
+    """The aggregator task's rule (inline in ``register``): a (frame, kind) seen before is dropped."""
+    fresh = []
+    for c in comparisons:
+        if (c.frame_id, c.kind) not in seen:
+            seen.add((c.frame_id, c.kind))
+            fresh.append(c)
+    return fresh
+
+
+@pytest.mark.parametrize(("seed", "cut"), [(0, 1), (0, 901), (1, 333), (4, N)])
+def test_a_restart_that_rereads_the_topic_reproduces_the_live_state(seed: int, cut: int) -> None:
+    """Live: batches of 64, with the comparator replaying a third of the records after a crash. Restart: the
+    topic read again from the beginning in the same order, in one go. Both must agree, and go on alike."""
+    comparisons = random_comparisons(seed, N)
+    before, after = comparisons[:cut], comparisons[cut:]
+    topic = before[: 2 * cut // 3] + before[cut // 3:]  # the middle third comes twice
+    live, seen = Derived(CFG), set[tuple[str, str]]()
+    for start in range(0, len(topic), 64):
+        live.add(counted_once(topic[start:start + 64], seen))
+    restarted = Derived(CFG)
+    restarted.add(counted_once(topic, set()))
+    assert folds_of(restarted) == folds_of(live)
+    assert restarted.counted == live.counted == cut
+    assert restarted.window == live.window
+    assert restarted.state == live.state
+    assert restarted.recommender == live.recommender
+    assert summary(restarted.add(after)) == summary(live.add(after))
+    assert restarted.state == live.state
