@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import agreement, engine, models, replay
+from benchmarks import agreement, engine, models, pipeline, replay
 
-BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main}
+BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main,
+              "pipeline": pipeline.main}
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import math
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analysis.policy.automation import AutomationPolicy
@@ -49,7 +48,7 @@ class PolicyFollower:
             message = decode(PolicyMessage, raw)
         except InvalidMessage as exc:  # the router never acts on a policy it cannot read
             self.rejected += 1
-            log.error("policies: ignoring an invalid policy record: %s (%s)", exc.reason, orjson.dumps(raw[:200]))
+            log.error("policies: ignoring an invalid policy record: %s (%r)", exc.reason, raw[:200])
             return
         self.current = policy_of(message)  # the latest record is the policy in force (a compacted topic)
 

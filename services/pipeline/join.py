@@ -101,7 +101,9 @@ def absorb(topic: str, raw: bytes) -> tuple[str, Update]:
         a = decode(ManualAnnotation, raw)
         text = raw.decode()
         side: Side = "first" if a.copy_ == 1 else "second"
-        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, a.copies))
+        # copies known from the annotation only when it says so (or is copy 2); else the task tells
+        known = a.copies if "copies" in a.model_fields_set else 0
+        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, known, 2 if a.copy_ == 2 else 0))
     raise InvalidMessage(f"the comparator does not read topic {topic!r}")
 
 

@@ -244,9 +244,6 @@ def test_replayed_records_in_any_order_and_batching_change_nothing(seed: int) ->
         assert as_set(run_offline(stream)) == expected
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "join.py: annotations without `copies` (the model's default 1) settle a consensus frame once copy 1 is "
-    "compared; copy 2 then meets a settled copy 1 ('') and _human's assert fails"))
 def test_annotations_that_omit_copies_still_join_like_the_offline_replay() -> None:
     """``ManualAnnotation.copies`` defaults to 1 when a producer leaves it out; the task still says 2."""
     def without_copies(record: Record) -> Record:

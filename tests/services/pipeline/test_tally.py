@@ -57,6 +57,21 @@ def test_dead_letters_tombstones_recommendations_and_policies() -> None:
     assert (t.recommendation.automation_rate, t.recommendation.action) == (0.3, "hold")
 
 
+@pytest.mark.parametrize(("topic", "value"), [
+    ("automation-results", b"not json"),
+    ("comparisons", orjson.dumps(sample("comparisons", kind="other"))),
+    ("manual-queue", orjson.dumps(sample("manual-queue", task_id="x/1"))),  # task id names another frame
+    ("agreement-stats", b"{}"),
+    ("unknown-topic", b"{}"),
+])
+def test_invalid_records_are_counted_apart(topic: str, value: bytes) -> None:
+    t = Tally()
+    t.add(topic, value)
+    t.add(topic, value)
+    assert t.invalid == 2
+    assert t == Tally(invalid=2)
+
+
 @pytest.mark.parametrize(("updates", "kept"), [
     # (n, time) of the stats in arrival order -> the one kept
     ([(100, 1.0), (120, 2.0)], (120, 2.0)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pytest
@@ -34,12 +35,18 @@ def folds_of(derived: Derived) -> dict[str, dict[str, Any]]:
     return {s: f.to_dict() for s, f in derived.folds.items()}
 
 
+@cache
+def whole(seed: int) -> tuple[list[ComparisonMessage], Derived, list[Recommendation]]:
+    """A stream of N comparisons fed in one batch (shared by tests: do not add to the Derived)."""
+    comparisons = random_comparisons(seed, N)
+    return comparisons, *feed(comparisons, N)
+
+
 def test_the_generated_streams_move_the_recommender() -> None:
     """A sanity check of the test data: the recommender raises the automation rate on some of them."""
     raised = []
     for seed in SEEDS:
-        comparisons = random_comparisons(seed, N)
-        derived, recs = feed(comparisons, N)
+        comparisons, derived, recs = whole(seed)
         assert len(recs) == sum(c.kind == "machine" for c in comparisons) // CFG.window
         assert derived.state is not None and derived.state.updates >= len(recs)  # one update per weight bound
         assert derived.counted == N
@@ -49,10 +56,9 @@ def test_the_generated_streams_move_the_recommender() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_batching_does_not_matter(seed: int) -> None:
-    comparisons = random_comparisons(seed, N)
-    one, recs = feed(comparisons, 1)
+    comparisons, one, recs = whole(seed)
     assert folds_of(one) == {s: f.to_dict() for s, f in fold_all(comparisons).items()}
-    for size in (7, 149, N):
+    for size in (1, 7, 149):
         other, other_recs = feed(comparisons, size)
         assert folds_of(other) == folds_of(one), size
         assert summary(other_recs) == summary(recs), size
@@ -91,7 +97,7 @@ def counted_once(comparisons: list[ComparisonMessage], seen: set[tuple[str, str]
 def test_a_restart_that_rereads_the_topic_reproduces_the_live_state(seed: int, cut: int) -> None:
     """Live: batches of 64, with the comparator replaying a third of the records after a crash. Restart: the
     topic read again from the beginning in the same order, in one go. Both must agree, and go on alike."""
-    comparisons = random_comparisons(seed, N)
+    comparisons = whole(seed)[0]
     before, after = comparisons[:cut], comparisons[cut:]
     topic = before[: 2 * cut // 3] + before[cut // 3:]  # the middle third comes twice
     live, seen = Derived(CFG), set[tuple[str, str]]()
