@@ -1,9 +1,9 @@
 """The ceiling: a raw kafka-python consume→produce loop (``python -m benchmarks.raw_loop IN OUT COUNT``).
 
-Reads every partition of IN from the beginning and produces each record's key
-and value unchanged to OUT, until COUNT records went through; prints ``ready``
-once it is consuming and the wall-clock time (Unix seconds) when the last
-record was acknowledged.
+Reads every partition of IN (already filled) from the beginning and produces
+each record's key and value unchanged to OUT, until COUNT records went through;
+prints the wall-clock times (Unix seconds) when the first records arrived and
+when the last one produced was acknowledged.
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ def main() -> None:
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    consumer.poll(timeout_ms=100)
-    print("ready", flush=True)
-    done = 0
+    done, first = 0, 0.0
     while done < count:
         for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+            first = first or time.time()
             for r in records:
                 producer.send(sink, key=r.key, value=r.value)
             done += len(records)
     producer.flush()
-    print(f"{time.time():.6f}", flush=True)
+    print(f"{first:.6f} {time.time():.6f}", flush=True)
     consumer.close()
     producer.close()
 

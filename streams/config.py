@@ -18,8 +18,8 @@ class PipelineConfig:
     device: str = "cpu"
     batch_size: int = 16  # frames per forward pass
     batch_within: float = 0.05  # seconds to wait for a batch to fill
-    route_batch: int = 200
-    compare_batch: int = 200
+    route_batch: int = 500
+    compare_batch: int = 500
     target: float = 0.85
     alpha: float = 0.05
     audit_floor: float = 0.25

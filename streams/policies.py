@@ -54,7 +54,7 @@ class PolicyFollower:
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                                    isolation_level="read_committed")
+                                    fetch_max_wait_ms=50, isolation_level="read_committed")
         await consumer.start()
         try:
             tp = TopicPartition(self.topic, 0)

@@ -59,7 +59,8 @@ class KeyedState:
 
     async def _load(self, partitions: list[int]) -> None:
         start = time.monotonic()
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                                    fetch_max_wait_ms=50)
         await consumer.start()
         try:
             tps = [TopicPartition(self.topic_name, p) for p in partitions]

@@ -11,6 +11,30 @@ from services.infra.topic_names import TopicNames
 
 
 @dataclass(frozen=True)
+class Out:
+    """A topic the agents write to, through the app's producer directly: faust's ``Topic.send`` machinery
+    (futures per message, callbacks) cost more CPU than the rest of the router's work per frame."""
+
+    app: Any
+    name: str
+
+    async def send(self, *, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
+        await self.app.producer.send(self.name, key, value, partition, None, None)
+
+
+@dataclass(frozen=True)
+class Sinks:
+    automation_results: Out
+    manual_queue: Out
+    deliveries: Out
+    comparisons: Out
+    agreement_stats: Out
+    recommendations: Out
+    policies: Out
+    dead_letters: Out
+
+
+@dataclass(frozen=True)
 class Topics:
     frames: Any
     automation_results: Any
@@ -23,6 +47,7 @@ class Topics:
     policies: Any
     dead_letters: Any
     comparator_input: Any  # the four co-partitioned topics the comparator joins
+    out: Sinks
 
     @classmethod
     def of(cls, app: Any, names: TopicNames) -> Topics:
@@ -37,6 +62,9 @@ class Topics:
             policies=topic(names.policies), dead_letters=topic(names.dead_letters),
             comparator_input=topic(names.automation_results, names.manual_queue, names.deliveries,
                                    names.manual_annotations),
+            out=Sinks(*(Out(app, names.name(base)) for base in (
+                "automation-results", "manual-queue", "deliveries", "comparisons", "agreement-stats",
+                "recommendations", "policies", "dead-letters"))),
         )
 
 

@@ -82,6 +82,19 @@ class Pending:
 
 
 Update = Callable[[Pending], Pending]
+
+# Sides are kept as their raw JSON (what the state topic stores); the message decoded when a side was
+# absorbed is remembered here so the comparison does not validate it a second time. A miss (after a
+# restart, or once the cache was cleared) just decodes again.
+_DECODED: dict[str, Any] = {}
+_DECODED_MAX = 50_000
+
+
+def _remember(text: str, message: Any) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[text] = message
+
 JOINED = ("automation-results", "manual-queue", "deliveries", "manual-annotations")
 
 
@@ -91,6 +104,7 @@ def absorb(topic: str, raw: bytes) -> tuple[str, Update]:
     if topic == "automation-results":
         m = decode(AutomationMessage, raw)
         text = raw.decode()
+        _remember(text, m)
         return m.frame_id, lambda p: replace(p.with_side("machine", text), failed=p.failed or m.error is not None)
     if topic == "manual-queue":
         t = decode(ManualTask, raw)
@@ -100,10 +114,11 @@ def absorb(topic: str, raw: bytes) -> tuple[str, Update]:
     if topic == "manual-annotations":
         a = decode(ManualAnnotation, raw)
         text = raw.decode()
+        _remember(text, a)
         side: Side = "first" if a.copy_ == 1 else "second"
         # copies known from the annotation only when it says so (or is copy 2); else the task tells
-        known = a.copies if "copies" in a.model_fields_set else 0
-        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, known, 2 if a.copy_ == 2 else 0))
+        known = max(a.copies if "copies" in a.model_fields_set else 0, 2 if a.copy_ == 2 else 0)
+        return a.frame_id, lambda p: replace(p.with_side(side, text), copies=max(p.copies, known))
     raise InvalidMessage(f"the comparator does not read topic {topic!r}")
 
 
@@ -122,9 +137,14 @@ def compare_ready(touched: dict[str, Pending], ctx: CompareContext) -> list[Comp
 
 def _pair(machine: str | None, first: str | None) -> tuple[AutomationMessage, ManualAnnotation]:
     assert machine and first
-    return decode(AutomationMessage, machine.encode()), decode(ManualAnnotation, first.encode())
+    return _decoded(AutomationMessage, machine), _decoded(ManualAnnotation, first)
 
 
 def _human(second: str | None, first: str | None) -> tuple[ManualAnnotation, ManualAnnotation]:
     assert second and first
-    return decode(ManualAnnotation, second.encode()), decode(ManualAnnotation, first.encode())
+    return _decoded(ManualAnnotation, second), _decoded(ManualAnnotation, first)
+
+
+def _decoded(kind: type[Any], text: str) -> Any:
+    cached = _DECODED.pop(text, None)
+    return cached if isinstance(cached, kind) else decode(kind, text.encode())

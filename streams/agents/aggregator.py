@@ -100,7 +100,7 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
     @app.task
     async def aggregate() -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                    max_poll_records=2000)
+                                    fetch_max_wait_ms=50, max_poll_records=2000)
         await consumer.start()
         try:
             tps = [TopicPartition(comparisons_topic, p) for p in sorted(consumer.partitions_for_topic(
@@ -151,13 +151,13 @@ async def _emit(topics: Topics, derived: Derived, strata: Iterable[str],
     now = time.time()
     for stratum in sorted(strata):
         stats = derived.folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
-        await topics.agreement_stats.send(key=stratum.encode(), value=encode(stats))
+        await topics.out.agreement_stats.send(key=stratum.encode(), value=encode(stats))
     for recommendation in recommendations:
         await _publish(topics, derived, recommendation, cfg, now)
 
 
 async def _publish(topics: Topics, derived: Derived, rec: Recommendation, cfg: PipelineConfig, now: float) -> None:
-    await topics.recommendations.send(key=ALL.encode(), value=encode(recommendation_message(rec, now)))
+    await topics.out.recommendations.send(key=ALL.encode(), value=encode(recommendation_message(rec, now)))
     if cfg.auto_apply and rec.policy.version != derived.published:
         derived.published = rec.policy.version
-        await topics.policies.send(key=b"policy", value=encode(policy_message(rec, now)))
+        await topics.out.policies.send(key=b"policy", value=encode(policy_message(rec, now)))

@@ -46,7 +46,7 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -
                                            partial(loop.run_in_executor, inference, _annotate, model, [frame]))
                     results += one or []
             for message in results:
-                await topics.automation_results.send(key=message.frame_id.encode(), value=encode(message))
+                await topics.out.automation_results.send(key=message.frame_id.encode(), value=encode(message))
             await app.producer.flush()  # delivered before the batch's offsets can be committed
 
     return automation

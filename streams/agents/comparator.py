@@ -75,7 +75,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                 for event in events_of[frame_id]:
                     await dead.reject(event, f"processing failed: {type(error).__name__}: {error}", "comparator")
             for comparison in comparisons:
-                await topics.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
+                await topics.out.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
                 stats.compared += 1
             for frame_id, p in touched.items():
                 await state.put(partition_of[frame_id], frame_id, (p.settled() if p.complete else p).to_dict())

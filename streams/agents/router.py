@@ -49,9 +49,9 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                     await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")
                     continue
                 for task in tasks:
-                    await topics.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
+                    await topics.out.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
                 if delivery is not None:
-                    await topics.deliveries.send(key=delivery.frame_id.encode(), value=encode(delivery))
+                    await topics.out.deliveries.send(key=delivery.frame_id.encode(), value=encode(delivery))
             await app.producer.flush()  # delivered before the batch's offsets can be committed
 
     return router
