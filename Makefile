@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-## demo: replay the shadow loop over 3,000 rendered driving frames; prints where the report is
+## demo: the streaming pipeline end to end on the project's Kafka broker (started and stopped if not running):
+## 4,000 rendered driving frames through the four workers and simulated annotators, live progress, a summary,
+## reports/demo/report.html; everything it started is stopped at the end
 demo: $(STAMP)
-	$(BIN)/shadowqa replay --dataset builtin:driving --report reports/demo
+	$(BIN)/shadowqa pipeline run --frames 4000 --report reports/demo
 
 ## test: install what the tests need, lint, type-check and run the whole suite against the project's Kafka
 ## broker: started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept

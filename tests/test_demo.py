@@ -31,9 +31,9 @@ def test_demo_json_acceptance_is_neither_trivial_nor_degenerate() -> None:
     assert summary["frames"] == 300
 
 
-def test_makefile_demo_replays_the_driving_shadow_loop() -> None:
+def test_makefile_demo_runs_the_streaming_pipeline() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert "shadowqa replay --dataset builtin:driving --report reports/demo" in makefile
+    assert "shadowqa pipeline run --frames 4000 --report reports/demo" in makefile
     readme = (ROOT / "README.md").read_text().split("## ", 2)[1]
     assert readme.startswith("Quickstart") and "make demo" in readme and "make test" in readme
 
