@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import queue
 import random
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -28,6 +29,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer  # type: ignore[impor
 from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
 from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
+from services.infra.client import admin_client
 from services.infra.topic_names import TopicNames
 from services.tools.annotators import error_model, handle_task
 from services.tools.exceptions import WorkerFailed
@@ -36,6 +38,8 @@ from services.tools.offsets import OffsetTracker, Partition
 
 POLL_MS = 100
 COMMIT_EVERY_S = 0.2
+PROBE_EVERY_S = 5.0
+STALL_S = 30.0
 EMPTY_GRACE_S = 5.0  # kafka-python's first assignment is often empty, until it has the topic's metadata
 PROGRESS_EVERY_S = 1.0
 
@@ -79,16 +83,21 @@ def simulate_annotators(
     """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did."""
     require_topics(bootstrap, [topics.manual_queue, topics.manual_annotations, topics.dead_letters])
     sink = KafkaSink(bootstrap)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
-        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
-    )
-    pool = AnnotatorPool(consumer, sink, topics, options, progress)
-    consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
+    def member(pool: AnnotatorPool) -> Any:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
+            enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        )
+        consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
+        return consumer
+
+    pool = AnnotatorPool(None, sink, topics, options, progress, rejoin=member)
+    pool.consumer = member(pool)
+    pool.probe = lambda: _group_lag(bootstrap, options.group, topics.manual_queue, pool.consumer)
     try:
         return pool.run()
     finally:
-        consumer.close(autocommit=False)
+        pool.consumer.close(autocommit=False)
         sink.close()
 
 
@@ -104,8 +113,13 @@ class AnnotatorPool:
     """The fetch-dispatch-commit loop (main thread) and the people (worker threads)."""
 
     def __init__(self, consumer: Any, sink: Sink, topics: TopicNames, options: PoolOptions,
-                 progress: Callable[[PoolSummary], None] | None) -> None:
+                 progress: Callable[[PoolSummary], None] | None,
+                 rejoin: Callable[[AnnotatorPool], Any] | None = None) -> None:
         self.consumer, self.sink, self.topics, self.options, self.progress = consumer, sink, topics, options, progress
+        self.rejoin = rejoin  # builds a fresh group member when the group has stalled
+        self.probe: Callable[[], tuple[int, Any]] | None = None  # (tasks waiting, the group's commits)
+        self.last_probe = self.stalled_since = time.monotonic()
+        self.last_committed: Any = None
         self.model = error_model(options.error_model)
         self.tasks: queue.Queue[Record] = queue.Queue(maxsize=options.workers)
         self.outcomes: queue.Queue[_Outcome | BaseException] = queue.Queue()
@@ -164,6 +178,7 @@ class AnnotatorPool:
                     self.last_activity = time.monotonic()
         else:
             time.sleep(POLL_MS / 1000)
+        self._watch_membership()
         self._dispatch()
         self._collect()
         now = time.monotonic()
@@ -228,6 +243,28 @@ class AnnotatorPool:
         quiet = self.last_activity is not None and not self.pending and self._in_flight() == 0
         return idle is not None and quiet and time.monotonic() - (self.last_activity or 0.0) >= idle
 
+    def _watch_membership(self) -> None:
+        """Replace this group member when the whole group has stalled: tasks wait (lag > 0), nobody has
+        committed anything for STALL_S, and nothing is in hand here. kafka-python 3.0.12 once never
+        completed a join in a clean-clone test run (the group stayed Empty while poll() spun for minutes);
+        an idle extra member of a working group is left alone, as the others' commits move."""
+        if self.rejoin is None or self.probe is None:
+            return
+        now = time.monotonic()
+        if now - self.last_probe < PROBE_EVERY_S:
+            return
+        self.last_probe = now
+        lag, committed = self.probe()
+        if lag == 0 or committed != self.last_committed or self.pending or self._in_flight():
+            self.last_committed, self.stalled_since = committed, now
+            return
+        if now - self.stalled_since >= STALL_S:
+            print(f"annotators: {lag:,} tasks waiting and no progress for {STALL_S:.0f} s; rejoining the group "
+                  "with a new member", file=sys.stderr, flush=True)
+            self.consumer.close(autocommit=False)
+            self.consumer = self.rejoin(self)
+            self.stalled_since = now
+
     def assigned(self, partitions: set[Partition]) -> None:
         """Partitions arrived: the idle clock starts (an empty assignment gets a grace period first)."""
         now = time.monotonic()
@@ -276,6 +313,17 @@ class AnnotatorPool:
 
 def _offsets(offsets: dict[Partition, int]) -> dict[Any, Any]:
     return {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+
+
+def _group_lag(bootstrap: str, group: str, topic: str, consumer: Any) -> tuple[int, Any]:
+    """Tasks the group has not committed yet, and its committed offsets (to see whether they move)."""
+    with admin_client(bootstrap) as admin:
+        committed = admin.list_group_offsets(group).get(group, {})
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    ends = consumer.end_offsets(partitions) if partitions else {}
+    done = {(tp.topic, tp.partition): getattr(meta, "offset", meta) for tp, meta in committed.items()}
+    lag = sum(max(0, end - max(0, done.get((tp.topic, tp.partition), 0) or 0)) for tp, end in ends.items())
+    return lag, tuple(sorted(done.items()))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc, unused-ignore]

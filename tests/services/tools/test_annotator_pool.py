@@ -115,3 +115,51 @@ def test_idle_seconds_stop_a_quiet_queue() -> None:
     consumer = FakeConsumer(6)
     summary, _ = _run(consumer, workers=2, idle_seconds=0.3)
     assert summary.annotated == 6 and consumer.committed == {0: 3, 1: 3}
+
+
+class StuckConsumer(FakeConsumer):
+    """A member that never gets anything (kafka-python's join that never completes)."""
+
+    closed = False
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[FakeRecord]]:
+        return {}
+
+    def close(self, autocommit: bool = False) -> None:
+        self.closed = True
+
+
+def _stalled_pool(probe: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[AnnotatorPool, list[Any], StuckConsumer]:
+    import services.tools.annotator_pool as pool_module
+
+    monkeypatch.setattr(pool_module, "PROBE_EVERY_S", 0.0)
+    monkeypatch.setattr(pool_module, "STALL_S", 0.2)
+    stuck, fresh = StuckConsumer(0), FakeConsumer(4)
+    made: list[Any] = []
+
+    def rejoin(pool: AnnotatorPool) -> Any:
+        made.append(fresh)
+        return fresh
+
+    pool = AnnotatorPool(stuck, MemorySink(), TOPICS, PoolOptions(stop_after=4), None, rejoin=rejoin)
+    pool.probe = probe
+    return pool, made, stuck
+
+
+def test_a_member_of_a_stalled_group_is_replaced_and_the_tasks_get_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool, made, stuck = _stalled_pool(lambda: (4, ()), monkeypatch)  # 4 waiting, commits never move
+    summary = pool.run()
+    assert stuck.closed and len(made) == 1
+    assert summary.annotated == 4
+
+
+def test_a_member_is_left_alone_while_the_group_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    moving = iter(range(10**9))
+    pool, made, stuck = _stalled_pool(lambda: (4, (next(moving),)), monkeypatch)
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:
+        pool._watch_membership()
+        time.sleep(0.01)
+    assert not made and not stuck.closed
