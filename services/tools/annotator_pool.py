@@ -87,6 +87,7 @@ def simulate_annotators(
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+            session_timeout_ms=10_000, heartbeat_interval_ms=3_000,  # a killed member's tasks move on soon
         )
         consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
         return consumer

@@ -36,6 +36,7 @@ from services.tools.supervisor import Supervisor
 from services.tools.watch import TopicWatcher
 
 ROOT = Path(__file__).resolve().parents[2]
+GROUPS_LEAVE_S = 20.0  # a stopped member leaves at once, a killed one when its session times out
 
 
 class RunTimedOut(ToolError):
@@ -189,7 +190,12 @@ def delete_run_topics(bootstrap: str, prefix: str) -> None:
     """Delete every topic of a run: the pipeline's and the workers' internal ones (changelogs, repartitions)."""
     with admin_client(bootstrap) as admin:
         topics = [t for t in admin.list_topics() if t.startswith(prefix)]
-        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix)]
-        if groups:
-            admin.delete_groups(groups)
+        deadline = time.monotonic() + GROUPS_LEAVE_S
+        while True:  # a group is deleted once empty: members that just stopped may take a moment to leave
+            groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix)]
+            if groups:
+                admin.delete_groups(groups)
+            if not groups or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     delete_topics(bootstrap, topics)

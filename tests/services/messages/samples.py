@@ -19,7 +19,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "manual-queue": {
         "schema_version": 1, "task_id": "driving-s0-000007/2", "frame_id": "driving-s0-000007", "seq": 8,
         "image": "synthetic://driving?seed=0#7", "copy": 2, "inclusion_prob": 0.25, "consensus_prob": 0.1,
-        "policy_version": 3, "stratum": "all", "time": T,
+        "policy_version": 3, "copies": 2, "stratum": "all", "time": T,
     },
     "deliveries": {
         "schema_version": 1, "frame_id": "driving-s0-000007", "seq": 8, "model_version": "m@1", "policy_version": 3,
@@ -27,7 +27,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "manual-annotations": {
         "schema_version": 1, "task_id": "driving-s0-000007/1", "frame_id": "driving-s0-000007", "seq": 8, "copy": 1,
-        "annotator": "sim-2", "inclusion_prob": 1.0, "consensus_prob": 0.0, "stratum": "all",
+        "annotator": "sim-2", "inclusion_prob": 1.0, "consensus_prob": 0.0, "policy_version": 0, "copies": 1,
+        "stratum": "all",
         "objects": [{"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1,
                      "attributes": {"occluded": False, "visibility": 0.8, "truncated": 0, "colour": "red"}}],
         "tags": {"weather": "rain", "time_of_day": "day"}, "time": T,
@@ -35,7 +36,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "comparisons": {
         "schema_version": 1, "frame_id": "driving-s0-000007", "kind": "machine", "accepted": True,
         "inclusion_prob": 0.25, "stratum": "all", "confidence": 0.81, "model_version": "m@1", "time": T,
-        "tp": 3, "fp": 0, "fn": 1, "mean_iou": 0.77,
+        "tp": 3, "fp": 0, "fn": 1, "mean_iou": 0.77, "policy_version": 0,
     },
     "agreement-stats": {
         "schema_version": 1, "stratum": "all", "model_version": "m@1", "n": 120, "estimate": 0.9, "lower": 0.8,
