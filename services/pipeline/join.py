@@ -3,7 +3,7 @@
 Each frame goes either to ``deliveries`` (shipped: nothing to compare, its entry
 is settled) or to ``manual-queue`` (``copies`` tasks); the entry is complete once
 the machine and copy 1 are compared and, with a consensus copy, copy 2 against
-copy 1. State is plain JSON-able data kept in a changelog-backed table, and
+copy 1. State is plain JSON-able data kept in the comparator's state topic, and
 every transition is idempotent, so a replayed message changes nothing.
 """
 
