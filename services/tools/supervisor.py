@@ -56,6 +56,7 @@ class Supervisor:
     log_dir: Path
     worker_args: Sequence[str] = ()  # extra ``shadowqa worker`` options (model, dataset, targets)
     env: Mapping[str, str] = field(default_factory=dict)  # extra SHADOWQA_* settings
+    metrics_ports: Mapping[str, int] = field(default_factory=dict)  # role -> Prometheus port of its first worker
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def start(self, role: str, index: int | None = None) -> WorkerProcess:
@@ -69,6 +70,8 @@ class Supervisor:
         log = self.log_dir / f"{role}-{index}.log"
         argv = [sys.executable, "-m", "services.cli.main", "worker", "--role", role, "--ready-file", str(ready),
                 "--loglevel", "info", *self.worker_args]
+        if index == 0 and role in self.metrics_ports:
+            argv += ["--metrics-port", str(self.metrics_ports[role])]
         env = {**os.environ, **self.env, "SHADOWQA_TOPIC_PREFIX": self.prefix}
         with log.open("ab") as out:
             process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,

@@ -35,6 +35,7 @@ from analysis.recommend import (
 from services.messages import ComparisonMessage, InvalidMessage, decode, encode
 from services.pipeline.aggregate import StratumFold
 from services.pipeline.recommend import observation, policy_message, recommendation_message, weight_bounds
+from streams import metrics
 from streams.config import PipelineConfig
 from streams.topics import Topics
 
@@ -124,6 +125,7 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
                             counted.add((c.frame_id, c.kind))
                             batch.append(c)
                 recommendations = derived[0].add(batch)
+                metrics.counted(batch)
                 for tp in list(catch_up):
                     if await consumer.position(tp) >= catch_up[tp]:
                         del catch_up[tp]
@@ -151,13 +153,16 @@ async def _emit(topics: Topics, derived: Derived, strata: Iterable[str],
     now = time.time()
     for stratum in sorted(strata):
         stats = derived.folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
+        metrics.stats(stats)
         await topics.out.agreement_stats.send(key=stratum.encode(), value=encode(stats))
     for recommendation in recommendations:
         await _publish(topics, derived, recommendation, cfg, now)
 
 
 async def _publish(topics: Topics, derived: Derived, rec: Recommendation, cfg: PipelineConfig, now: float) -> None:
-    await topics.out.recommendations.send(key=ALL.encode(), value=encode(recommendation_message(rec, now)))
+    message = recommendation_message(rec, now)
+    metrics.recommendation(message)
+    await topics.out.recommendations.send(key=ALL.encode(), value=encode(message))
     if cfg.auto_apply and rec.policy.version != derived.published:
         derived.published = rec.policy.version
         await topics.out.policies.send(key=b"policy", value=encode(policy_message(rec, now)))

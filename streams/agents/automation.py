@@ -12,6 +12,7 @@ from services.engine.loading import load_runner
 from services.engine.runner import TorchRunner
 from services.messages import AutomationMessage, FrameMessage, InvalidMessage, decode, encode
 from services.pipeline.annotate import annotate
+from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.topics import Topics
@@ -45,6 +46,7 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -
                     one = await dead.guard([event], "automation",
                                            partial(loop.run_in_executor, inference, _annotate, model, [frame]))
                     results += one or []
+            metrics.engine_results(results)
             for message in results:
                 await topics.out.automation_results.send(key=message.frame_id.encode(), value=encode(message))
             await app.producer.flush()  # delivered before the batch's offsets can be committed

@@ -21,6 +21,7 @@ from services.infra.topic_names import TopicNames
 from services.messages import InvalidMessage, encode
 from services.pipeline.context import CompareContext
 from services.pipeline.join import JOINED, Pending, Update, absorb, compare_ready
+from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.state import KeyedState
@@ -74,6 +75,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
             for frame_id, error in failed.items():
                 for event in events_of[frame_id]:
                     await dead.reject(event, f"processing failed: {type(error).__name__}: {error}", "comparator")
+            metrics.compared(comparisons)
             for comparison in comparisons:
                 await topics.out.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
                 stats.compared += 1
@@ -126,6 +128,7 @@ async def _expire(state: KeyedState, now: float, ttl: float, stats: ComparatorSt
             expired += 1
             stats.expired_unmatched += int(not doc["shipped"] and doc["copies"] > 0)
     stats.expired += expired
+    metrics.EXPIRED.inc(expired)
     if expired:
         log.warning("comparator: %d entries expired (%d manual frames never fully compared so far)", expired,
                     stats.expired_unmatched)

@@ -14,6 +14,7 @@ from analysis.policy.automation import AutomationPolicy
 from analysis.sampling import AuditFloor, ConfidenceWeighted, Router, RouterState
 from services.messages import AutomationMessage, InvalidMessage, decode, encode
 from services.pipeline.routing import route
+from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.policies import PolicyFollower
@@ -48,6 +49,7 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                 except Exception as exc:  # the error policy: dead-letter it and go on
                     await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")
                     continue
+                metrics.routed("ship" if delivery is not None else "manual", len(tasks))
                 for task in tasks:
                     await topics.out.manual_queue.send(key=task.frame_id.encode(), value=encode(task))
                 if delivery is not None:

@@ -6,7 +6,10 @@ deployment would, under a fresh topic prefix, and checks the run from its topics
 
 from __future__ import annotations
 
+import re
+import socket
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -40,15 +43,19 @@ def run_topics(kafka_bootstrap: str, settings: Settings) -> Iterator[TopicNames]
 
 
 def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOptions,
-         on_tick: Tick | None = None, before: Callable[[], None] | None = None) -> tuple[Tally, OfflineResult]:
+         on_tick: Tick | None = None, before: Callable[[], None] | None = None,
+         metrics_ports: dict[str, int] | None = None, after: Callable[[], None] | None = None,
+         ) -> tuple[Tally, OfflineResult]:
     options = replace(options, out=tmp_path)
     args = ["--target", str(options.target), "--audit-floor", str(options.audit_floor), "--window", str(options.window)]
-    with Supervisor(names.prefix, tmp_path / "logs", worker_args=args) as supervisor:
+    with Supervisor(names.prefix, tmp_path / "logs", worker_args=args, metrics_ports=metrics_ports or {}) as supervisor:
         supervisor.start_all()
         if before is not None:
             before()
         with annotators(names.prefix, tmp_path / "logs", options):
             outcome = drive(settings, names, options, supervisor, on_tick=on_tick)
+        if after is not None:
+            after()
     export_run(settings.kafka_bootstrap, names, tmp_path / "snapshot")
     return outcome.tally, replay_snapshot(tmp_path / "snapshot", "driving", target=options.target, alpha=options.alpha)
 
@@ -149,8 +156,22 @@ def test_1000_malformed_messages_become_dead_letters_and_the_good_ones_are_all_p
         sink.flush()
         sink.close()
 
+    ports = {"automation": _free_port(), "comparator": _free_port()}
+    scraped: dict[str, str] = {}
+
+    def scrape() -> None:  # the workers' Prometheus endpoints, while they still run
+        deadline = time.monotonic() + 60
+        for role, port in ports.items():
+            while True:
+                scraped[role] = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+                if _dead_letter_count(scraped[role]) >= 500 or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+
     options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, target=0.5, timeout_s=300)
-    t, offline = _run(settings, run_topics, tmp_path, options, before=send_bad)
+    t, offline = _run(settings, run_topics, tmp_path, options, before=send_bad, metrics_ports=ports, after=scrape)
+    assert _dead_letter_count(scraped["automation"]) == 500  # the count is a metric, per stage
+    assert _dead_letter_count(scraped["comparator"]) == 500
     assert t.shipped | t.queued == _frame_ids(23, 600)  # every good frame routed
     _check_counted_once(t)  # every good annotation compared and counted
     deadline = time.monotonic() + 60
@@ -167,3 +188,14 @@ def test_1000_malformed_messages_become_dead_letters_and_the_good_ones_are_all_p
         assert letter.stage in ("automation", "comparator")
     assert by_source == {run_topics.frames: 500, run_topics.manual_annotations: 500}
     assert offline.problems == []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _dead_letter_count(exposition: str) -> float:
+    """Sum of ``shadowqa_dead_letters_total`` over its labels in a Prometheus text exposition."""
+    return sum(float(v) for v in re.findall(r"^shadowqa_dead_letters_total\{[^}]*\} (\S+)$", exposition, re.M))

@@ -1,0 +1,67 @@
+"""Prometheus metrics of the workers (served with ``shadowqa worker --metrics-port PORT``).
+
+One module-level registry per process (prometheus_client's default); each role
+updates the metrics of its step. Names are ``shadowqa_*``; the dashboards and
+the services issue build on them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
+
+FRAMES = Counter("shadowqa_frames_processed", "Frames the automation engine answered", ["outcome"])
+INFERENCE = Histogram("shadowqa_inference_seconds", "Engine inference time per frame",
+                      buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+ROUTED = Counter("shadowqa_frames_routed", "Frames routed, by where they went", ["route"])
+TASKS = Counter("shadowqa_manual_tasks", "Manual tasks issued, by copy", ["copy"])
+COMPARISONS = Counter("shadowqa_comparisons", "Comparisons emitted by the comparator", ["kind"])
+EXPIRED = Counter("shadowqa_comparator_expired", "Join entries expired before they were complete")
+COUNTED = Counter("shadowqa_comparisons_counted", "Comparisons counted by the aggregator (each once)", ["kind"])
+ACCEPTANCE = Gauge("shadowqa_acceptance", "Acceptance estimate per stratum (1/π-weighted)", ["stratum", "bound"])
+EVIDENCE = Gauge("shadowqa_acceptance_n", "Machine comparisons behind the estimate", ["stratum"])
+HUMAN_FLOOR = Gauge("shadowqa_human_floor", "Human-vs-human acceptance per stratum", ["stratum", "bound"])
+RECOMMENDED = Gauge("shadowqa_automation_rate_recommended", "Automation rate the recommender recommends")
+POLICY = Gauge("shadowqa_policy_version", "Version of the latest recommended policy")
+
+
+def engine_results(results: list[AutomationMessage]) -> None:
+    for m in results:
+        FRAMES.labels(outcome="failed" if m.error is not None else "ok").inc()
+        INFERENCE.observe(m.inference_ms / 1000.0)
+
+
+def routed(route: str, copies: int) -> None:
+    ROUTED.labels(route=route).inc()
+    for copy in range(1, copies + 1):
+        TASKS.labels(copy=str(copy)).inc()
+
+
+def compared(comparisons: list[ComparisonMessage]) -> None:
+    for c in comparisons:
+        COMPARISONS.labels(kind=c.kind).inc()
+
+
+def counted(comparisons: list[ComparisonMessage]) -> None:
+    for c in comparisons:
+        COUNTED.labels(kind=c.kind).inc()
+
+
+def stats(s: AgreementStats) -> None:
+    if s.estimate is not None:
+        ACCEPTANCE.labels(stratum=s.stratum, bound="estimate").set(s.estimate)
+    ACCEPTANCE.labels(stratum=s.stratum, bound="lower").set(s.lower)
+    ACCEPTANCE.labels(stratum=s.stratum, bound="upper").set(s.upper)
+    EVIDENCE.labels(stratum=s.stratum).set(s.n)
+    floor = s.human_floor
+    if floor is not None:
+        if floor.estimate is not None:
+            HUMAN_FLOOR.labels(stratum=s.stratum, bound="estimate").set(floor.estimate)
+        HUMAN_FLOOR.labels(stratum=s.stratum, bound="lower").set(floor.lower)
+        HUMAN_FLOOR.labels(stratum=s.stratum, bound="upper").set(floor.upper)
+
+
+def recommendation(r: RecommendationMessage) -> None:
+    RECOMMENDED.set(r.automation_rate)
+    POLICY.set(r.policy_version)
