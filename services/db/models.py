@@ -1,0 +1,199 @@
+"""The tables, as SQLAlchemy 2 typed ORM classes; portable types only (SQLite and PostgreSQL).
+
+Times are Unix seconds (``DOUBLE PRECISION``), as in the messages, so a row
+converts back to its message exactly; Grafana reads them with
+``$__unixEpochFilter(time)``. Rows mirror the messages of docs/streaming.md;
+``services/db/mappers.py`` converts between the two.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.db.states import TaskState
+
+NAMING = {  # stable constraint names, so migrations can drop and alter them on every backend
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+STATES = ", ".join(f"'{s.value}'" for s in TaskState)
+
+Id = Annotated[int, mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)]
+Name = Annotated[str, mapped_column(String(255))]
+Big = Annotated[int, mapped_column(BigInteger())]
+Small = Annotated[int, mapped_column(SmallInteger())]
+Real = Annotated[float, mapped_column(Double())]
+OptionalReal = Annotated[float | None, mapped_column(Double())]
+Json = Annotated[Any, mapped_column(JSON())]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; its ``metadata`` is what the migrations are checked against."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ManualTaskRow(Base):
+    """A blind manual task (``ManualTask``) and its lease: where it is in the state machine, who holds it."""
+
+    __tablename__ = "manual_tasks"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({STATES})", name="state"),
+        CheckConstraint("copy IN (1, 2) AND copies IN (1, 2)", name="copy"),
+        Index("ix_manual_tasks_state_priority", "state", "priority", "created_at"),
+    )
+
+    id: Mapped[Id]
+    task_id: Mapped[str] = mapped_column(String(255), unique=True)
+    frame_id: Mapped[str] = mapped_column(String(255), index=True)
+    seq: Mapped[Big]
+    image: Mapped[str] = mapped_column(Text())
+    copy: Mapped[Small]
+    inclusion_prob: Mapped[Real]
+    consensus_prob: Mapped[Real]
+    policy_version: Mapped[Big]
+    copies: Mapped[Small]
+    stratum: Mapped[Name]
+    time: Mapped[Real]
+    state: Mapped[str] = mapped_column(String(16), default=TaskState.QUEUED.value)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_deadline: Mapped[OptionalReal]
+    attempts: Mapped[int] = mapped_column(Integer(), default=0)
+    priority: Mapped[int] = mapped_column(Integer(), default=0)
+    created_at: Mapped[Real]
+    updated_at: Mapped[Real]
+
+
+class ManualAnnotationRow(Base):
+    """A person's answer to one task (``ManualAnnotation``); the task's sampling fields stay on the task."""
+
+    __tablename__ = "manual_annotations"
+
+    id: Mapped[Id]
+    task_id: Mapped[str] = mapped_column(String(255), ForeignKey("manual_tasks.task_id"), unique=True)
+    annotator: Mapped[Name]
+    objects: Mapped[Json]
+    tags: Mapped[Json]
+    submitted_at: Mapped[Real]
+
+    # also makes a flush insert the task before its annotation (foreign keys alone do not order inserts)
+    task: Mapped[ManualTaskRow] = relationship()
+
+
+class ComparisonRow(Base):
+    """One compared frame (``ComparisonMessage``); one row per (frame, kind), whatever the topic replays."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("frame_id", "kind"),
+        CheckConstraint("kind IN ('machine', 'consensus')", name="kind"),
+        Index("ix_comparisons_stratum_time", "stratum", "time"),
+    )
+
+    id: Mapped[Id]
+    frame_id: Mapped[Name]
+    kind: Mapped[str] = mapped_column(String(16))
+    accepted: Mapped[bool] = mapped_column(Boolean())
+    inclusion_prob: Mapped[Real]
+    stratum: Mapped[Name]
+    confidence: Mapped[OptionalReal]
+    model_version: Mapped[Name]
+    policy_version: Mapped[Big]
+    tp: Mapped[Big]
+    fp: Mapped[Big]
+    fn: Mapped[Big]
+    mean_iou: Mapped[OptionalReal]
+    time: Mapped[Real]
+
+
+class StatsRow(Base):
+    """A snapshot of a stratum's running acceptance estimate (``AgreementStats``), human floor flattened."""
+
+    __tablename__ = "agreement_stats"
+    __table_args__ = (Index("ix_agreement_stats_stratum_time", "stratum", "time"),)
+
+    id: Mapped[Id]
+    stratum: Mapped[Name]
+    model_version: Mapped[Name]
+    n: Mapped[Big]
+    estimate: Mapped[OptionalReal]
+    lower: Mapped[Real]
+    upper: Mapped[Real]
+    decision: Mapped[str] = mapped_column(String(16))
+    target: Mapped[Real]
+    alpha: Mapped[Real]
+    floor_estimate: Mapped[OptionalReal]
+    floor_lower: Mapped[OptionalReal]
+    floor_upper: Mapped[OptionalReal]
+    floor_n: Mapped[int | None] = mapped_column(BigInteger())
+    time: Mapped[Real]
+
+
+class RecommendationRow(Base):
+    """The recommender's thresholds per stratum and what it advises (``RecommendationMessage``)."""
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[Id]
+    stratum: Mapped[Name]
+    thresholds: Mapped[Json]
+    automation_rate: Mapped[Real]
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text())
+    policy_version: Mapped[Big]
+    time: Mapped[Real] = mapped_column(Double(), index=True)
+
+
+class PolicyRow(Base):
+    """An automation policy that was in force (``PolicyMessage``); versions are unique."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[Id]
+    version: Mapped[int] = mapped_column(BigInteger(), unique=True)
+    default_threshold: Mapped[OptionalReal]
+    thresholds: Mapped[Json]
+    applied_by: Mapped[Name]
+    reason: Mapped[str] = mapped_column(Text())
+    time: Mapped[Real]
+
+
+class RouteRow(Base):
+    """The router's ledger: one decision per frame, with what it needs to be replayed (policy, π, hash salt)."""
+
+    __tablename__ = "routes"
+    __table_args__ = (
+        CheckConstraint("route IN ('ship', 'manual')", name="route"),
+        CheckConstraint("(route = 'ship' AND copies = 0) OR (route = 'manual' AND copies IN (1, 2))", name="copies"),
+    )
+
+    id: Mapped[Id]
+    frame_id: Mapped[str] = mapped_column(String(255), unique=True)
+    seq: Mapped[Big]
+    policy_version: Mapped[Big]
+    inclusion_prob: Mapped[Real]
+    hash_salt: Mapped[Name]
+    model_version: Mapped[str | None] = mapped_column(String(255))
+    route: Mapped[str] = mapped_column(String(8))
+    copies: Mapped[Small]
+    time: Mapped[Real]

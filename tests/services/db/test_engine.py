@@ -1,0 +1,56 @@
+"""Engines and sessions: SQLite files and memory, with foreign keys on, and URLs that are not SQLite left alone."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from services.db.engine import MIGRATIONS, alembic_config, make_engine, session_factory
+from services.db.exceptions import InvalidDatabaseUrl
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "file"])
+def test_sqlite_engines_enforce_foreign_keys(url: str, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'f.db'}" if url == "file" else url)
+    with session_factory(engine)() as session:
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_an_in_memory_database_is_shared_by_its_sessions() -> None:
+    engine = make_engine("sqlite://")
+    sessions = session_factory(engine)
+    with sessions() as first:
+        first.execute(text("CREATE TABLE t (x INTEGER)"))
+        first.execute(text("INSERT INTO t VALUES (1)"))
+        first.commit()
+    with sessions() as second:
+        assert second.execute(text("SELECT x FROM t")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_bad_url_is_refused_without_echoing_it() -> None:
+    with pytest.raises(InvalidDatabaseUrl, match="database URL is not valid") as err:
+        make_engine("secret-nowhere")
+    assert "secret" not in str(err.value)
+
+
+def test_postgresql_urls_are_accepted_and_a_missing_driver_is_named_without_the_password() -> None:
+    url = "postgresql+psycopg://shadowqa:s3cret@db.example/shadowqa"
+    if importlib.util.find_spec("psycopg") is not None:
+        assert make_engine(url).dialect.name == "postgresql"  # no connection is made until first use
+        return
+    hidden = r"postgresql\+psycopg://shadowqa:\*\*\*@db.example/shadowqa: no driver"
+    with pytest.raises(InvalidDatabaseUrl, match=hidden) as err:
+        make_engine(url)
+    assert "s3cret" not in str(err.value)
+
+
+def test_migrations_are_found_without_an_ini_file() -> None:
+    assert alembic_config().get_main_option("script_location") == str(MIGRATIONS)
+    assert (MIGRATIONS / "env.py").is_file()
+    assert (MIGRATIONS / "script.py.mako").is_file()
+    assert [p.name for p in (MIGRATIONS / "versions").glob("0*.py")] == ["0001_initial_tables.py"]

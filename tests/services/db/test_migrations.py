@@ -1,0 +1,62 @@
+"""The initial migration creates exactly the tables the models declare, and downgrading removes them."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, UniqueConstraint, inspect
+from sqlalchemy.orm import Session
+
+from services.db.engine import downgrade, make_engine, upgrade
+from services.db.mappers import comparison_row
+from services.db.models import Base
+from services.messages import ComparisonMessage
+from tests.services.db.conftest import message
+
+VERSION_TABLE = "alembic_version"
+
+
+def _schema(engine: Engine) -> dict[str, set[str]]:
+    inspector = inspect(engine)
+    return {table: {c["name"] for c in inspector.get_columns(table)} for table in inspector.get_table_names()}
+
+
+def test_upgrade_creates_the_tables_and_columns_of_the_models(engine: Engine) -> None:
+    declared = {name: {c.name for c in table.columns} for name, table in Base.metadata.tables.items()}
+    assert _schema(engine) == {**declared, VERSION_TABLE: {"version_num"}}
+    assert set(declared) == {
+        "manual_tasks", "manual_annotations", "comparisons", "agreement_stats", "recommendations", "policies", "routes",
+    }
+
+
+def test_migrated_schema_has_no_difference_from_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_indexes_and_unique_constraints_match_the_models(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for name, table in Base.metadata.tables.items():
+        assert {i["name"] for i in inspector.get_indexes(name)} == {i.name for i in table.indexes}, name
+        declared = {tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)}
+        declared |= {(c.name,) for c in table.columns if c.unique}
+        assert {tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)} == declared, name
+
+
+def test_downgrade_to_base_drops_every_table(url: str, engine: Engine) -> None:
+    downgrade(url)
+    assert _schema(engine) == {VERSION_TABLE: {"version_num"}}
+    upgrade(url)  # and it comes back
+    assert set(_schema(engine)) == {*Base.metadata.tables, VERSION_TABLE}
+
+
+def test_an_in_memory_database_is_migrated_through_its_engine() -> None:
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    with Session(engine) as session:
+        session.add(comparison_row(message(ComparisonMessage)))
+        session.commit()
+    with Session(engine) as session:  # another session, the same in-memory database
+        assert session.query(Base.metadata.tables["comparisons"]).count() == 1
+    engine.dispose()
