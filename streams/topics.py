@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import faust
-
 from services.infra.topic_names import TopicNames
 
 
@@ -36,16 +34,10 @@ class Sinks:
 
 @dataclass(frozen=True)
 class Topics:
+    """The topics agents read (faust topics: raw bytes, decoded at the edge) and the ones they write."""
+
     frames: Any
     automation_results: Any
-    manual_queue: Any
-    deliveries: Any
-    manual_annotations: Any
-    comparisons: Any
-    agreement_stats: Any
-    recommendations: Any
-    policies: Any
-    dead_letters: Any
     comparator_input: Any  # the four co-partitioned topics the comparator joins
     out: Sinks
 
@@ -56,18 +48,9 @@ class Topics:
 
         return cls(
             frames=topic(names.frames), automation_results=topic(names.automation_results),
-            manual_queue=topic(names.manual_queue), deliveries=topic(names.deliveries),
-            manual_annotations=topic(names.manual_annotations), comparisons=topic(names.comparisons),
-            agreement_stats=topic(names.agreement_stats), recommendations=topic(names.recommendations),
-            policies=topic(names.policies), dead_letters=topic(names.dead_letters),
             comparator_input=topic(names.automation_results, names.manual_queue, names.deliveries,
                                    names.manual_annotations),
             out=Sinks(*(Out(app, names.name(base)) for base in (
                 "automation-results", "manual-queue", "deliveries", "comparisons", "agreement-stats",
                 "recommendations", "policies", "dead-letters"))),
         )
-
-
-def raw_schema(value_serializer: str) -> Any:
-    """Table keys are raw bytes; values raw bytes or JSON."""
-    return faust.Schema(key_serializer="raw", value_serializer=value_serializer)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import math
 
-from services.cli.parser import Parser
-from services.infra.topic_names import TopicNames
-from services.settings import load_settings
+from services.cli.parser import Parser, add_kafka_options, kafka_target, rate
 from services.tools.feed import FEEDABLE, FeedProgress, feed_to_kafka
 from services.tools.progress import ProgressLine
 
@@ -21,15 +18,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--source", required=True, metavar="SPEC", help=FEEDABLE)
     p.add_argument("--rate", type=rate, default=0.0, metavar="R", help="frames per second (default 0: as fast as "
                    "possible)")
-    p.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap (default SHADOWQA_KAFKA_BOOTSTRAP)")
-    p.add_argument("--prefix", metavar="P", help="topic name prefix (default SHADOWQA_TOPIC_PREFIX)")
+    add_kafka_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
-    topics = TopicNames(settings.topic_prefix if args.prefix is None else args.prefix)
+    bootstrap, topics = kafka_target(args)
     line = ProgressLine()
 
     def show(p: FeedProgress) -> None:
@@ -40,13 +34,3 @@ def run(args: argparse.Namespace) -> int:
     print(summary.line())
     return 0
 
-
-def rate(text: str) -> float:
-    """Frames per second, a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.cli.feed import rate
-from services.cli.parser import Parser, open_interval, positive_int
+from services.cli.parser import Parser, open_interval, positive_int, rate
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.cli.feed import rate
-from services.cli.parser import Parser, positive_int
-from services.infra.topic_names import TopicNames
-from services.settings import load_settings
+from services.cli.parser import Parser, add_kafka_options, kafka_target, positive_int, rate
 from services.tools.annotator_pool import PoolOptions, PoolSummary, simulate_annotators
 from services.tools.annotators import SCALES
 from services.tools.progress import ProgressLine
@@ -33,15 +30,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     stop.add_argument("--idle-seconds", type=_seconds, metavar="S", help="stop after S seconds without a task")
     a.add_argument("--seed", type=int, default=0, help="annotator seed (default 0, as the replay's)")
     a.add_argument("--group", help="consumer group (default <prefix>shadowqa-annotators)")
-    a.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap (default SHADOWQA_KAFKA_BOOTSTRAP)")
-    a.add_argument("--prefix", metavar="P", help="topic name prefix (default SHADOWQA_TOPIC_PREFIX)")
+    add_kafka_options(a)
     a.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
-    topics = TopicNames(settings.topic_prefix if args.prefix is None else args.prefix)
+    bootstrap, topics = kafka_target(args)
     options = PoolOptions(
         workers=args.workers, error_model=args.error_model, seed=args.seed, delay_ms=args.delay_ms,
         stop_after=args.stop_after, idle_seconds=args.idle_seconds,

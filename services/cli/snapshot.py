@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.cli.feed import rate
-from services.cli.parser import Parser
-from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
-from services.settings import load_settings
+from services.cli.parser import Parser, add_kafka_options, kafka_target, rate
+from services.infra.topic_names import PER_FRAME, SINGLE
 from services.tools.progress import ProgressLine
 from services.tools.snapshot import export_snapshot
 
@@ -34,15 +32,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     ex.add_argument("--kind", metavar="KIND", help="keep only messages whose kind field is KIND (machine, consensus)")
     ex.add_argument("--timeout", type=rate, default=30.0, metavar="S",
                     help="give up when the end is not reached within S seconds (default 30)")
-    ex.add_argument("--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap (default SHADOWQA_KAFKA_BOOTSTRAP)")
-    ex.add_argument("--prefix", metavar="P", help="topic name prefix (default SHADOWQA_TOPIC_PREFIX)")
+    add_kafka_options(ex)
     ex.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
-    topic = TopicNames(settings.topic_prefix if args.prefix is None else args.prefix).name(args.topic)
+    bootstrap, names = kafka_target(args)
+    topic = names.name(args.topic)
     line = ProgressLine()
 
     def show(read: int, total: int) -> None:

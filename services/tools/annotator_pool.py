@@ -83,6 +83,7 @@ def simulate_annotators(
     """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did."""
     require_topics(bootstrap, [topics.manual_queue, topics.manual_annotations, topics.dead_letters])
     sink = KafkaSink(bootstrap)
+
     def member(pool: AnnotatorPool) -> Any:
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
@@ -94,12 +95,13 @@ def simulate_annotators(
 
     pool = AnnotatorPool(None, sink, topics, options, progress, rejoin=member)
     pool.consumer = member(pool)
-    pool.probe = lambda: _group_lag(bootstrap, options.group, topics.manual_queue, pool.consumer)
-    try:
-        return pool.run()
-    finally:
-        pool.consumer.close(autocommit=False)
-        sink.close()
+    with admin_client(bootstrap) as admin:  # one admin client for the stall probes of the whole run
+        pool.probe = lambda: _group_lag(admin, options.group, topics.manual_queue, pool.consumer)
+        try:
+            return pool.run()
+        finally:
+            pool.consumer.close(autocommit=False)
+            sink.close()
 
 
 @dataclass(frozen=True)
@@ -316,10 +318,9 @@ def _offsets(offsets: dict[Partition, int]) -> dict[Any, Any]:
     return {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
 
 
-def _group_lag(bootstrap: str, group: str, topic: str, consumer: Any) -> tuple[int, Any]:
+def _group_lag(admin: Any, group: str, topic: str, consumer: Any) -> tuple[int, Any]:
     """Tasks the group has not committed yet, and its committed offsets (to see whether they move)."""
-    with admin_client(bootstrap) as admin:
-        committed = admin.list_group_offsets(group).get(group, {})
+    committed = admin.list_group_offsets(group).get(group, {})
     partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
     ends = consumer.end_offsets(partitions) if partitions else {}
     done = {(tp.topic, tp.partition): getattr(meta, "offset", meta) for tp, meta in committed.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -55,10 +56,7 @@ class TopicWatcher:
     def snapshot(self) -> Tally:
         """A copy of the counts so far."""
         with self.lock:
-            t = self.tally
-            return Tally(set(t.results), set(t.failed), set(t.shipped), set(t.queued), set(t.tasks),
-                         set(t.annotated), set(t.comparisons), t.comparison_records, t.dead_letters,
-                         dict(t.stats), t.recommendation, t.policies, t.invalid)
+            return copy.deepcopy(self.tally)
 
     def stop(self) -> None:
         self._stop.set()

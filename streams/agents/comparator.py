@@ -32,8 +32,9 @@ EXPIRY_EVERY = 30.0  # seconds between scans for expired entries
 
 
 class ComparatorStats:
+    """Expiries so far, for the warning that names them (the metric counts them too)."""
+
     def __init__(self) -> None:
-        self.compared = 0
         self.expired = 0
         self.expired_unmatched = 0
 
@@ -78,7 +79,6 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
             metrics.compared(comparisons)
             for comparison in comparisons:
                 await topics.out.comparisons.send(key=comparison.frame_id.encode(), value=encode(comparison))
-                stats.compared += 1
             for frame_id, p in touched.items():
                 await state.put(partition_of[frame_id], frame_id, (p.settled() if p.complete else p).to_dict())
             if now - last_scan[0] > EXPIRY_EVERY:
@@ -86,7 +86,6 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                 await _expire(state, now, cfg.pending_ttl, stats)
             await app.producer.flush()  # comparisons and state delivered before offsets can be committed
 
-    comparator.stats = stats
     return comparator
 
 
