@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", description="prefix of every topic name (isolates tests and demos)")
     partitions: int = Field(default=4, ge=1, le=256, description="partitions of the per-frame topics")
     retention_hours: float = Field(default=168.0, gt=0, description="retention of delete-policy topics")
+    database_url: str = Field(default="sqlite:///shadowqa.sqlite3",
+                              description="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
 
 
 def load_settings() -> Settings:

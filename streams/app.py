@@ -8,6 +8,8 @@ partitions of the role's topics are shared among them.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import aiokafka
@@ -50,6 +52,11 @@ def app_id(names: TopicNames, role: str) -> str:
     return f"{names.prefix}shadowqa-{role}"
 
 
+def _datadir(names: TopicNames, role: str) -> str:
+    """faust's data folder (unused with memory stores, but created): under the temp dir, not the working dir."""
+    return str(Path(tempfile.gettempdir()) / "shadowqa-faust" / app_id(names, role))
+
+
 def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNames) -> Any:
     """The faust app running ``role``: at-least-once delivery made exact by idempotent state.
 
@@ -64,7 +71,8 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
     app = faust.App(
         app_id(names, role), broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
         processing_guarantee="at_least_once", topic_partitions=settings.partitions, topic_replication_factor=1,
-        web_enabled=False, consumer_auto_offset_reset="earliest", broker_commit_interval=0.5,
+        web_enabled=False, datadir=_datadir(names, role), consumer_auto_offset_reset="earliest",
+        broker_commit_interval=0.5,
         producer_linger_ms=5, table_standby_replicas=0,
         # a worker that dies (SIGKILL, OOM) holds its partitions until its session times out: keep that short
         broker_session_timeout=10.0, broker_heartbeat_interval=2.0,
