@@ -43,7 +43,7 @@ def task_row(task: ManualTask, *, priority: int = 0, now: float | None = None) -
     at = task.time if now is None else now
     return ManualTaskRow(
         **{name: getattr(task, name) for name in _TASK_FIELDS}, copy=task.copy_, state=TaskState.QUEUED.value,
-        lease_owner=None, lease_deadline=None, attempts=0, priority=priority, created_at=at, updated_at=at,
+        lease_owner=None, lease_deadline=None, attempts=0, expiries=0, priority=priority, created_at=at, updated_at=at,
     )
 
 
@@ -56,7 +56,7 @@ def annotation_row(annotation: ManualAnnotation) -> ManualAnnotationRow:
     """The row of a person's answer; objects and tags as JSON, as on the wire."""
     return ManualAnnotationRow(
         task_id=annotation.task_id, annotator=annotation.annotator, tags=dict(annotation.tags),
-        objects=[obj.model_dump(mode="json") for obj in annotation.objects], submitted_at=annotation.time,
+        objects=[obj.model_dump(mode="json") for obj in annotation.objects], submitted_at=annotation.time, published_at=None,
     )
 
 

@@ -79,6 +79,7 @@ class ManualTaskRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(255))
     lease_deadline: Mapped[OptionalReal]
     attempts: Mapped[int] = mapped_column(Integer(), default=0)
+    expiries: Mapped[int] = mapped_column(Integer(), default=0, server_default="0")  # leases that ran out
     priority: Mapped[int] = mapped_column(Integer(), default=0)
     created_at: Mapped[Real]
     updated_at: Mapped[Real]
@@ -95,6 +96,7 @@ class ManualAnnotationRow(Base):
     objects: Mapped[Json]
     tags: Mapped[Json]
     submitted_at: Mapped[Real]
+    published_at: Mapped[OptionalReal]  # when the API's outbox put it on `manual-annotations` (None: not yet)
 
     # also makes a flush insert the task before its annotation (foreign keys alone do not order inserts)
     task: Mapped[ManualTaskRow] = relationship()
@@ -197,3 +199,42 @@ class RouteRow(Base):
     route: Mapped[str] = mapped_column(String(8))
     copies: Mapped[Small]
     time: Mapped[Real]
+
+
+class TaskLeaseRow(Base):
+    """Every lease ever given: who held which task from when to when and how it ended (the queue's audit log).
+
+    ``outcome`` is None while the lease is held, then ``submitted``, ``expired`` or ``skipped`` (with ``reason``).
+    The queue reads it to keep both copies of a frame with different people and a skipped task away from
+    whoever skipped it.
+    """
+
+    __tablename__ = "task_leases"
+    __table_args__ = (
+        CheckConstraint("outcome IS NULL OR outcome IN ('submitted', 'expired', 'skipped')", name="outcome"),
+        Index("ix_task_leases_annotator_frame", "annotator", "frame_id"),
+    )
+
+    id: Mapped[Id]
+    task_id: Mapped[str] = mapped_column(String(255), ForeignKey("manual_tasks.task_id"), index=True)
+    frame_id: Mapped[Name]
+    annotator: Mapped[Name]
+    leased_at: Mapped[Real]
+    ended_at: Mapped[OptionalReal]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text())
+
+
+class ApiTokenRow(Base):
+    """An API token: a name, a role, and the SHA-256 of the secret (the secret itself is never stored)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("role IN ('annotator', 'reader', 'admin')", name="role"),)
+
+    id: Mapped[Id]
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[Name]
+    created_at: Mapped[Real]
+    revoked_at: Mapped[OptionalReal]
