@@ -2,10 +2,13 @@
 
 A task is ``queued`` when the router issues it, ``leased`` while one annotator
 holds it, then either ``submitted`` (final) or ``expired`` when the lease
-deadline passes; an expired task is ``requeued`` and can be leased again::
+deadline passes; an expired task is ``requeued`` and can be leased again. An
+annotator who skips a task (with a reason) hands it straight back: ``leased ->
+requeued``, and the queue never offers it to that person again::
 
     queued -> leased -> submitted
                      -> expired -> requeued -> leased
+                     -> requeued (skipped)
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class TaskState(StrEnum):
 
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.QUEUED: frozenset({TaskState.LEASED}),
-    TaskState.LEASED: frozenset({TaskState.SUBMITTED, TaskState.EXPIRED}),
+    TaskState.LEASED: frozenset({TaskState.SUBMITTED, TaskState.EXPIRED, TaskState.REQUEUED}),
     TaskState.SUBMITTED: frozenset(),
     TaskState.EXPIRED: frozenset({TaskState.REQUEUED}),
     TaskState.REQUEUED: frozenset({TaskState.LEASED}),

@@ -14,7 +14,8 @@ from services.db.exceptions import IllegalTransition
 from services.db.states import LEASABLE, TaskState, allowed, transition
 
 Q, L, S, E, R = TaskState.QUEUED, TaskState.LEASED, TaskState.SUBMITTED, TaskState.EXPIRED, TaskState.REQUEUED
-DOCUMENTED = {(Q, L), (L, S), (L, E), (E, R), (R, L)}  # queued → leased → submitted | expired → requeued → leased
+# queued → leased → submitted | expired → requeued → leased; leased → requeued when the annotator skips
+DOCUMENTED = {(Q, L), (L, S), (L, E), (E, R), (R, L), (L, R)}
 ROOT = Path(__file__).resolve().parents[3]
 
 
