@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     retention_hours: float = Field(default=168.0, gt=0, description="retention of delete-policy topics")
     database_url: str = Field(default="sqlite:///shadowqa.sqlite3",
                               description="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
+    postgres_port: int = Field(default=5432, ge=1024, le=65535,
+                               description="port of the PostgreSQL cluster `infra postgres up` starts")
 
 
 def load_settings() -> Settings:
