@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system bench sample models clean kafka-up kafka-down
+.PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -22,11 +22,15 @@ demo: $(STAMP)
 	$(BIN)/shadowqa pipeline run --frames 4000 --report reports/demo
 
 ## test: install what the tests need, lint, type-check and run the whole suite against the project's Kafka
-## broker: started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept
+## broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL): each started first unless it runs, stopped afterwards
+## only if this run started it; pytest's status is kept
 KAFKA_STARTED := .cache/kafka/started-by-make-test
+POSTGRES_STARTED := .cache/postgres/started-by-make-test
 test: $(STAMP) system lint
 	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
-	$(BIN)/python -m pytest; status=$$?; \
+	url=$$($(BIN)/shadowqa infra postgres up --started-file $(POSTGRES_STARTED)) && \
+	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest; status=$$?; \
+	if [ -f $(POSTGRES_STARTED) ]; then rm -f $(POSTGRES_STARTED); $(BIN)/shadowqa infra postgres down; fi; \
 	if [ -f $(KAFKA_STARTED) ]; then rm -f $(KAFKA_STARTED); $(BIN)/shadowqa infra kafka down; fi; \
 	exit $$status
 
@@ -39,9 +43,17 @@ kafka-up: $(STAMP)
 kafka-down: $(STAMP)
 	$(BIN)/shadowqa infra kafka down
 
-## system: Debian packages the tests use (headless Chromium for the report test)
+## postgres-up: start the project's PostgreSQL cluster (created on the first run; needs root) and print its URL
+postgres-up: $(STAMP)
+	$(BIN)/shadowqa infra postgres up
+
+## postgres-down: stop the project's PostgreSQL cluster
+postgres-down: $(STAMP)
+	$(BIN)/shadowqa infra postgres down
+
+## system: Debian packages the tests use (headless Chromium for the report test, the PostgreSQL server)
 system:
-	scripts/system-packages.sh chromium:chromium
+	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres'
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis services streams tests benchmarks scripts

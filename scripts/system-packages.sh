@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Install the Debian packages shadowqa's tests need, if any are missing.
 # Usage: scripts/system-packages.sh PACKAGE[:COMMAND] ...
-#   e.g. scripts/system-packages.sh chromium:chromium
-# A package is skipped when its COMMAND (default: the package name) is on PATH.
+#   e.g. scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres'
+# A package is skipped when its COMMAND (default: the package name) is on PATH; a COMMAND with a slash
+# is a path or glob instead (for programs outside PATH), and the package is skipped when it matches a file.
 set -euo pipefail
 
 missing=()
 for item in "$@"; do
   pkg="${item%%:*}"
   cmd="${item#*:}"
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  if [[ "$cmd" == */* ]]; then
+    compgen -G "$cmd" >/dev/null || missing+=("$pkg")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

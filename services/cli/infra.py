@@ -1,7 +1,8 @@
-"""``shadowqa infra``: the project's own Kafka broker (``kafka up|down|status``) and its topics (``topics create``).
+"""``shadowqa infra``: the project's own Kafka broker (``kafka up|down|status``), its topics (``topics create``)
+and PostgreSQL (``postgres up|down|status``).
 
-Exit status 0 on success, 2 with a one-line reason on failure; ``kafka status`` exits 3 when the
-broker is stopped.
+Exit status 0 on success, 2 with a one-line reason on failure; ``kafka status`` and ``postgres status``
+exit 3 when the server is stopped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from services.cli.parser import Parser, positive_int
+from services.infra import postgres
 from services.infra.exceptions import InfraError
 from services.infra.kafka import KAFKA_VERSION, BrokerStatus, KafkaPaths, default_home, down, status, up
 from services.infra.topic_names import TopicNames
@@ -25,11 +27,12 @@ STOPPED = 3
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
-    p = commands.add_parser("infra", help="run the project's local Kafka broker and create its topics",
+    p = commands.add_parser("infra", help="run the project's local Kafka broker (and its topics) and PostgreSQL",
                             description="Local infrastructure shadowqa provisions itself.")
     sub = p.add_subparsers(dest="infra_command", required=True, parser_class=Parser)
     _register_kafka(sub)
     _register_topics(sub)
+    _register_postgres(sub)
 
 
 def _register_kafka(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -76,13 +79,68 @@ def _register_topics(sub: argparse._SubParsersAction[Parser]) -> None:
     create.set_defaults(run=run_topics_create)
 
 
+def _register_postgres(sub: argparse._SubParsersAction[Parser]) -> None:
+    pg = sub.add_parser(
+        "postgres", help="start, stop or inspect the local PostgreSQL cluster",
+        description="A Debian PostgreSQL cluster named 'shadowqa' on 127.0.0.1 (port from SHADOWQA_POSTGRES_PORT, "
+        "default 5432) with role and database 'shadowqa' (password 'shadowqa'); needs root and Debian's postgresql "
+        "package (`make system`).",
+    )
+    actions = pg.add_subparsers(dest="postgres_command", required=True, parser_class=Parser)
+    start = actions.add_parser("up", help="create and start the cluster unless it runs (idempotent); print its URL",
+                               description="Create the cluster (first run), start it, create the role and database "
+                               "if missing and wait until they accept a login. The URL is the only line on standard "
+                               "output (progress goes to standard error): `url=$(shadowqa infra postgres up)`.")
+    start.add_argument("--timeout", type=positive_int, default=60, metavar="SECONDS",
+                       help="how long to wait for the server to accept a login (default 60)")
+    start.add_argument("--started-file", type=Path, metavar="FILE",
+                       help="create FILE if this call started the server, remove it otherwise (so a script stops "
+                       "only a server it started)")
+    start.set_defaults(run=run_postgres_up)
+    stop = actions.add_parser("down", help="stop the cluster if it runs (idempotent)")
+    stop.set_defaults(run=run_postgres_down)
+    show = actions.add_parser("status", help="print whether the cluster runs; exit 0 running, 3 not")
+    show.set_defaults(run=run_postgres_status)
+
+
+def run_postgres_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    result = postgres.up(settings.postgres_port, timeout_s=float(args.timeout), say=_say)
+    if args.started_file is not None:
+        _mark(args.started_file, result.started, "postgres")
+    state = result.status
+    verb = "started" if result.started else "already running:"
+    _say(f"{verb} PostgreSQL {state.version} cluster {postgres.CLUSTER!r} on {postgres.HOST}:{state.port}"
+         + (f" in {result.seconds:.1f} s; log: {state.log}" if result.started else ""))
+    print(result.url)
+    return 0
+
+
+def run_postgres_down(args: argparse.Namespace) -> int:
+    before = postgres.down()
+    if before is None:
+        print("PostgreSQL cluster not running")
+    else:
+        print(f"stopped PostgreSQL {before.version} cluster {postgres.CLUSTER!r} on port {before.port}")
+    return 0
+
+
+def run_postgres_status(args: argparse.Namespace) -> int:
+    state = postgres.status()
+    if not state.running:
+        print("stopped  (start it with `shadowqa infra postgres up`)")
+        return STOPPED
+    print(f"running  version {state.version}  url {postgres.database_url(state.port or 0)}  log {state.log}")
+    return 0
+
+
 def run_up(args: argparse.Namespace) -> int:
     settings = _settings()
     _quiet_kafka_logging()
     result = up(_paths(args), settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb,
                 timeout_s=float(args.timeout), say=_say)
     if args.started_file is not None:
-        _mark(args.started_file, result.started)
+        _mark(args.started_file, result.started, "kafka")
     state = result.status
     if result.started:
         print(f"started Kafka {state.version} on {state.bootstrap} (pid {state.pid}) in {result.seconds:.1f} s; "
@@ -149,10 +207,10 @@ def _settings() -> Settings:
         raise InfraError(f"SHADOWQA_{field.upper()}: {first['msg']}") from None
 
 
-def _mark(started_file: Path, started: bool) -> None:
+def _mark(started_file: Path, started: bool, server: str) -> None:
     if started:
         started_file.parent.mkdir(parents=True, exist_ok=True)
-        started_file.write_text("started by `shadowqa infra kafka up`\n", encoding="utf-8")
+        started_file.write_text(f"started by `shadowqa infra {server} up`\n", encoding="utf-8")
     else:
         started_file.unlink(missing_ok=True)
 
