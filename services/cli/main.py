@@ -9,6 +9,7 @@ from importlib.metadata import version
 from analysis.exceptions import ShadowQAError
 from services.cli import (
     compare,
+    dashboards,
     dataset,
     engine,
     feed,
@@ -29,6 +30,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"shadowqa {version('shadowqa')}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     compare.register(commands)
+    dashboards.register(commands)
     dataset.register(commands)
     engine.register(commands)
     gate.register(commands)
