@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down
+.PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down dashboards
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -51,9 +51,14 @@ postgres-up: $(STAMP)
 postgres-down: $(STAMP)
 	$(BIN)/shadowqa infra postgres down
 
-## system: Debian packages the tests use (headless Chromium for the report test, the PostgreSQL server)
+## system: Debian packages the tests use (headless Chromium for the report test, the PostgreSQL server, the
+## Prometheus server the dashboard test scrapes the demo with)
 system:
-	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres'
+	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres' prometheus:prometheus
+
+## dashboards: regenerate the Grafana dashboard JSON (dashboards/json/ and the Helm chart's copy) from dashboards/*.py
+dashboards: $(STAMP)
+	$(BIN)/python -m dashboards
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis services streams tests benchmarks scripts
