@@ -5,7 +5,7 @@ Deeper code takes values as arguments and never reads the environment itself.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", description="prefix of every topic name (isolates tests and demos)")
     partitions: int = Field(default=4, ge=1, le=256, description="partitions of the per-frame topics")
     retention_hours: float = Field(default=168.0, gt=0, description="retention of delete-policy topics")
+    admin_token: SecretStr | None = Field(default=None, description="bootstrap admin token of the API")
     database_url: str = Field(default="sqlite:///shadowqa.sqlite3",
                               description="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
     postgres_port: int = Field(default=5432, ge=1024, le=65535,

@@ -8,6 +8,7 @@ from importlib.metadata import version
 
 from analysis.exceptions import ShadowQAError
 from services.cli import (
+    api,
     compare,
     dashboards,
     dataset,
@@ -29,6 +30,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="shadowqa", description="Shadow-mode quality validation for annotation automation.")
     parser.add_argument("--version", action="version", version=f"shadowqa {version('shadowqa')}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    api.register(commands)
     compare.register(commands)
     dashboards.register(commands)
     dataset.register(commands)
