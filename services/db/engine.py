@@ -1,7 +1,11 @@
 """Engines, sessions and schema migrations, from a database URL given by the caller.
 
 ``sqlite:///path.db`` (a file), ``sqlite://`` (in memory, one shared
-connection) and ``postgresql+<driver>://...`` URLs are accepted. Migrations run
+connection) and ``postgresql+<driver>://...`` URLs are accepted. Several
+processes write one database (the persist worker, the API), so SQLite files run
+in WAL mode (readers never block the writer) with a busy timeout (a writer
+waits for the other's lock instead of failing at once), and PostgreSQL gets a
+bounded pool whose connections are checked before use. Migrations run
 programmatically (no ``alembic.ini``), from the package's ``migrations/``
 folder, so they work from an installed package too.
 """
@@ -13,6 +17,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -24,21 +30,33 @@ from services.db.exceptions import InvalidDatabaseUrl
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///shadowqa.sqlite3"
 CONNECTION = "connection"  # Config.attributes key env.py runs the migrations on
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
+POSTGRES_POOL: dict[str, Any] = {
+    "pool_size": 5, "max_overflow": 5,  # per process: a worker writes in one thread, the API's handlers in a few
+    "pool_timeout": 30, "pool_recycle": 1800, "pool_pre_ping": True,  # a restarted server costs one retry, not errors
+    "connect_args": {"connect_timeout": 10},
+}
 
 
 def make_engine(url: str = DEFAULT_URL, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys enforced, and ``sqlite://`` one shared in-memory database."""
+    """An engine for ``url``: SQLite with foreign keys enforced (files in WAL mode with a busy timeout,
+    ``sqlite://`` one shared in-memory database), PostgreSQL with :data:`POSTGRES_POOL`."""
     parsed = _parse(url)
+    backend = parsed.get_backend_name()
+    memory = backend == "sqlite" and parsed.database in (None, "", ":memory:")
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
-        memory = parsed.database in (None, "", ":memory:")
-        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}} if memory else {}
+    if memory:
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif backend == "sqlite":
+        options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    elif backend == "postgresql":
+        options = dict(POSTGRES_POOL)
     try:
         engine = create_engine(parsed, echo=echo, **options)
     except (NoSuchModuleError, ImportError) as exc:
         raise InvalidDatabaseUrl(f"{parsed}: no driver installed ({exc})") from None
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _enforce_foreign_keys)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _enforce_foreign_keys if memory else _sqlite_file_pragmas)
     return engine
 
 
@@ -55,6 +73,26 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
 def downgrade(target: str | Engine, revision: str = "base") -> None:
     """Migrate the database at ``target`` (a URL or an engine) down to ``revision`` (``base``: no tables)."""
     _run(command.downgrade, target, revision)
+
+
+def current_revision(target: str | Engine) -> str | None:
+    """The revision the database at ``target`` is migrated to (None: never migrated)."""
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.connect() as connection:
+            revision: str | None = MigrationContext.configure(connection).get_current_revision()
+            return revision
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision of the package's migrations."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
+    return head
 
 
 def alembic_config() -> Config:
@@ -88,4 +126,13 @@ def _parse(url: str) -> URL:
 def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_file_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """Foreign keys, WAL (persistent in the file; set on every connection, it is a no-op once set), busy timeout."""
+    _enforce_foreign_keys(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()

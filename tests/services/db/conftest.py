@@ -1,9 +1,8 @@
-"""A migrated SQLite database file per test, and sessions on it."""
+"""A migrated database per test, on SQLite and on PostgreSQL (``database_url``, tests/conftest.py), and sessions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -17,14 +16,9 @@ from tests.services.messages.samples import sample
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shadowqa.sqlite3'}"
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    upgrade(url)
-    engine = make_engine(url)
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 

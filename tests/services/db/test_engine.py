@@ -1,4 +1,4 @@
-"""Engines and sessions: SQLite files and memory, with foreign keys on, and URLs that are not SQLite left alone."""
+"""Engines and sessions: SQLite files (WAL, busy timeout) and memory with foreign keys on; PostgreSQL's pool."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.db.engine import MIGRATIONS, alembic_config, make_engine, session_factory
+from services.db.engine import (
+    MIGRATIONS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    session_factory,
+    upgrade,
+)
 from services.db.exceptions import InvalidDatabaseUrl
 
 
@@ -18,6 +27,28 @@ def test_sqlite_engines_enforce_foreign_keys(url: str, tmp_path: Path) -> None:
     with session_factory(engine)() as session:
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_sqlite_files_run_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'f.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS == 30_000
+    engine.dispose()
+
+
+def test_postgresql_engines_have_a_bounded_pool_checked_before_use(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    assert (engine.pool.size(), engine.pool._pre_ping) == (5, True)  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+
+
+def test_current_revision_is_none_before_and_head_after_upgrade(database_url: str) -> None:
+    assert current_revision(database_url) is None
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision()
 
 
 def test_an_in_memory_database_is_shared_by_its_sessions() -> None:
@@ -53,4 +84,5 @@ def test_migrations_are_found_without_an_ini_file() -> None:
     assert alembic_config().get_main_option("script_location") == str(MIGRATIONS)
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
-    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py")) == ["0001_initial_tables.py", "0002_queue_api.py"]
+    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py")) == [
+        "0001_initial_tables.py", "0002_queue_api.py"]
