@@ -102,6 +102,8 @@ class Queue:
     def _write(self) -> Iterator[Session]:
         lock = contextlib.nullcontext() if self._postgres else self._sqlite_writer
         with lock, self._sessions() as session, session.begin():
+            if not self._postgres:  # take SQLite's write lock first: a read-then-write transaction could
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")  # otherwise fail on another's commit
             yield session
 
     def sweep(self) -> list[Expired]:

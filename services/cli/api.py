@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.cli.parser import Parser, positive_int
+from services.cli.parser import Parser, positive_int, seconds
 
 ROLES = ("annotator", "reader", "admin")
 
@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
-    s.add_argument("--lease-seconds", type=float, default=300.0, metavar="S",
+    s.add_argument("--lease-seconds", type=seconds, default=300.0, metavar="S",
                    help="lease of a claimed task; a heartbeat extends it by as much (default 300)")
     s.add_argument("--max-leases", type=positive_int, default=1, metavar="N",
                    help="tasks one annotator may hold at once (default 1)")
@@ -46,8 +46,8 @@ def serve(args: argparse.Namespace) -> int:
     from services.api.server import serve_api
     from services.settings import load_settings
 
-    if args.lease_seconds <= 0 or args.max_weight < 1:
-        raise SystemExit("shadowqa api serve: --lease-seconds must be > 0 and --max-weight >= 1")
+    if not args.max_weight >= 1:
+        raise SystemExit("shadowqa api serve: --max-weight must be >= 1")
     serve_api(load_settings(), host=args.host, port=args.port, lease_s=args.lease_seconds,
               max_leases=args.max_leases, max_weight=args.max_weight, kafka=not args.no_kafka,
               ready_file=args.ready_file)

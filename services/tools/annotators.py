@@ -73,7 +73,7 @@ def annotate_task(
     Raises ``InvalidInput`` when the reference is malformed or has no known truth.
     """
     truth = frame_truth(task.image)
-    objects, tags = _annotate(truth, seed, task.copy_, model)
+    objects, tags = annotate_truth(truth, seed, task.copy_, model)
     return ManualAnnotation(
         task_id=task.task_id, frame_id=task.frame_id, seq=task.seq, copy=task.copy_,
         annotator=annotator_name(task.frame_id, task.copy_, people), inclusion_prob=task.inclusion_prob,
@@ -82,8 +82,9 @@ def annotate_task(
     )
 
 
-def _annotate(truth: FrameTruth, seed: int, copy: int, model: HumanErrorModel) -> tuple[list[AnnotatedObject],
-                                                                                       dict[str, str]]:
+def annotate_truth(truth: FrameTruth, seed: int, copy: int, model: HumanErrorModel) -> tuple[list[AnnotatedObject],
+                                                                                            dict[str, str]]:
+    """What a simulated person draws on copy ``copy`` of the frame whose ground truth is ``truth``."""
     names = {int(c["id"]): str(c["name"]) for c in truth.categories}
     rng = annotator_rng(seed, int(truth.image["id"]), copy)
     records, tags = annotate_frame(truth.objects, truth.tags, model=model, rng=rng, names=names,
