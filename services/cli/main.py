@@ -12,6 +12,7 @@ from services.cli import (
     compare,
     dashboards,
     dataset,
+    db,
     engine,
     feed,
     gate,
@@ -34,6 +35,7 @@ def build_parser() -> Parser:
     compare.register(commands)
     dashboards.register(commands)
     dataset.register(commands)
+    db.register(commands)
     engine.register(commands)
     gate.register(commands)
     infra.register(commands)
