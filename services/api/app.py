@@ -358,9 +358,19 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
     @app.post("/v1/gates/{stratum}/flagger", tags=["gates"],
               responses={412: {"description": "the gate did not pass (fail or inconclusive); body: the evidence"}})
     def flagger(stratum: Annotated[str, Path(min_length=1, max_length=255)], hook: FlaggerHook,
-                who: Reader) -> JSONResponse:
-        """Flagger webhook: 200 when the gate passes, 412 otherwise (Flagger halts on any non-2xx)."""
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> JSONResponse:
+        """Flagger webhook: 200 when the gate passes, 412 otherwise (Flagger halts on any non-2xx).
+
+        Flagger's webhooks cannot send headers, so a reader token may come as ``metadata.token`` instead.
+        """
         meta = hook.metadata
+        token = credentials.credentials if credentials is not None else meta.get("token")
+        who = api.tokens.authenticate(token) if token else None
+        if who is None:
+            raise HTTPException(401, "missing or invalid API token (header, or metadata.token for Flagger)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if who.role not in (Role.READER, Role.ADMIN):
+            raise HTTPException(403, f"a {who.role} token may not do this")
         try:
             target = float(meta.get("target", "nan"))
             alpha = float(meta.get("alpha", "0.05"))
