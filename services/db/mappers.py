@@ -6,8 +6,13 @@ The only place that knows both the pydantic messages and the ORM classes, so
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import inspect
+
 from services.db.exceptions import RowMismatch
 from services.db.models import (
+    Base,
     ComparisonRow,
     ManualAnnotationRow,
     ManualTaskRow,
@@ -56,7 +61,8 @@ def annotation_row(annotation: ManualAnnotation) -> ManualAnnotationRow:
     """The row of a person's answer; objects and tags as JSON, as on the wire."""
     return ManualAnnotationRow(
         task_id=annotation.task_id, annotator=annotation.annotator, tags=dict(annotation.tags),
-        objects=[obj.model_dump(mode="json") for obj in annotation.objects], submitted_at=annotation.time, published_at=None,
+        objects=[obj.model_dump(mode="json") for obj in annotation.objects], submitted_at=annotation.time,
+        published_at=None,
     )
 
 
@@ -158,3 +164,13 @@ def route_row(decision: ManualTask | Delivery, *, hash_salt: str, model_version:
         inclusion_prob=decision.inclusion_prob, hash_salt=hash_salt, model_version=model_version, route=route,
         copies=copies, time=decision.time,
     )
+
+
+def values(row: Base) -> dict[str, Any]:
+    """A row's column values by column name, without an unset primary key: the parameters of a Core ``INSERT``."""
+    mapper = inspect(type(row))
+    out = {attr.columns[0].name: getattr(row, attr.key) for attr in mapper.column_attrs}
+    for column in mapper.primary_key:
+        if out.get(column.name) is None:
+            del out[column.name]
+    return out

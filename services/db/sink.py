@@ -1,0 +1,147 @@
+"""Idempotent writes of the pipeline's messages: what the persist worker puts in the database.
+
+Topics deliver at least once, so a replayed record must change nothing. Tables
+with a natural key — ``manual_tasks.task_id``, ``comparisons (frame_id, kind)``,
+``policies.version``, ``routes.frame_id`` — take ``INSERT … ON CONFLICT DO
+NOTHING`` (PostgreSQL and SQLite alike). The snapshot tables
+(``agreement_stats``, ``recommendations``) have no unique key, so a row is
+inserted only when no row with the same identity exists, checked in the same
+transaction (one writer per such topic: they have one partition). A task row
+that exists is never touched: after insertion the API owns its lease state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.db import mappers
+from services.db.models import (
+    Base,
+    ComparisonRow,
+    ManualTaskRow,
+    PolicyRow,
+    RecommendationRow,
+    RouteRow,
+    StatsRow,
+)
+from services.messages import (
+    AgreementStats,
+    ComparisonMessage,
+    Delivery,
+    ManualTask,
+    PolicyMessage,
+    RecommendationMessage,
+)
+
+UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
+    "manual_tasks": ("task_id",), "comparisons": ("frame_id", "kind"), "policies": ("version",),
+    "routes": ("frame_id",),
+}
+SNAPSHOT_KEYS: dict[str, tuple[str, ...]] = {  # what makes a replayed snapshot the same snapshot
+    "agreement_stats": ("stratum", "model_version", "n", "time"),
+    "recommendations": ("stratum", "policy_version", "time"),
+}
+
+
+@dataclass
+class Batch:
+    """Decoded messages of one batch of records, by kind, plus the model versions seen for frames."""
+
+    tasks: list[ManualTask] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    comparisons: list[ComparisonMessage] = field(default_factory=list)
+    stats: list[AgreementStats] = field(default_factory=list)
+    recommendations: list[RecommendationMessage] = field(default_factory=list)
+    policies: list[PolicyMessage] = field(default_factory=list)
+    model_versions: dict[str, str] = field(default_factory=dict)  # frame id -> model version that annotated it
+
+    def __len__(self) -> int:
+        return (len(self.tasks) + len(self.deliveries) + len(self.comparisons) + len(self.stats)
+                + len(self.recommendations) + len(self.policies))
+
+
+def write(connection: Connection, batch: Batch, *, hash_salt: str) -> dict[str, int]:
+    """Insert what ``batch`` holds that the database does not; rows inserted per table (replays insert none).
+
+    The routing ledger gets one row per frame, from its delivery or its first task; a task's route
+    takes its model version from ``batch.model_versions`` and, if unknown yet, gets it when a later
+    batch knows it (tasks are blind: no model version on them).
+    """
+    ledger = _routes(batch, hash_salt)
+    rows: list[tuple[type[Base], list[Base]]] = [
+        (ManualTaskRow, [mappers.task_row(t) for t in batch.tasks]),
+        (ComparisonRow, [mappers.comparison_row(c) for c in batch.comparisons]),
+        (StatsRow, [mappers.stats_row(s) for s in batch.stats]),
+        (RecommendationRow, [mappers.recommendation_row(r) for r in batch.recommendations]),
+        (PolicyRow, [mappers.policy_row(p) for p in batch.policies]),
+        (RouteRow, ledger),
+    ]
+    inserted = {model.__tablename__: insert_new(connection, model, new) for model, new in rows if new}
+    fill_model_versions(connection, batch.model_versions)
+    return {table: n for table, n in inserted.items() if n}
+
+
+def insert_new(connection: Connection, model: type[Base], rows: Sequence[Base]) -> int:
+    """Insert those of ``rows`` whose key is not in ``model``'s table yet (nor earlier in ``rows``); how many."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    key = UNIQUE_KEYS.get(table.name) or SNAPSHOT_KEYS[table.name]
+    params = list(_first_per_key((mappers.values(row) for row in rows), key))
+    if table.name in SNAPSHOT_KEYS:
+        params = _absent(connection, table, key, params)
+        if not params:
+            return 0
+        return len(connection.execute(table.insert().returning(table.c.id), params).all())
+    statement = _insert(connection)(table).on_conflict_do_nothing(index_elements=list(key))
+    return len(connection.execute(statement.returning(table.c.id), params).all())
+
+
+def fill_model_versions(connection: Connection, model_versions: dict[str, str]) -> None:
+    """Set the model version of ledger rows of these frames that have none yet (manual routes written earlier)."""
+    if not model_versions:
+        return
+    routes: Table = RouteRow.__table__  # type: ignore[assignment]
+    statement = (update(routes).where(and_(routes.c.frame_id == bindparam("frame"), routes.c.model_version.is_(None)))
+                 .values(model_version=bindparam("version")))
+    connection.execute(statement, [{"frame": f, "version": v} for f, v in model_versions.items()])
+
+
+def writer(engine: Engine, *, hash_salt: str) -> Callable[[Batch], dict[str, int]]:
+    """``write`` in one transaction on ``engine``: the whole batch is written, or none of it."""
+    def step(batch: Batch) -> dict[str, int]:
+        with engine.begin() as connection:
+            return write(connection, batch, hash_salt=hash_salt)
+    return step
+
+
+def _routes(batch: Batch, hash_salt: str) -> list[Base]:
+    decisions: list[ManualTask | Delivery] = [*batch.deliveries, *batch.tasks]
+    return [mappers.route_row(d, hash_salt=hash_salt,
+                              model_version=None if isinstance(d, Delivery) else batch.model_versions.get(d.frame_id))
+            for d in decisions]
+
+
+def _absent(connection: Connection, table: Table, key: tuple[str, ...],
+            params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    columns = [table.c[name] for name in key]
+    wanted = [tuple(p[name] for name in key) for p in params]
+    present = {tuple(row) for row in connection.execute(select(*columns).where(tuple_(*columns).in_(wanted)))}
+    return [p for p, k in zip(params, wanted, strict=True) if k not in present]
+
+
+def _first_per_key(params: Iterable[dict[str, Any]], key: tuple[str, ...]) -> Iterable[dict[str, Any]]:
+    seen: set[tuple[Any, ...]] = set()
+    for p in params:
+        k = tuple(p[name] for name in key)
+        if k not in seen:
+            seen.add(k)
+            yield p
+
+
+def _insert(connection: Connection) -> Any:
+    """The dialect's ``insert`` (the one with ``on_conflict_do_nothing``)."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
