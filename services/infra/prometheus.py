@@ -61,6 +61,15 @@ class PrometheusServer:
         active: list[dict[str, Any]] = body["data"]["activeTargets"]
         return active
 
+    def wait_for_targets(self, count: int, timeout_s: float = 30.0) -> None:
+        """Block until ``count`` scrape targets are active (Prometheus applies a new config within ~5 s)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.targets()) < count:
+            if time.monotonic() > deadline:
+                raise PrometheusStartFailed(f"Prometheus at {self.url} has {len(self.targets())} of {count} "
+                                            f"scrape targets after {timeout_s:.0f} s")
+            time.sleep(0.2)
+
     def _get(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         try:
             response = httpx.get(f"{self.url}{path}", params=params, timeout=30.0)
