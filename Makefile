@@ -27,12 +27,19 @@ demo: $(STAMP)
 KAFKA_STARTED := .cache/kafka/started-by-make-test
 POSTGRES_STARTED := .cache/postgres/started-by-make-test
 test: $(STAMP) system lint
+	scripts/helm.sh >/dev/null
 	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
 	url=$$($(BIN)/shadowqa infra postgres up --started-file $(POSTGRES_STARTED)) && \
 	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest; status=$$?; \
 	if [ -f $(POSTGRES_STARTED) ]; then rm -f $(POSTGRES_STARTED); $(BIN)/shadowqa infra postgres down; fi; \
 	if [ -f $(KAFKA_STARTED) ]; then rm -f $(KAFKA_STARTED); $(BIN)/shadowqa infra kafka down; fi; \
 	exit $$status
+
+## helm: build the helm binary the chart tests use into .cache/bin (from source through the Go module proxy; the
+## first build takes about 2 minutes); `helm` is also a folder here, hence .PHONY
+.PHONY: helm
+helm:
+	scripts/helm.sh
 
 ## kafka-up: start the project's Kafka broker (the first run fetches its jars with Maven) and create the topics
 kafka-up: $(STAMP)
