@@ -71,3 +71,10 @@ def test_the_two_dashboards_cover_the_brief() -> None:
     for name, metrics in wanted.items():
         exprs = " ".join(q.expr for q in panel_queries(MODELS[name]))
         assert [m for m in metrics if m not in exprs] == [], name
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_readme_names_every_panel(name: str) -> None:
+    readme = (ROOT / "dashboards" / "README.md").read_text(encoding="utf-8")
+    missing = [p["title"] for p in MODELS[name]["panels"] if p["type"] != "row" and p["title"] not in readme]
+    assert missing == [], f"dashboards/README.md does not describe: {missing}"
