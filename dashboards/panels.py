@@ -11,6 +11,8 @@ import string
 from grafana_foundation_sdk.builders import bargauge, common, stat, timeseries
 from grafana_foundation_sdk.builders.dashboard import DatasourceVariable, QueryVariable, ThresholdsConfig
 from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models.common import (
     BarGaugeDisplayMode,
     LegendDisplayMode,
@@ -48,9 +50,9 @@ def stratum_variable() -> QueryVariable:
             .current(VariableOption(selected=True, text=["All"], value=["$__all"])))
 
 
-def targets(queries: list[Query], instant: bool = False) -> list[Dataquery]:
+def targets(queries: list[Query], instant: bool = False) -> list[cogbuilder.Builder[cogvariants.Dataquery]]:
     """One Prometheus query per ``(expr, legend)``, refIds A, B, C, …"""
-    built = []
+    built: list[cogbuilder.Builder[cogvariants.Dataquery]] = []
     for ref, (expr, legend) in zip(string.ascii_uppercase, queries, strict=False):
         query = Dataquery().expr(expr).legend_format(legend).ref_id(ref)
         built.append(query.instant() if instant else query.range())
@@ -60,12 +62,11 @@ def targets(queries: list[Query], instant: bool = False) -> list[Dataquery]:
 def graph(title: str, description: str, queries: list[Query], unit: str = "short",
           width: int = 12, height: int = 8) -> timeseries.Panel:
     """A time series panel: one line per series, legend below as a table with the last value."""
-    panel = (timeseries.Panel().title(title).description(description).datasource(DATASOURCE)
-             .targets(list(targets(queries))).unit(unit).span(width).height(height)
+    return (timeseries.Panel().title(title).description(description).datasource(DATASOURCE)
+             .targets(targets(queries)).unit(unit).span(width).height(height)
              .line_width(1).fill_opacity(10).span_nulls(False)
              .legend(common.VizLegendOptions().display_mode(LegendDisplayMode.TABLE)
                      .placement(LegendPlacement.BOTTOM).show_legend(True).calcs(["lastNotNull", "max"])))
-    return panel
 
 
 def ratio_graph(title: str, description: str, queries: list[Query], width: int = 12) -> timeseries.Panel:
@@ -95,7 +96,7 @@ def dashed(panel: timeseries.Panel, series: str, color: str) -> timeseries.Panel
 def single_stat(title: str, description: str, query: Query, unit: str = "short", width: int = 6) -> stat.Panel:
     """One big number: the latest value of ``query``."""
     return (stat.Panel().title(title).description(description).datasource(DATASOURCE)
-            .targets(list(targets([query]))).unit(unit).span(width).height(8)
+            .targets(targets([query])).unit(unit).span(width).height(8)
             .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
             .thresholds(_plain_thresholds()))
 
@@ -103,7 +104,7 @@ def single_stat(title: str, description: str, query: Query, unit: str = "short",
 def bars(title: str, description: str, query: Query, unit: str = "short", width: int = 12) -> bargauge.Panel:
     """Horizontal bars, one per series, with each series' latest value (an instant query)."""
     return (bargauge.Panel().title(title).description(description).datasource(DATASOURCE)
-            .targets(list(targets([query], instant=True))).unit(unit).span(width).height(8)
+            .targets(targets([query], instant=True)).unit(unit).span(width).height(8)
             .orientation(VizOrientation.HORIZONTAL).display_mode(BarGaugeDisplayMode.BASIC)
             .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
             .thresholds(_plain_thresholds()))
