@@ -7,14 +7,15 @@ import argparse
 import base64
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.cli.main import build_parser
 from tests.helm.render import CHART, NAMESPACE, RELEASE, Doc, Helm, component, containers, matches, of_kind
+from tests.helm.variations import SCALING_ROLES, VARIATIONS
 
 ROLES = ("automation", "router", "comparator", "aggregator", "persist")
-SCALING_ROLES = ("automation", "router", "comparator", "persist")
 SETTINGS = {"SHADOWQA_KAFKA_BOOTSTRAP", "SHADOWQA_TOPIC_PREFIX", "SHADOWQA_PARTITIONS", "SHADOWQA_DATABASE_URL"}
 
 
@@ -34,6 +35,14 @@ def _env_names(container: Doc, docs: list[Doc]) -> set[str]:
     return names
 
 
+@pytest.mark.parametrize("values", VARIATIONS.values(), ids=VARIATIONS.keys())
+def test_every_command_line_is_one_the_cli_accepts(helm: Helm, values: dict[str, Any]) -> None:
+    workloads = [doc for doc in helm.template(values) if doc["kind"] in ("Deployment", "Job")]
+    assert workloads
+    for doc in workloads:
+        _cli(containers(doc)[0])
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_runs_as_its_own_deployment(defaults: list[Doc], role: str) -> None:
     (container,) = containers(component(defaults, "Deployment", role))
@@ -44,7 +53,8 @@ def test_each_role_runs_as_its_own_deployment(defaults: list[Doc], role: str) ->
 
 def test_the_api_serves_on_its_port_with_its_admin_token(defaults: list[Doc]) -> None:
     (container,) = containers(component(defaults, "Deployment", "api"))
-    assert container["args"][:2] == ["api", "serve"] and "--port=8000" in container["args"]
+    args = _cli(container)
+    assert (args.command, args.action, args.host, args.port) == ("api", "serve", "0.0.0.0", 8000)
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert SETTINGS | {"SHADOWQA_ADMIN_TOKEN"} <= _env_names(container, defaults)

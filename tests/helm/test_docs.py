@@ -1,13 +1,15 @@
-"""Every value of the chart is documented: a `# --` comment above it in values.yaml and a row in helm/README.md."""
+"""Every value of the chart is documented (a `# --` comment above it in values.yaml and a row in helm/README.md),
+and NOTES.txt renders."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.helm.render import CHART
+from tests.helm.render import CHART, RELEASE, Helm, of_kind
 
 VALUES = CHART / "values.yaml"
 README = CHART.parent / "README.md"
@@ -56,3 +58,17 @@ def test_the_readme_table_lists_exactly_the_values() -> None:
     leaves = _leaves(yaml.safe_load(VALUES.read_text()))
     assert sorted(leaves - rows) == [], "values missing from helm/README.md"
     assert sorted(rows - leaves) == [], "helm/README.md lists values the chart does not have"
+
+
+def test_notes_render_with_the_release_objects(helm: Helm, chart_with_sample_dashboard: Path) -> None:
+    """`helm template` does not print NOTES.txt: a ConfigMap in a copy of the chart carries its rendering."""
+    (chart_with_sample_dashboard / "templates" / "notes-probe.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
+        "data:\n  notes: {{ include (print .Template.BasePath \"/NOTES.txt\") . | toJson }}\n")
+    docs = helm.template({"secrets": {"existingSecret": "qa-db"}}, chart=chart_with_sample_dashboard)
+    notes = next(cm for cm in of_kind(docs, "ConfigMap") if cm["metadata"]["name"] == "notes")["data"]["notes"]
+    assert "aggregator: 1 replica (always exactly one)" in notes
+    assert f"port-forward svc/{RELEASE}-shadowqa-api 8000" in notes
+    assert "get secret qa-db -o jsonpath='{.data.admin-token}'" in notes
+    dashboards = len(list((chart_with_sample_dashboard / "dashboards").glob("*.json")))
+    assert f"Dashboards: {dashboards} ConfigMap(s)" in notes

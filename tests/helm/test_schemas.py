@@ -12,31 +12,10 @@ import pytest
 
 from tests.helm.crd import custom_kinds, validate_custom
 from tests.helm.render import CHART, Doc, Helm, component, of_kind
+from tests.helm.variations import VARIATIONS
 
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest kubernetes-validate ships.
 KUBERNETES = ("1.25.0", "1.37.0")
-SCALING_ROLES = ("automation", "router", "comparator", "persist")
-
-VARIATIONS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "scaled to the partitions": {"partitions": 8, "workers": {role: {"replicas": 8} for role in SCALING_ROLES}},
-    "without ServiceMonitor": {"serviceMonitor": {"enabled": False}},
-    "existing secret": {"secrets": {"existingSecret": "qa-db", "databaseUrlKey": "url", "adminTokenKey": "token"}},
-    "GPU automation": {"workers": {"automation": {
-        "device": "cuda", "gpu": {"count": 2}, "nodeSelector": {"pool": "gpu"},
-        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}},
-    "every option": {
-        "podDisruptionBudget": {"enabled": True}, "imagePullSecrets": [{"name": "regcred"}],
-        "serviceAccountName": "qa", "extraEnv": [{"name": "SHADOWQA_RETENTION_HOURS", "value": "72"}],
-        "podAnnotations": {"team": "qa"}, "podLabels": {"team": "qa"}, "pipeline": {"autoApply": False},
-        "serviceMonitor": {"labels": {"release": "kube-prometheus-stack"}, "namespace": "monitoring"},
-        "dashboards": {"namespace": "grafana", "folderAnnotation": ""},
-        "api": {"replicas": 2, "service": {"type": "LoadBalancer"}, "extraArgs": ["--workers=2"]},
-        "workers": {"automation": {"model": "/models/detector.pt", "extraArgs": ["--loglevel=info"]},
-                    "router": {"affinity": {"podAntiAffinity": {}}}},
-    },
-    "API and migrations off": {"api": {"enabled": False}, "migrations": {"enabled": False}},
-}
 
 
 def _validate(doc: Doc, kubernetes: str) -> None:
