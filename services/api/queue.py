@@ -144,6 +144,9 @@ class Queue:
         row = session.scalars(self._next(annotator)).first()
         if row is None:
             return None
+        # the time again, with the row locked: whoever handed it back (a sweeper, a skip) has committed, at an
+        # earlier time than this; ``now`` was read before, so the lease log could show two holders at once
+        now = max(now, self._clock())
         row.state = transition(row.task_id, row.state, TaskState.LEASED).value
         row.lease_owner, row.lease_deadline = annotator, now + lease_s
         row.attempts += 1
