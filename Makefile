@@ -68,7 +68,7 @@ dashboards: $(STAMP)
 	$(BIN)/python -m dashboards
 
 lint: $(STAMP)
-	$(BIN)/ruff check analysis services streams tests benchmarks scripts
+	$(BIN)/ruff check analysis services streams dashboards tests benchmarks scripts
 	$(BIN)/mypy
 
 ## bench: run the benchmarks and rewrite BENCHMARKS.md
