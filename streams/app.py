@@ -1,26 +1,31 @@
 """Building the faust app of one role of the pipeline.
 
-Each role (automation, router, comparator, aggregator) is its own app, and so
-its own consumer group: roles scale independently — more automation workers
-on GPUs, more comparators — by starting more processes of that role; the
-partitions of the role's topics are shared among them.
+Each role (automation, router, comparator, aggregator, and persist, which
+copies the topics into the database) is its own app, and so its own consumer
+group: roles scale independently — more automation workers on GPUs, more
+comparators — by starting more processes of that role; the partitions of the
+role's topics are shared among them.
 """
 
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiokafka
 import faust
 
+from services.db.engine import make_engine, upgrade
+from services.db.sink import writer
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics
 from services.settings import Settings
-from streams.agents import aggregator, automation, comparator, router
+from streams.agents import aggregator, automation, comparator, persist, router
 from streams.config import ROLES, PipelineConfig
 from streams.errors import DeadLetters
+from streams.lag import ReadPositions
 from streams.policies import PolicyFollower
 from streams.state import KeyedState
 from streams.topics import Out, Topics
@@ -53,17 +58,33 @@ def app_id(names: TopicNames, role: str) -> str:
 
 
 def _datadir(names: TopicNames, role: str) -> str:
-    """faust's data folder (unused with memory stores, but created): under the temp dir, not the working dir."""
-    return str(Path(tempfile.gettempdir()) / "shadowqa-faust" / app_id(names, role))
+    """faust's data folder (unused with memory stores, but created): under the temp dir, not the working dir.
+
+    faust creates the folder but not its parent, so the parent is made here (a cleaned temp dir lacks it)."""
+    parent = Path(tempfile.gettempdir()) / "shadowqa-faust"
+    parent.mkdir(parents=True, exist_ok=True)
+    return str(parent / app_id(names, role))
 
 
-def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNames) -> Any:
+def consumed_topics(role: str, names: TopicNames) -> tuple[str, ...]:
+    """The topics ``role``'s workers consume (their consumer lag is measured on these)."""
+    if role == "persist":
+        return persist.topics(names)
+    return {
+        "automation": (names.frames,), "router": (names.automation_results,), "aggregator": (names.comparisons,),
+        "comparator": (names.automation_results, names.manual_queue, names.deliveries, names.manual_annotations),
+    }[role]
+
+
+def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNames,
+              positions: ReadPositions | None = None) -> Any:
     """The faust app running ``role``: at-least-once delivery made exact by idempotent state.
 
     faust-streaming 0.15.3's ``exactly_once`` was tried against this broker and
     is not used (docs/streaming.md, "Exactly-once"): instead every agent flushes
     what it produced before its offsets can be committed (nothing is lost), and
     every stateful step ignores a record it has already seen (nothing counts twice).
+    The aggregator records its read positions in ``positions`` (it has no group).
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
@@ -89,6 +110,9 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
         state = KeyedState(settings.kafka_bootstrap, state_topic,
                            Out(app, state_topic))
         comparator.register(app, names, topics, dead, cfg, state)
+    elif role == "persist":
+        engine = make_engine(settings.database_url)
+        persist.register(app, names, dead, writer(engine, hash_salt=cfg.salt), partial(upgrade, engine))
     else:
-        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons)
+        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons, positions)
     return app

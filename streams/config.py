@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from analysis.exceptions import InvalidInput
 
-ROLES = ("automation", "router", "comparator", "aggregator")
+ROLES = ("automation", "router", "comparator", "aggregator", "persist")
 
 
 @dataclass(frozen=True)

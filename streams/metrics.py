@@ -7,6 +7,8 @@ the services issue build on them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
@@ -24,6 +26,12 @@ EVIDENCE = Gauge("shadowqa_acceptance_n", "Machine comparisons behind the estima
 HUMAN_FLOOR = Gauge("shadowqa_human_floor", "Human-vs-human acceptance per stratum", ["stratum", "bound"])
 RECOMMENDED = Gauge("shadowqa_automation_rate_recommended", "Automation rate the recommender recommends")
 POLICY = Gauge("shadowqa_policy_version", "Version of the latest recommended policy")
+TARGET = Gauge("shadowqa_acceptance_target", "Acceptance target the stratum's estimate is judged against",
+               ["stratum"])
+ROWS_PERSISTED = Counter("shadowqa_rows_persisted", "Rows the persist worker inserted (replays insert none)",
+                         ["table"])
+CONSUMER_LAG = Gauge("shadowqa_consumer_lag", "Records on a topic the worker's consumer group has not consumed yet "
+                     "(end offsets minus committed offsets, summed over partitions)", ["group", "topic"])
 
 
 def engine_results(results: list[AutomationMessage]) -> None:
@@ -54,6 +62,7 @@ def stats(s: AgreementStats) -> None:
     ACCEPTANCE.labels(stratum=s.stratum, bound="lower").set(s.lower)
     ACCEPTANCE.labels(stratum=s.stratum, bound="upper").set(s.upper)
     EVIDENCE.labels(stratum=s.stratum).set(s.n)
+    TARGET.labels(stratum=s.stratum).set(s.target)
     floor = s.human_floor
     if floor is not None:
         if floor.estimate is not None:
@@ -65,3 +74,13 @@ def stats(s: AgreementStats) -> None:
 def recommendation(r: RecommendationMessage) -> None:
     RECOMMENDED.set(r.automation_rate)
     POLICY.set(r.policy_version)
+
+
+def persisted(counts: Mapping[str, int]) -> None:
+    for table, n in counts.items():
+        ROWS_PERSISTED.labels(table=table).inc(n)
+
+
+def lag(group: str, by_topic: Mapping[str, int]) -> None:
+    for topic, n in by_topic.items():
+        CONSUMER_LAG.labels(group=group, topic=topic).set(n)

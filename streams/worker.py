@@ -10,8 +10,9 @@ from prometheus_client import start_http_server
 
 from services.infra.topic_names import TopicNames
 from services.settings import Settings
-from streams.app import build_app
+from streams.app import app_id, build_app, consumed_topics
 from streams.config import PipelineConfig
+from streams.lag import LagReporter, ReadPositions
 
 
 class _Worker(faust.Worker):
@@ -26,12 +27,18 @@ class _Worker(faust.Worker):
 
 
 def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str = "warn",
-               ready_file: Path | None = None, metrics_port: int | None = None) -> None:
+               ready_file: Path | None = None, metrics_port: int | None = None,
+               metrics_host: str = "127.0.0.1") -> None:
     """Blocks until the worker is stopped (SIGTERM/SIGINT); exits the process. With ``metrics_port``,
-    Prometheus metrics (e.g. ``shadowqa_dead_letters_total``) are served on 127.0.0.1:PORT/metrics."""
+    Prometheus metrics (e.g. ``shadowqa_dead_letters_total``, and the role's consumer lag, measured
+    every 5 s) are served on METRICS_HOST:PORT/metrics."""
+    names = TopicNames(settings.topic_prefix)
+    positions = ReadPositions() if role == "aggregator" else None
+    app: Any = build_app(settings, cfg, role, names, positions)
     if metrics_port is not None:
-        start_http_server(metrics_port, addr="127.0.0.1")
-    app: Any = build_app(settings, cfg, role, TopicNames(settings.topic_prefix))
+        start_http_server(metrics_port, addr=metrics_host)
+        LagReporter(settings.kafka_bootstrap, app_id(names, role), consumed_topics(role, names),
+                    positions=positions).start()
     worker = _Worker(app, loglevel=loglevel, quiet=True)
     worker.ready_file = ready_file
     worker.execute_from_commandline()

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from services.cli.parser import Parser, open_interval, positive_int
 
-ROLES = ("automation", "router", "comparator", "aggregator")
+ROLES = ("automation", "router", "comparator", "aggregator", "persist")
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p = commands.add_parser("worker", help="run one role of the streaming pipeline on Kafka",
                             description="Run a faust-streaming worker for one role; start more processes of a "
-                            "role to scale it out. Kafka and topics come from SHADOWQA_* settings.")
+                            "role to scale it out. Kafka and topics come from SHADOWQA_* settings; the persist "
+                            "role writes to SHADOWQA_DATABASE_URL.")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--dataset", choices=("driving", "digits"), default="driving",
                    help="label set and QA spec the comparator judges by (default driving)")
@@ -29,7 +30,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--no-auto-apply", action="store_true", help="recommend only; never publish policies")
     p.add_argument("--ready-file", type=Path, help="file written once the worker's agents are running")
     p.add_argument("--metrics-port", type=positive_int, metavar="PORT",
-                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+                   help="serve Prometheus metrics (with the role's consumer lag) on METRICS_HOST:PORT/metrics")
+    p.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address the metrics are served on (default 127.0.0.1; 0.0.0.0 in a Kubernetes pod)")
     p.add_argument("--loglevel", default="warn", choices=("crit", "error", "warn", "info", "debug"))
     p.set_defaults(run=run)
 
@@ -45,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha, audit_floor=args.audit_floor, consensus_share=args.consensus_share,
         auto_apply=not args.no_auto_apply, window=args.window,
     )
-    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file, args.metrics_port)
+    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file, args.metrics_port, args.metrics_host)
     return 0

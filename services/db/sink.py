@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.db import mappers
 from services.db.models import (
@@ -34,6 +36,7 @@ from services.messages import (
     ComparisonMessage,
     Delivery,
     ManualTask,
+    Message,
     PolicyMessage,
     RecommendationMessage,
 )
@@ -60,9 +63,28 @@ class Batch:
     policies: list[PolicyMessage] = field(default_factory=list)
     model_versions: dict[str, str] = field(default_factory=dict)  # frame id -> model version that annotated it
 
+    def add(self, message: Message) -> None:
+        """File ``message`` under its kind; a machine comparison also tells its frame's model version."""
+        if isinstance(message, ComparisonMessage) and message.kind == "machine":
+            self.model_versions[message.frame_id] = message.model_version
+        getattr(self, _FIELD_OF[type(message)]).append(message)
+
     def __len__(self) -> int:
         return (len(self.tasks) + len(self.deliveries) + len(self.comparisons) + len(self.stats)
                 + len(self.recommendations) + len(self.policies))
+
+
+_FIELD_OF: dict[type[Message], str] = {
+    ManualTask: "tasks", Delivery: "deliveries", ComparisonMessage: "comparisons", AgreementStats: "stats",
+    RecommendationMessage: "recommendations", PolicyMessage: "policies",
+}
+KINDS = tuple(model.KIND for model in _FIELD_OF)  # the topics whose messages are written (without prefix)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failed write may succeed if retried: the server is down or restarting, the connection broke,
+    the pool is exhausted, or (SQLite) another process holds the lock — as opposed to a row the database refuses."""
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
 
 
 def write(connection: Connection, batch: Batch, *, hash_salt: str) -> dict[str, int]:

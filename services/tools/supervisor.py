@@ -20,7 +20,8 @@ from pathlib import Path
 
 from services.tools.exceptions import WorkerFailed
 
-ROLES = ("automation", "router", "comparator", "aggregator")
+ROLES = ("automation", "router", "comparator", "aggregator")  # what ``start_all`` starts: the shadow loop
+EXTRA_ROLES = ("persist",)  # started one by one with ``start`` (it needs SHADOWQA_DATABASE_URL in ``env``)
 STOP_GRACE_S = 15.0
 
 
@@ -61,7 +62,7 @@ class Supervisor:
 
     def start(self, role: str, index: int | None = None) -> WorkerProcess:
         """Start one worker of ``role`` (``index`` names a restarted one)."""
-        if role not in ROLES:
+        if role not in ROLES + EXTRA_ROLES:
             raise ValueError(f"unknown role {role!r}")
         index = sum(w.role == role for w in self.workers) if index is None else index
         self.log_dir.mkdir(parents=True, exist_ok=True)

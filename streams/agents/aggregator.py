@@ -37,6 +37,7 @@ from services.pipeline.aggregate import StratumFold
 from services.pipeline.recommend import observation, policy_message, recommendation_message, weight_bounds
 from streams import metrics
 from streams.config import PipelineConfig
+from streams.lag import ReadPositions
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ def recommender_for(cfg: PipelineConfig, candidates: tuple[float, ...]) -> Recom
                                          candidates=candidates, guardrails=Guardrails(max_step=MaxStep(cfg.max_step))))
 
 
-def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comparisons_topic: str) -> Any:
+def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comparisons_topic: str,
+             positions: ReadPositions | None = None) -> Any:
+    """The aggregator task; its read positions go to ``positions`` (its consumer lag: it has no group)."""
     derived = [Derived(cfg)]
     counted: set[tuple[str, str]] = set()
     caught_up: list[bool] = []
@@ -126,6 +129,9 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
                             batch.append(c)
                 recommendations = derived[0].add(batch)
                 metrics.counted(batch)
+                if positions is not None:
+                    for tp in tps:
+                        positions.set(tp.topic, tp.partition, await consumer.position(tp))
                 for tp in list(catch_up):
                     if await consumer.position(tp) >= catch_up[tp]:
                         del catch_up[tp]
