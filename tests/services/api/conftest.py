@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from services.api.app import ApiConfig, create_app
 from services.db.engine import make_engine, upgrade
-from tests.services.api.helpers import ADMIN_TOKEN
+from tests.services.api.helpers import ADMIN_TOKEN, ClientFactory
 
 
 def _migrated(url: str) -> Iterator[Engine]:
@@ -35,8 +35,6 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
     """A migrated PostgreSQL database."""
     yield from _migrated(postgres_url)
 
-
-ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 ADMIN = bearer(ADMIN_TOKEN)
+ClientFactory = Callable[..., TestClient]  # the make_client fixture: create_app options -> a started TestClient
 
 
 @dataclass
