@@ -91,8 +91,12 @@ class Queue:
     """Queue operations, each in its own transaction; safe from many threads and processes."""
 
     def __init__(self, engine: Engine, config: QueueConfig | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_expired: Callable[[list[Expired]], None] | None = None) -> None:
+        """``on_expired`` hears of every lease that ran out, once, after the sweep that requeued it committed
+        (the API's sweeper thread or a claim that found it first)."""
         self.config = config or QueueConfig()
+        self._on_expired = on_expired
         self._sessions = session_factory(engine)
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite_writer = threading.Lock()  # SQLite has one writer: take turns here rather than fail busy
@@ -109,32 +113,41 @@ class Queue:
     def sweep(self) -> list[Expired]:
         """Move every lease past its deadline back to the queue (leased → expired → requeued), once each."""
         with self._write() as session:
-            return self._sweep(session, self._clock())
+            gone = self._sweep(session, self._clock())
+        self._report(gone)
+        return gone
 
     def claim(self, annotator: str) -> Lease | None:
         """The next task for ``annotator``, leased to them; None when nothing is left that they may take."""
         now = self._clock()
         with self._write() as session:
-            self._sweep(session, now)
+            gone = self._sweep(session, now)
             self._serialize(session, annotator)
             held = session.scalar(select(func.count()).select_from(ManualTaskRow).where(
                 ManualTaskRow.state == TaskState.LEASED.value, ManualTaskRow.lease_owner == annotator))
             if held and held >= self.config.max_leases:
                 raise TooManyLeases("", f"{annotator} already holds {held} task(s) (at most "
                                         f"{self.config.max_leases}); submit, skip or let one expire first")
-            return self._take(session, annotator, now, self.config.lease_s)
+            lease = self._take(session, annotator, now, self.config.lease_s)
+        self._report(gone)
+        return lease
 
     def claim_batch(self, assignee: str, size: int, lease_s: float) -> list[Lease]:
         """Up to ``size`` tasks leased to ``assignee`` for ``lease_s`` (a batch for an external tool)."""
         now = self._clock()
         with self._write() as session:
-            self._sweep(session, now)
+            gone = self._sweep(session, now)
             self._serialize(session, assignee)
             leases: list[Lease] = []
             while len(leases) < size and (lease := self._take(session, assignee, now, lease_s)) is not None:
                 leases.append(lease)
                 session.flush()  # the next pick sees this lease (both copies of a frame never in one batch)
-            return leases
+        self._report(gone)
+        return leases
+
+    def _report(self, gone: list[Expired]) -> None:
+        if gone and self._on_expired is not None:
+            self._on_expired(gone)
 
     def _serialize(self, session: Session, annotator: str) -> None:
         if self._postgres:  # one claim at a time per annotator: the copy and lease-count rules hold

@@ -248,3 +248,23 @@ def test_a_lease_starts_after_the_previous_one_ended_even_if_the_claim_read_its_
     assert (before.annotator, before.outcome, after.annotator) == ("a", "expired", "b")
     assert before.ended_at is not None and before.ended_at <= after.leased_at
     assert lease.lease_deadline == after.leased_at + 10.0
+
+
+def test_every_expiry_is_reported_once_whoever_finds_it(engine: Engine) -> None:
+    clock, heard = FakeClock(), []
+    add_tasks(engine, [manual_task(i) for i in (1, 2, 3, 4)])
+    queue = Queue(engine, QueueConfig(lease_s=10.0), clock=clock, on_expired=heard.extend)
+    queue.claim("a")
+    clock.advance(5)
+    queue.claim("b")
+    clock.advance(6)  # a's lease has run out, b's not
+    with pytest.raises(TooManyLeases):
+        queue.claim("b")  # its sweep found a's lease, but the claim failed: rolled back, not reported
+    assert heard == []
+    assert [e.annotator for e in queue.sweep()] == ["a"]
+    clock.advance(5)
+    assert queue.claim("c") is not None  # finds b's lease run out
+    clock.advance(11)
+    assert len(queue.claim_batch("team", 1, 60.0)) == 1  # finds c's
+    assert queue.sweep() == []
+    assert [e.annotator for e in heard] == ["a", "b", "c"]

@@ -1,0 +1,118 @@
+"""``/metrics``: queue depth, evidence and age per stratum from the database; claims, submissions, skips and
+lease expiries as counters; each annotator's consensus agreement; requests per route."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
+
+from services.api.app import ApiConfig
+from services.api.tokens import Role
+from services.db.engine import session_factory
+from tests.services.api.helpers import COCO_BODY, ClientFactory, add, add_tasks, comparison, frame_tasks, task, token
+
+SHORT = ApiConfig(lease_s=0.3, sweep_every_s=0.05)
+
+
+def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+
+
+def _value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def _unique(prefix: str) -> str:
+    """Counters live in the process's registry across tests: fresh label values make their values exact."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _past_deadline(deadline: float) -> None:
+    while time.time() <= deadline:
+        time.sleep(0.02)
+
+
+def test_queue_gauges_follow_claims_submissions_and_skips(engine: Engine, client: TestClient) -> None:
+    rain, fog = _unique("weather=rain"), _unique("weather=fog")
+    add_tasks(engine, [t for i in (1, 2, 3) for t in frame_tasks(i, stratum=rain)]
+              + [t for i in (4, 5) for t in frame_tasks(i, stratum=fog)])
+    a, b = _unique("a"), _unique("b")
+    ha, hb = token(engine, a, Role.ANNOTATOR), token(engine, b, Role.ANNOTATOR)
+    before = _samples(client)
+    assert _value(before, "shadowqa_queue_depth", stratum=rain, state="queued") == 3
+    assert _value(before, "shadowqa_queue_depth", stratum=fog, state="queued") == 2
+    assert _value(before, "shadowqa_queue_oldest_seconds", stratum=rain) > 0
+
+    first = client.post("/v1/tasks/claim", headers=ha).json()
+    assert client.post(f"/v1/tasks/{first['task_id']}/submit", json=COCO_BODY, headers=ha).status_code == 200
+    second = client.post("/v1/tasks/claim", headers=ha).json()
+    skipped = client.post("/v1/tasks/claim", headers=hb).json()["task_id"]
+    assert client.post(f"/v1/tasks/{skipped}/skip", json={"reason": "dark"}, headers=hb).status_code == 204
+
+    after = _samples(client)
+    assert (first["stratum"], second["stratum"], skipped) == (rain, fog, "driving-s0-000005/1"), "least evidence"
+    assert {state: _value(after, "shadowqa_queue_depth", stratum=rain, state=state)
+            for state in ("queued", "leased", "requeued")} == {"queued": 2, "leased": 0, "requeued": 0}
+    assert {state: _value(after, "shadowqa_queue_depth", stratum=fog, state=state)
+            for state in ("queued", "leased", "requeued")} == {"queued": 0, "leased": 1, "requeued": 1}
+    assert (_value(after, "shadowqa_queue_evidence", stratum=rain), _value(after, "shadowqa_queue_evidence",
+                                                                           stratum=fog)) == (1, 0)
+    assert [_value(after, f"shadowqa_tasks_{what}_total", annotator=who) for what, who in [
+        ("claimed", a), ("submitted", a), ("skipped", a), ("claimed", b), ("submitted", b), ("skipped", b)]] == [
+        2, 1, 0, 1, 0, 1]
+    claims = dict(method="POST", route="/v1/tasks/claim", status="200")
+    assert _value(after, "shadowqa_api_requests_total", **claims) - _value(before, "shadowqa_api_requests_total",
+                                                                          **claims) == 3
+
+
+def test_an_expiry_found_by_a_claim_is_counted_once(engine: Engine, make_client: ClientFactory) -> None:
+    client = make_client(config=SHORT)  # no sweeper thread: the next claim finds the lease run out
+    stratum = _unique("weather=fog")
+    (tid,) = add_tasks(engine, frame_tasks(1, stratum=stratum))
+    away, next_one = token(engine, _unique("away"), Role.ANNOTATOR), token(engine, _unique("next"), Role.ANNOTATOR)
+    _past_deadline(client.post("/v1/tasks/claim", headers=away).json()["lease_deadline"])
+    assert client.post("/v1/tasks/claim", headers=next_one).json()["task_id"] == tid
+    samples = _samples(client)
+    assert _value(samples, "shadowqa_lease_expiries_total", stratum=stratum) == 1
+    assert _value(samples, "shadowqa_queue_depth", stratum=stratum, state="leased") == 1
+
+
+def test_an_expiry_found_by_the_sweeper_is_counted_once(engine: Engine, make_client: ClientFactory) -> None:
+    client = make_client(config=SHORT, background=True)
+    stratum = _unique("weather=clear")
+    (tid,) = add_tasks(engine, frame_tasks(1, stratum=stratum))
+    _past_deadline(client.post("/v1/tasks/claim", headers=token(engine, "away", Role.ANNOTATOR)
+                               ).json()["lease_deadline"])
+    for _ in range(200):  # the sweeper runs every 0.05 s
+        if _value(_samples(client), "shadowqa_queue_depth", stratum=stratum, state="requeued") == 1:
+            break
+        time.sleep(0.05)
+    time.sleep(4 * SHORT.sweep_every_s)  # more sweeps: none may count it again
+    samples = _samples(client)
+    assert _value(samples, "shadowqa_queue_depth", stratum=stratum, state="requeued") == 1
+    assert _value(samples, "shadowqa_lease_expiries_total", stratum=stratum) == 1
+    with session_factory(engine)() as s:
+        assert task(s, tid).expiries == 1
+
+
+def test_consensus_agreement_per_annotator(engine: Engine, client: TestClient) -> None:
+    add_tasks(engine, frame_tasks(10, copies=2) + frame_tasks(11, copies=2))
+    a, b = _unique("a"), _unique("b")
+    ha, hb = token(engine, a, Role.ANNOTATOR), token(engine, b, Role.ANNOTATOR)
+    for _ in range(2):
+        for headers in (ha, hb):
+            tid = client.post("/v1/tasks/claim", headers=headers).json()["task_id"]
+            assert client.post(f"/v1/tasks/{tid}/submit", json=COCO_BODY, headers=headers).status_code == 200
+    add(engine, [comparison(10, accepted=True, kind="consensus"), comparison(11, accepted=False, kind="consensus"),
+                 comparison(10, accepted=False)])  # the machine's comparison is not the people's agreement
+    samples = _samples(client)
+    for who in (a, b):
+        assert _value(samples, "shadowqa_annotator_consensus_agreement", annotator=who) == 0.5
+        assert _value(samples, "shadowqa_annotator_consensus_n", annotator=who) == 2
