@@ -301,9 +301,9 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         try:
             frame = resolve_frame(lease.image)
         except InvalidInput as exc:
-            raise HTTPException(422, f"the task's frame cannot be read: {exc}") from None
+            raise _invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
         if frame.image is None:
-            raise HTTPException(422, f"the task's frame cannot be read: {frame.error}")
+            raise _invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
         return Response(_png(frame.image), media_type="image/png")
 
     @app.post("/v1/tasks/{task_id:path}/heartbeat", tags=["queue"],
@@ -331,14 +331,14 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
 
     # --- gates, stats, recommendations ---------------------------------------------------------------------------
     def gate_answer(stratum: str, target: float, alpha: float, max_weight: float | None,
-                    model_version: str | None, every_stratum: bool) -> dict[str, Any]:
+                    model_version: str | None, every_stratum: bool, where: list[str | int] | None = None
+                    ) -> dict[str, Any]:
         query = GateQuery(stratum, target, alpha, api.config.max_weight if max_weight is None else max_weight,
                           model_version, every_stratum)
         try:
             return api.evidence.gate(query)
         except GateQueryError as exc:
-            raise HTTPException(422, [{"loc": ["query", exc.field], "msg": exc.detail, "type": "value_error"}]) \
-                from None
+            raise _invalid([*(where or ["query"]), exc.field], exc.detail) from None
 
     @app.get("/v1/gates/{stratum}", tags=["gates"])
     def gate(
@@ -371,16 +371,15 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
                                 headers={"WWW-Authenticate": "Bearer"})
         if who.role not in (Role.READER, Role.ADMIN):
             raise HTTPException(403, f"a {who.role} token may not do this")
-        try:
-            target = float(meta.get("target", "nan"))
-            alpha = float(meta.get("alpha", "0.05"))
-            max_weight = float(meta["max_weight"]) if "max_weight" in meta else None
-        except ValueError as exc:
-            raise HTTPException(422, f"metadata: {exc}") from None
-        if not (0 < target < 1 and 0 < alpha < 1) or (max_weight is not None and not 1 <= max_weight <= 1e9):
-            raise HTTPException(422, "metadata: target and alpha must be in (0, 1), max_weight >= 1")
+        target, alpha = _metadata_number(meta, "target", "nan"), _metadata_number(meta, "alpha", "0.05")
+        max_weight = _metadata_number(meta, "max_weight", "nan") if "max_weight" in meta else None
+        for key, value, ok in (("target", target, 0 < target < 1), ("alpha", alpha, 0 < alpha < 1),
+                               ("max_weight", max_weight, max_weight is None or 1 <= max_weight <= 1e9)):
+            if not ok:
+                raise _invalid(["body", "metadata", key], "target and alpha must be in (0, 1) (target is required), "
+                               f"max_weight in [1, 1e9]; got {key} = {value}")
         document = gate_answer(stratum, target, alpha, max_weight, meta.get("model_version"),
-                               meta.get("every_stratum", "false").lower() == "true")
+                               meta.get("every_stratum", "false").lower() == "true", where=["body", "metadata"])
         return JSONResponse(document, status_code=200 if document["decision"] == "pass" else 412)
 
     @app.get("/v1/stats", tags=["stats"])
@@ -481,8 +480,7 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
                     raise formats.BatchFormatError("document", f"not JSON ({exc})") from None
                 submissions = formats.from_label_studio(document, categories)
         except formats.BatchFormatError as exc:
-            raise HTTPException(422, [{"loc": ["body", exc.where], "msg": exc.detail, "type": "value_error"}]) \
-                from None
+            raise _invalid(["body", exc.where], exc.detail) from None
         result = ImportResult(submitted=[], rejected={})
         for s in submissions:
             try:
@@ -495,6 +493,18 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         return result
 
     return app
+
+
+def _invalid(loc: list[str | int], msg: str) -> HTTPException:
+    """A 422 in FastAPI's own form (``detail``: errors with ``loc``), the form the OpenAPI document promises."""
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+def _metadata_number(meta: dict[str, str], key: str, default: str) -> float:
+    try:
+        return float(meta.get(key, default))
+    except ValueError:
+        raise _invalid(["body", "metadata", key], f"expected a number, got {meta[key]!r}") from None
 
 
 def _png(image: Any) -> bytes:

@@ -138,7 +138,20 @@ def test_flagger_gets_200_on_pass_and_412_otherwise_with_the_same_evidence(
     assert (answer.json()["decision"] == "pass") == (status == 200)
 
 
-@pytest.mark.parametrize("metadata", [{}, {"target": "high"}, {"target": "0.9", "alpha": "2"},
-                                      {"target": "0.9", "max_weight": "0.5"}])
-def test_flagger_metadata_that_is_not_a_question_gets_422(client: TestClient, metadata: dict[str, str]) -> None:
-    assert client.post("/v1/gates/*/flagger", json={"metadata": metadata}, headers=ADMIN).status_code == 422
+@pytest.mark.parametrize(("metadata", "key"), [
+    ({}, "target"), ({"target": "high"}, "target"), ({"target": "nan"}, "target"), ({"target": "1"}, "target"),
+    ({"target": "0.9", "alpha": "2"}, "alpha"), ({"target": "0.9", "max_weight": "0.5"}, "max_weight"),
+    ({"target": "0.9", "max_weight": "inf"}, "max_weight")])
+def test_flagger_metadata_that_is_not_a_question_gets_422_naming_the_key(client: TestClient, metadata: dict[str, str],
+                                                                         key: str) -> None:
+    answer = client.post("/v1/gates/*/flagger", json={"metadata": metadata}, headers=ADMIN)
+    assert answer.status_code == 422
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", "metadata", key]]
+
+
+def test_flagger_with_a_weight_bound_below_the_datas_weights_gets_422_naming_it(comparisons_file: Path,
+                                                                               client: TestClient) -> None:
+    hook = {"metadata": {"target": "0.8", "max_weight": "2"}}
+    answer = client.post("/v1/gates/weather=rain/flagger", json=hook, headers=ADMIN)
+    assert answer.status_code == 422
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", "metadata", "max_weight"]]

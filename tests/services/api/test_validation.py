@@ -70,3 +70,14 @@ def test_a_malformed_gate_query_gets_422_naming_the_parameter(client: TestClient
     answer = client.get(f"/v1/gates/*?{query}", headers=ADMIN)
     assert answer.status_code == 422
     assert loc in [error["loc"] for error in answer.json()["detail"]]
+
+
+def test_a_task_whose_frame_cannot_be_read_gets_422_naming_the_task(engine: Engine, client: TestClient) -> None:
+    task = manual_task(1).model_copy(update={"image": "file:///nonexistent/frame.png"})
+    add_tasks(engine, [task])
+    ann = token(engine, "ann", Role.ANNOTATOR)
+    assert client.post("/v1/tasks/claim", headers=ann).status_code == 200
+    answer = client.get(f"/v1/tasks/{TASK}/image", headers=ann)
+    assert answer.status_code == 422
+    ((error,),) = [answer.json()["detail"]]
+    assert error["loc"] == ["path", "task_id"] and "no such file" in error["msg"]
