@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.cli.parser import Parser, open_interval, positive_int, rate
+from services.cli.parser import Parser, open_interval, positive_int, rate, seconds
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -14,7 +14,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r = sub.add_parser(
         "run", help="provision Kafka, start the workers, feed frames, annotate, report, stop everything",
         description="Start Kafka if needed, create topics under a fresh prefix, start one worker per role and "
-        "simulated annotators, feed N synthetic driving frames, show live progress until every frame is routed "
+        "the persisting worker, the HTTP API and simulated annotators working its queue, feed N synthetic driving "
+        "frames, show live progress until every frame is routed "
         "and every annotation compared, export the topics, check an offline recomputation against the online "
         "results, write summary.json and report.html, and stop everything this run started.",
     )
@@ -27,6 +28,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
                    help="folder for the report, snapshots and worker logs (default reports/demo)")
     r.add_argument("--timeout", type=float, default=480.0, metavar="S", help="give up after S seconds (default 480)")
+    r.add_argument("--metrics-port", type=positive_int, metavar="BASE",
+                   help="serve Prometheus metrics on 127.0.0.1: BASE automation, BASE+1 router, BASE+2 comparator, "
+                   "BASE+3 aggregator, BASE+4 persist, BASE+5 the API (default: none, the API on a free port)")
+    r.add_argument("--lease-seconds", type=seconds, default=10.0, metavar="S",
+                   help="task lease of the API: an abandoned task is back in the queue after S s (default 10)")
     r.set_defaults(run=run)
 
 
@@ -37,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from services.tools.progress import ProgressLine
 
     options = RunOptions(frames=args.frames, rate=args.rate, seed=args.seed, annotators=args.annotators,
-                         target=args.target, audit_floor=args.audit_floor, out=args.report, timeout_s=args.timeout)
+                         target=args.target, audit_floor=args.audit_floor, out=args.report, timeout_s=args.timeout,
+                         metrics_port=args.metrics_port, lease_s=args.lease_seconds)
     line = ProgressLine()
     last = [0.0]
 
@@ -64,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if s["recommendation"] is not None:
         rec = s["recommendation"]
         print(f"recommendation: {rec['action']}, automation rate {rec['automation_rate']:.1%} — {rec['reason']}")
+    if outcome.team is not None:
+        print(outcome.team.line() + f"; database {s['database']}")
     offline = s["offline_replay"]
     print(f"offline replay of the snapshots: {'equal to' if offline['matches_online'] else 'DIFFERENT from'} "
           f"the online {' and '.join(offline['checked'])}")

@@ -35,6 +35,12 @@ def run_summary(options: RunOptions, outcome: RunOutcome) -> dict[str, Any]:
         "recommendation": None if rec is None else orjson.loads(rec.model_dump_json()),
         "offline_replay": result_document(outcome.offline),
         "snapshot": str(outcome.snapshot_dir),
+        "annotation_team": None if outcome.team is None else {
+            "people": len(outcome.team.claimed), "claimed": sum(outcome.team.claimed.values()),
+            "submitted": sum(outcome.team.submitted.values()), "abandoned": sum(outcome.team.abandoned.values()),
+            "skipped": sum(outcome.team.skipped.values()), "lease_lost": sum(outcome.team.lost.values()),
+        },
+        "database": outcome.database_url.split("@")[-1] if outcome.database_url else None,
     }
 
 

@@ -1,19 +1,27 @@
 """One whole run of the streaming pipeline on the local broker: what ``make demo`` does.
 
 Provision the broker (started here only if it was not running), create a fresh
-set of topics under a run prefix, start one worker per role and the simulated
-annotators, feed N frames at a rate, follow the topics until every frame is
-routed and every annotation compared and aggregated, export the topics as
-snapshots, recompute the comparator and aggregator offline from them, write the
-report, and stop everything that was started — workers, annotators, the run's
+set of topics under a run prefix, start one worker per role plus the persisting
+worker, the HTTP API and a simulated annotation team working the queue through
+it, feed N frames at a rate, follow the topics until every frame is routed and
+every annotation compared and aggregated, export the topics as snapshots,
+recompute the comparator and aggregator offline from them, write the report,
+and stop everything that was started — workers, API, annotators, the run's
 topics and, if this run started it, the broker.
+
+The database is a fresh SQLite file in the report folder unless
+``SHADOWQA_DATABASE_URL`` names one. With ``metrics_port`` BASE, Prometheus
+metrics are served on BASE (automation), BASE+1 (router), BASE+2 (comparator),
+BASE+3 (aggregator), BASE+4 (persist) and BASE+5 (the API, also its HTTP port).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.db.engine import upgrade
 from services.infra import kafka
 from services.infra.client import admin_client
 from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
@@ -29,6 +38,7 @@ from services.infra.topics import create_topics, delete_topics, topic_layout
 from services.pipeline.offline import OfflineResult, replay_snapshot
 from services.pipeline.tally import Tally
 from services.settings import Settings
+from services.tools.api_annotators import Team, TeamOptions, TeamTally
 from services.tools.exceptions import ToolError
 from services.tools.feed import FeedSummary, feed_to_kafka
 from services.tools.snapshot import export_snapshot
@@ -37,6 +47,7 @@ from services.tools.watch import TopicWatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS_LEAVE_S = 20.0  # a stopped member leaves at once, a killed one when its session times out
+METRICS_OFFSETS = {"automation": 0, "router": 1, "comparator": 2, "aggregator": 3, "persist": 4, "api": 5}
 
 
 class RunTimedOut(ToolError):
@@ -58,6 +69,11 @@ class RunOptions:
     out: Path = Path("reports/demo")
     timeout_s: float = 480.0
     keep_topics: bool = False
+    metrics_port: int | None = None  # BASE: Prometheus ports BASE..BASE+5 (module docstring)
+    lease_s: float = 10.0  # the API's task lease: an abandoned task is back in the queue after this
+    abandon: float = 0.02  # share of claimed tasks the simulated people walk away from
+    skip: float = 0.01  # share they hand back with a reason (a run of 1,000 claims has one: P(none) ~ 5e-5)
+    database_url: str | None = None  # None: SHADOWQA_DATABASE_URL if set, else a fresh SQLite file in ``out``
 
 
 @dataclass
@@ -70,6 +86,8 @@ class RunOutcome:
     broker_started: bool
     snapshot_dir: Path
     timeline: list[tuple[float, Tally]] = field(default_factory=list)
+    team: TeamTally | None = None
+    database_url: str = ""
 
 
 def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], None] = print,
@@ -80,12 +98,21 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
     say(f"Kafka {'started' if up.started else 'already running'} on {settings.kafka_bootstrap}")
     prefix = f"run-{int(time.time())}-{os.getpid()}-"
     names = TopicNames(prefix)
+    database = _database(settings, options)
+    say(f"database: {_shown(database)}")
     try:
         create_topics(settings.kafka_bootstrap, topic_layout(names, settings.partitions, settings.retention_hours))
         say(f"topics created under prefix {prefix!r}")
-        with _workers(prefix, options) as supervisor, annotators(prefix, options.out / "logs", options):
-            say("workers ready: automation, router, comparator, aggregator")
+        admin = secrets.token_urlsafe(24)
+        with _workers(prefix, options, database) as supervisor, \
+                api_server(prefix, database, admin, options) as url, \
+                Team(url, admin, _team(options, prefix)) as team:
+            say(f"workers ready: automation, router, comparator, aggregator, persist; API on {url}")
             outcome = drive(settings, names, options, supervisor, progress)
+            outcome.team = team.stop()
+            if team.errors:
+                raise ToolError(f"simulated annotators met {len(team.errors)} error(s), first: {team.errors[0]}")
+        outcome.database_url = database
         outcome.snapshot_dir = options.out / "snapshot"
         export_run(settings.kafka_bootstrap, names, outcome.snapshot_dir)
         outcome.offline = replay_snapshot(outcome.snapshot_dir, "driving", target=options.target, alpha=options.alpha)
@@ -100,15 +127,84 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
 
 
 @contextlib.contextmanager
-def _workers(prefix: str, options: RunOptions) -> Iterator[Supervisor]:
+def _workers(prefix: str, options: RunOptions, database: str) -> Iterator[Supervisor]:
     args = ["--target", str(options.target), "--alpha", str(options.alpha), "--audit-floor", str(options.audit_floor),
             "--window", str(options.window)]
-    supervisor = Supervisor(prefix, options.out / "logs", worker_args=args)
+    ports = {} if options.metrics_port is None else {
+        role: options.metrics_port + offset for role, offset in METRICS_OFFSETS.items() if role != "api"}
+    supervisor = Supervisor(prefix, options.out / "logs", worker_args=args, metrics_ports=ports,
+                            env={"SHADOWQA_DATABASE_URL": database})
     try:
+        supervisor.start("persist")
         supervisor.start_all()
         yield supervisor
     finally:
         supervisor.stop()
+
+
+@contextlib.contextmanager
+def api_server(prefix: str, database: str, admin_token: str, options: RunOptions) -> Iterator[str]:
+    """``shadowqa api serve`` for the run (its topics, its database) until the block ends; yields its base URL."""
+    port = _free_port() if options.metrics_port is None else options.metrics_port + METRICS_OFFSETS["api"]
+    log_dir = options.out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ready = log_dir / "api.ready"
+    ready.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--port", str(port), "--lease-seconds",
+            str(options.lease_s), "--max-weight", str(1.0 / options.audit_floor), "--ready-file", str(ready)]
+    env = {**os.environ, "SHADOWQA_TOPIC_PREFIX": prefix, "SHADOWQA_DATABASE_URL": database,
+           "SHADOWQA_ADMIN_TOKEN": admin_token}
+    with (log_dir / "api.log").open("ab") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                   cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not ready.exists():
+            if process.poll() is not None:
+                raise ToolError(f"the API exited with status {process.returncode}; see {log_dir / 'api.log'}")
+            if time.monotonic() > deadline:
+                raise ToolError(f"the API did not start within 60 s; see {log_dir / 'api.log'}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)  # uvicorn stops; the outbox publishes what is left
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _team(options: RunOptions, prefix: str) -> TeamOptions:
+    return TeamOptions(people=max(options.annotators, 2), seed=options.seed, error_model=options.error_model,
+                       delay_ms=options.annotator_delay_ms, abandon=options.abandon, skip=options.skip,
+                       name_prefix=f"sim-{prefix.rstrip('-')}")
+
+
+def _database(settings: Settings, options: RunOptions) -> str:
+    """The run's database, migrated: the option, else SHADOWQA_DATABASE_URL if set, else a fresh SQLite file."""
+    url = options.database_url or (settings.database_url if "database_url" in settings.model_fields_set else None)
+    if url is None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        path = (options.out / "shadowqa.sqlite3").resolve()
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
