@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, UniqueConstraint, inspect
 from sqlalchemy.orm import Session
 
-from services.db.engine import downgrade, make_engine, upgrade
+from services.db.engine import current_revision, downgrade, head_revision, make_engine, upgrade
 from services.db.mappers import comparison_row
 from services.db.models import Base
 from services.messages import ComparisonMessage
 from tests.services.db.conftest import message
 
 VERSION_TABLE = "alembic_version"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _schema(engine: Engine) -> dict[str, set[str]]:
@@ -63,3 +68,13 @@ def test_an_in_memory_database_is_migrated_through_its_engine() -> None:
     with Session(engine) as session:  # another session, the same in-memory database
         assert session.query(Base.metadata.tables["comparisons"]).count() == 1
     engine.dispose()
+
+
+def test_processes_that_migrate_at_once_all_succeed(database_url: str) -> None:
+    """The persist worker and the API both migrate at start; without the migration lock some of these fail."""
+    code = f"from services.db.engine import upgrade; upgrade({database_url!r})"
+    processes = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], errors
+    assert current_revision(database_url) == head_revision()
