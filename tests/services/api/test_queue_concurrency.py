@@ -82,7 +82,7 @@ def _work(http: httpx.Client, tid: str, who: str, rng: random.Random, records: R
         with records.lock:
             records.abandoned[tid] += 1  # walks away: never touches it again; the lease must run out
         return
-    for _ in range(rng.choice((0, 0, 1, 2, 3))):
+    for _ in range(rng.choice((0, 0, 1, 2))):
         if records.note("heartbeat", http.post(f"/v1/tasks/{tid}/heartbeat")) != 200:
             with records.lock:
                 records.lost[tid] += 1
