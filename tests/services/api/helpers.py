@@ -99,7 +99,7 @@ def leases(session: Session, tid: str | None = None) -> list[TaskLeaseRow]:
     return list(session.scalars(query if tid is None else query.where(TaskLeaseRow.task_id == tid)).all())
 
 
-def annotations(session: Session) -> list[ManualAnnotationRow]:
+def answers(session: Session) -> list[ManualAnnotationRow]:
     return list(session.scalars(select(ManualAnnotationRow).order_by(ManualAnnotationRow.id)).all())
 
 

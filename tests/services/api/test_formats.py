@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from services.db.engine import session_factory
 from services.db.states import TaskState
-from tests.services.api.helpers import ADMIN, add_tasks, annotations, manual_task, task
+from tests.services.api.helpers import ADMIN, add_tasks, answers, manual_task, task
 
 CATEGORY = {"car": 1, "pedestrian": 2, "cyclist": 3, "traffic_sign": 4}
 WIDTH, HEIGHT = 320, 192  # the synthetic driving frames
@@ -50,7 +50,7 @@ def _ls_choice(tag: str, value: str) -> dict[str, Any]:
 def _stored(engine: Engine) -> dict[str, tuple[str, list[tuple[list[float], int]], dict[str, str]]]:
     with session_factory(engine)() as s:
         return {a.task_id: (a.annotator, [(o["bbox"], o["category_id"]) for o in a.objects], a.tags)
-                for a in annotations(s)}
+                for a in answers(s)}
 
 
 def test_label_studio_round_trip(engine: Engine, client: TestClient) -> None:

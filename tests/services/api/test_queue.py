@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from services.api.queue import LeaseLost, NotYourTask, Queue, QueueConfig, TooManyLeases
+from services.api.queue import Expired, LeaseLost, NotYourTask, Queue, QueueConfig, TooManyLeases
 from services.db.engine import session_factory
 from services.db.states import TaskState
 from services.messages import AnnotatedObject
 from tests.services.api.helpers import (
     FakeClock,
     add_tasks,
-    annotations,
+    answers,
     frame_tasks,
     leases,
     manual_task,
@@ -45,7 +45,7 @@ def test_claim_then_submit_moves_the_task_through_its_states_and_logs_the_lease(
         row = task(s, tid)
         assert (row.state, row.lease_deadline, row.expiries) == (TaskState.SUBMITTED, None, 0)
         assert [(x.outcome, x.ended_at) for x in leases(s, tid)] == [("submitted", clock.now)]
-        (stored,) = annotations(s)
+        (stored,) = answers(s)
         assert (stored.task_id, stored.objects, stored.tags) == (tid, [BOX[0].model_dump(mode="json")],
                                                                   {"weather": "rain"})
     with pytest.raises(LeaseLost):
@@ -103,7 +103,7 @@ def test_a_submission_or_heartbeat_after_the_deadline_is_refused(engine: Engine,
     with pytest.raises(LeaseLost):
         queue.heartbeat("late", tid)
     with session_factory(engine)() as s:
-        assert annotations(s) == []
+        assert answers(s) == []
     assert len(queue.sweep()) == (0 if swept else 1)
 
 
@@ -251,7 +251,7 @@ def test_a_lease_starts_after_the_previous_one_ended_even_if_the_claim_read_its_
 
 
 def test_every_expiry_is_reported_once_whoever_finds_it(engine: Engine) -> None:
-    clock, heard = FakeClock(), []
+    clock, heard = FakeClock(), list[Expired]()
     add_tasks(engine, [manual_task(i) for i in (1, 2, 3, 4)])
     queue = Queue(engine, QueueConfig(lease_s=10.0), clock=clock, on_expired=heard.extend)
     queue.claim("a")
