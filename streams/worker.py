@@ -32,6 +32,8 @@ def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str
     """Blocks until the worker is stopped (SIGTERM/SIGINT); exits the process. With ``metrics_port``,
     Prometheus metrics (e.g. ``shadowqa_dead_letters_total``, and the role's consumer lag, measured
     every 5 s) are served on METRICS_HOST:PORT/metrics."""
+    if ready_file is not None:  # a restarted container keeps /tmp: never report ready before these agents run
+        ready_file.unlink(missing_ok=True)
     names = TopicNames(settings.topic_prefix)
     positions = ReadPositions() if role == "aggregator" else None
     app: Any = build_app(settings, cfg, role, names, positions)
