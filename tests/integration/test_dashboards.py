@@ -1,4 +1,4 @@
-"""Every dashboard panel returns data from a real Prometheus scraping a running demo.
+"""Every dashboard panel returns data from a real Prometheus scraping a running demo, and the demo works.
 
 One module-scoped run: Debian's Prometheus scrapes the six metrics ports of ``shadowqa pipeline run
 --metrics-port BASE`` (automation, router, comparator, aggregator, persist, API) every second while
@@ -6,7 +6,8 @@ the command runs as a user would run it; a few malformed frames are sent to the 
 so the dead-letter panel has something to show. Then each panel query of the committed dashboard
 JSON, its variables filled in as Grafana would ("All" strata, a 15 s rate interval), is run over the
 run's time range and must return at least one series with a finite value. Without the prometheus
-binary or a Kafka broker the tests fail, never skip.
+binary or a Kafka broker the tests fail, never skip. The same run is checked as ``make demo`` output:
+summary, report, nothing lost between topics, API and database, and nothing left running.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import math
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -34,6 +36,7 @@ from dashboards.queries import (
     variable_queries,
 )
 from dashboards.render import JSON_DIR
+from services.infra.client import admin_client
 from services.infra.prometheus import PrometheusNotFound, PrometheusServer, prometheus_server
 from services.infra.topic_names import TopicNames
 from services.tools.kafka import KafkaSink
@@ -55,6 +58,8 @@ class DemoRun:
     start: float  # unix time the command was started
     end: float  # unix time it exited
     output: str
+    report: Path
+    bootstrap: str
 
     def series(self, expr: str) -> list[list[float]]:
         """Each series' finite values of ``expr`` (variables filled in) over the run."""
@@ -64,6 +69,7 @@ class DemoRun:
 
 @pytest.fixture(scope="module")
 def demo(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    assert not _processes_running(), "workers of another run are still alive"
     base = _free_port_block(len(ROLES))
     jobs = {role: [f"127.0.0.1:{base + i}"] for i, role in enumerate(ROLES)}
     try:
@@ -94,7 +100,7 @@ def _run_demo(prometheus: PrometheusServer, bootstrap: str, base: int, report: P
         pytest.fail(f"`{' '.join(argv)}` exited with {process.returncode}:\n{_tail(output)}", pytrace=False)
     if not poisoned or isinstance(poisoned[0], BaseException):
         pytest.fail(f"the malformed frames were not sent: {poisoned or 'no topic prefix in the output'}", pytrace=False)
-    return DemoRun(prometheus, start, end, output)
+    return DemoRun(prometheus, start, end, output, report, bootstrap)
 
 
 def pipeline_command(base: int, report: Path) -> list[str]:
@@ -147,6 +153,42 @@ def test_panel_query_returns_data(demo: DemoRun, query: PanelQuery) -> None:
     assert any(series), (f"no data for panel {query.panel!r} of {query.dashboard!r} (query {query.ref}): "
                          f"{expand(query.expr, TEST_VARIABLES)} returned {len(series)} series, none with a "
                          "finite value during the run")
+
+
+def test_demo_reports_matches_offline_loses_nothing_and_leaves_nothing_running(demo: DemoRun) -> None:
+    out, report = demo.output, demo.report
+    assert "offline replay of the snapshots: equal to the online comparisons and agreement-stats" in out
+    assert f"report: {report / 'report.html'}" in out
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["shipped"] + summary["queued"] == FRAMES  # the malformed frames went to dead letters
+    assert summary["dead_letters"] >= len(POISON)
+    assert summary["comparisons"] == summary["comparison_records"] > 0
+    assert summary["offline_replay"]["matches_online"] is True
+    team = summary["annotation_team"]  # the simulated people worked the queue through the API: nothing lost
+    assert team["submitted"] == summary["annotated"] == summary["manual_tasks"] > 0
+    assert team["claimed"] == team["submitted"] + team["abandoned"] + team["skipped"] + team["lease_lost"]
+    with sqlite3.connect(report / "shadowqa.sqlite3") as db:  # the persisting worker stored what the topics carried
+        tasks, submitted = db.execute("SELECT count(*), sum(state = 'submitted') FROM manual_tasks").fetchone()
+        comparisons = db.execute("SELECT count(*) FROM comparisons").fetchone()[0]
+        annotators = db.execute("SELECT count(DISTINCT annotator) FROM manual_annotations").fetchone()[0]
+        routes = db.execute("SELECT count(*) FROM routes").fetchone()[0]
+    assert tasks == submitted == summary["manual_tasks"]
+    assert comparisons == summary["comparisons"]
+    assert routes == FRAMES
+    assert 2 <= annotators <= team["people"]
+    html = (report / "report.html").read_text()
+    assert "Acceptance over time" in html and "data:image/png;base64," in html
+    assert not _processes_running()
+    with admin_client(demo.bootstrap) as admin:  # the run's topics and groups are gone
+        prefix = next(line.split("'")[1] for line in out.splitlines() if line.startswith("topics created"))
+        assert not [t for t in admin.list_topics() if t.startswith(prefix)]
+        assert not [g for g in admin.list_groups() if g["group_id"].startswith(prefix)]
+
+
+def _processes_running() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines()
+            if " worker --role " in line or "simulate annotators" in line or " api serve " in line]
 
 
 def _free_port_block(size: int) -> int:
