@@ -47,8 +47,10 @@ def postgres_url(postgres_server: Engine) -> Iterator[str]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     yield postgres_server.url.set(database=name).render_as_string(hide_password=False)
     with postgres_server.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        # our own leftover sessions only: an autovacuum worker on the new database runs as the superuser (which we
+        # may not terminate), and DROP DATABASE stops it by itself
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name "
+                                "AND pid <> pg_backend_pid() AND usename = current_user"), {"name": name})
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
