@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -447,11 +448,9 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         """Lease up to ``size`` tasks to ``assignee`` and return them in the external tool's format."""
         leases = api.queue.claim_batch(body.assignee, body.size, body.lease_hours * 3600.0)
         tasks = [_batch_task(lease, str(request.url_for("task_image", task_id=lease.task_id))) for lease in leases]
-        names = _category_names(leases)
+        names = list(_category_ids())
         if body.format == "cvat":
             return Response(formats.cvat_document(tasks, names), media_type="application/xml")
-        import orjson
-
         return Response(orjson.dumps({"tasks": formats.label_studio_tasks(tasks),
                                       "label_config": formats.label_studio_config(names, _tag_values(leases))}),
                         media_type="application/json")
@@ -472,8 +471,6 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
             if format == "cvat":
                 submissions = formats.from_cvat(raw, categories)
             else:
-                import orjson
-
                 try:
                     document = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
@@ -521,10 +518,6 @@ def _batch_task(lease: Lease, url: str) -> formats.BatchTask:
         image = frame_truth(lease.image).image
         width, height = int(image["width"]), int(image["height"])
     return formats.BatchTask(lease.task_id, lease.frame_id, lease.stratum, url, width, height)
-
-
-def _category_names(leases: list[Lease]) -> list[str]:
-    return list(_category_ids())
 
 
 def _category_ids() -> dict[str, int]:

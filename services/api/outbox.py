@@ -50,7 +50,10 @@ class Outbox:
             now = time.time()
             for answer, _ in rows:
                 answer.published_at = now
-        self._measure()
+        if rows:
+            self._measure()
+        else:  # the batch query found no unpublished row: nothing is pending, no need to count
+            PENDING.set(0)
         return len(rows)
 
     def start(self, every_s: float = 0.2) -> None:

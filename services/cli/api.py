@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.cli.parser import Parser, positive_int, seconds
+from services.cli.parser import Parser, positive_int, seconds, weight
 
 ROLES = ("annotator", "reader", "admin")
 
@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="lease of a claimed task; a heartbeat extends it by as much (default 300)")
     s.add_argument("--max-leases", type=positive_int, default=1, metavar="N",
                    help="tasks one annotator may hold at once (default 1)")
-    s.add_argument("--max-weight", type=float, default=4.0, metavar="W",
+    s.add_argument("--max-weight", type=weight, default=4.0, metavar="W",
                    help="default weight bound 1/π of the gates (default 4 = 1/the default audit floor 0.25)")
     s.add_argument("--no-kafka", action="store_true",
                    help="run without Kafka: annotations stay in the database, policies cannot be applied")
@@ -46,8 +46,6 @@ def serve(args: argparse.Namespace) -> int:
     from services.api.server import serve_api
     from services.settings import load_settings
 
-    if not args.max_weight >= 1:
-        raise SystemExit("shadowqa api serve: --max-weight must be >= 1")
     serve_api(load_settings(), host=args.host, port=args.port, lease_s=args.lease_seconds,
               max_leases=args.max_leases, max_weight=args.max_weight, kafka=not args.no_kafka,
               ready_file=args.ready_file)

@@ -19,7 +19,7 @@ import orjson
 from analysis.exceptions import InvalidInput
 from analysis.gate import Gate, GateResult, GateTrace
 from analysis.observations import Observations
-from services.cli.parser import Parser
+from services.cli.parser import Parser, checked_float, weight
 from services.io.comparisons import read_comparisons
 from services.io.files import read_bytes
 
@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     scope.add_argument("--every-stratum", action="store_true",
                        help="pass only when every stratum passes, fail when any fails (Bonferroni over strata)")
     p.add_argument("--model-version", metavar="VERSION", help="gate the frames of this model version only")
-    p.add_argument("--max-weight", type=_weight, default=1.0, metavar="W",
+    p.add_argument("--max-weight", type=weight, default=1.0, metavar="W",
                    help="largest weight 1/π the router can give, 1/(its smallest inclusion probability) (default 1)")
     p.add_argument("--json", action="store_true", help="print the decision and its evidence as JSON")
     p.add_argument("--trace", action="store_true",
@@ -136,20 +136,4 @@ def _number(value: float) -> float | None:
 
 
 def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
-    return value
-
-
-def _weight(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 1.0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 1 (1/π_min), got {text}")
-    return value
+    return checked_float(text, lambda v: 0.0 < v < 1.0, "a number in (0, 1)", "strictly between 0 and 1")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from services.cli.parser import Parser, positive_int
+from services.cli.parser import Parser, checked_float, positive_int
 from services.infra import postgres
 from services.infra.exceptions import InfraError
 from services.infra.kafka import KAFKA_VERSION, BrokerStatus, KafkaPaths, default_home, down, status, up
@@ -225,10 +225,5 @@ def _quiet_kafka_logging() -> None:
 
 
 def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of hours, got {text}")
-    return value
+    return checked_float(text, lambda v: math.isfinite(v) and v > 0, "a number of hours",
+                         "a positive number of hours")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
@@ -18,15 +19,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def unit_interval(text: str) -> float:
-    """A float in (0, 1], for thresholds and probabilities."""
+def checked_float(text: str, ok: Callable[[float], bool], expected: str, must: str) -> float:
+    """``text`` as a float ``ok`` accepts; else "expected EXPECTED, got 'TEXT'" or "must be MUST, got TEXT"."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {must}, got {text}")
     return value
+
+
+def unit_interval(text: str) -> float:
+    """A float in (0, 1], for thresholds and probabilities."""
+    return checked_float(text, lambda v: 0.0 < v <= 1.0, "a number in (0, 1]", "in (0, 1]")
 
 
 def open_interval(text: str) -> float:
@@ -49,24 +55,19 @@ def positive_int(text: str) -> int:
 
 def seconds(text: str) -> float:
     """A duration in seconds, a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+    return checked_float(text, lambda v: math.isfinite(v) and v > 0, "a number of seconds > 0",
+                         "a finite number > 0")
 
 
 def rate(text: str) -> float:
     """Frames per second, a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+    return checked_float(text, lambda v: math.isfinite(v) and v >= 0, "a number >= 0", "a finite number >= 0")
+
+
+def weight(text: str) -> float:
+    """A bound on the weights 1/π: a finite number >= 1."""
+    return checked_float(text, lambda v: math.isfinite(v) and v >= 1.0, "a number >= 1",
+                         "a finite number >= 1 (1/π_min)")
 
 
 def add_kafka_options(p: argparse.ArgumentParser) -> None:
