@@ -52,12 +52,16 @@ def is_alive(pid: int) -> bool:
 
 
 def command_line(pid: int) -> list[str] | None:
-    """The arguments ``pid`` was started with (Linux ``/proc``), or None when they cannot be read."""
+    """The arguments ``pid`` was started with (Linux ``/proc``), or None when they cannot be read.
+
+    The kernel shows an empty command line for a moment while a process execs (its new memory is in place before
+    its arguments are), and for zombies; that is "cannot be read", not "started with no arguments".
+    """
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
 
 
 def terminate(pid: int, timeout_s: float) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,23 @@ def test_terminate_stops_a_detached_process_and_reaps_it(tmp_path: Path) -> None
     child = start_detached([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
                            tmp_path / "out.log", cwd=tmp_path)
     assert is_alive(child.pid)
+    _wait_for_output(tmp_path / "out.log", "up")  # Popen returns mid-exec, before the kernel shows the arguments
     assert "time.sleep(60)" in " ".join(command_line(child.pid) or [])
     assert terminate(child.pid, timeout_s=10) is False
     assert not is_alive(child.pid)
+
+
+def _wait_for_output(log: Path, line: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while line not in log.read_text(errors="replace").splitlines():
+        assert time.monotonic() < deadline, f"no {line!r} in {log} after {timeout_s} s"
+        time.sleep(0.02)
+
+
+def test_command_line_of_a_gone_process_is_none(tmp_path: Path) -> None:
+    child = start_detached([sys.executable, "-c", "pass"], tmp_path / "out.log", cwd=tmp_path)
+    child.wait()
+    assert command_line(child.pid) is None
 
 
 def test_terminate_kills_what_ignores_sigterm(tmp_path: Path) -> None:
