@@ -1,18 +1,23 @@
-"""Migrated databases (SQLite and PostgreSQL), the API under FastAPI's TestClient and under a real uvicorn."""
+"""Migrated databases (SQLite and PostgreSQL), the API under FastAPI's TestClient and as `shadowqa api serve`
+processes."""
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from services.api.app import ApiConfig, create_app
+from services.api.app import create_app
 from services.db.engine import make_engine, upgrade
 from tests.services.api.helpers import ADMIN_TOKEN, ClientFactory
 
@@ -61,28 +66,42 @@ def client(make_client: ClientFactory) -> TestClient:
 
 
 @pytest.fixture
-def live_server(pg_engine: Engine) -> Iterator[Callable[..., str]]:
-    """``live_server(ApiConfig)``: the API served by uvicorn in a thread on 127.0.0.1 (a free port), background
-    threads running (the lease sweeper); its base URL. Stopped after the test."""
-    started: list[tuple[uvicorn.Server, threading.Thread]] = []
+def api_replicas(postgres_url: str, pg_engine: Engine, tmp_path: Path) -> Iterator[Callable[..., list[str]]]:
+    """``api_replicas(n, *serve options)``: ``n`` processes of ``shadowqa api serve --no-kafka`` on the migrated
+    PostgreSQL database of ``pg_engine`` (as replicas behind a load balancer would run), each on its own free port;
+    their base URLs. Stopped with SIGTERM after the test; a replica's log is shown if it did not start."""
+    started: list[subprocess.Popen[bytes]] = []
 
-    def serve(config: ApiConfig) -> str:
-        app = create_app(pg_engine, config=config, admin_token=ADMIN_TOKEN, background=True)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                               access_log=False, lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        started.append((server, thread))
-        for _ in range(400):
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.025)
-        if not server.started:
-            pytest.fail("uvicorn did not start", pytrace=False)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+    def serve(n: int, *options: str) -> list[str]:
+        urls = []
+        for k in range(n):
+            port, ready, log = _free_port(), tmp_path / f"api-{k}.ready", tmp_path / f"api-{k}.log"
+            argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", str(port),
+                    "--ready-file", str(ready), *options]
+            env = {**os.environ, "SHADOWQA_DATABASE_URL": postgres_url, "SHADOWQA_ADMIN_TOKEN": ADMIN_TOKEN}
+            with log.open("wb") as out:
+                started.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT))
+            deadline = time.monotonic() + 60
+            while not ready.exists():
+                if started[-1].poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"api replica {k} did not start:\n{log.read_text(errors='replace')}", pytrace=False)
+                time.sleep(0.05)
+            urls.append(f"http://127.0.0.1:{port}")
+        return urls
 
     yield serve
-    for server, thread in started:
-        server.should_exit = True
-        thread.join(timeout=30)
+    for process in started:
+        process.send_signal(signal.SIGINT)
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

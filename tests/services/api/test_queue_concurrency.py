@@ -1,9 +1,11 @@
 """20 annotators claim, heartbeat, abandon and submit 2,000 tasks at once, over HTTP, against PostgreSQL.
 
-A real uvicorn server (the lease sweeper running, short leases) and 20 threads, each with its own annotator
-token and HTTP client. Afterwards the database's lease log, tasks and annotations and the clients' own records
-must show: no task leased to two people at once, every task submitted exactly once, every abandoned lease
-expired and requeued exactly once, the two copies of a frame done by two people, and no 5xx answer.
+Two replicas of ``shadowqa api serve`` (separate processes on one database, lease sweepers running, short
+leases) and 20 threads, each with its own annotator token; every annotator claims from one replica and
+heartbeats and submits through the other, as behind a load balancer without sticky sessions. Afterwards the
+database's lease log, tasks and annotations and the clients' own records must show: no task leased to two
+people at once, every task submitted exactly once, every abandoned lease expired and requeued exactly once,
+the two copies of a frame done by two people, and no 5xx answer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from services.api.app import ApiConfig
 from services.api.tokens import Role
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
@@ -32,7 +33,8 @@ ANNOTATORS = 20
 SINGLE_FRAMES, CONSENSUS_FRAMES = 1_600, 200  # 1,600 + 2 x 200 = 2,000 tasks
 STRATA = ("weather=clear", "weather=rain", "weather=fog", "time_of_day=night")
 P_ABANDON = 0.04
-CONFIG = ApiConfig(lease_s=1.5, max_leases=2, sweep_every_s=0.2)
+REPLICAS = 2
+SERVE_OPTIONS = ("--lease-seconds", "1.5", "--max-leases", "2")
 GIVE_UP_S = 240.0  # a liveness guard only: a queue that stops handing out tasks fails instead of hanging
 
 
@@ -59,11 +61,12 @@ class Records:
         return response.status_code
 
 
-def _annotate(base_url: str, who: str, headers: dict[str, str], seed: int, records: Records) -> None:
+def _annotate(urls: list[str], who: str, headers: dict[str, str], seed: int, records: Records) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60.0) as http:
+    with (httpx.Client(base_url=urls[seed % len(urls)], headers=headers, timeout=60.0) as claims,
+          httpx.Client(base_url=urls[(seed + 1) % len(urls)], headers=headers, timeout=60.0) as http):
         while not records.done.is_set():
-            claim = http.post("/v1/tasks/claim")
+            claim = claims.post("/v1/tasks/claim")
             status = records.note("claim", claim)
             if status in (204, 409):  # nothing left for me now / I hold my limit (an abandoned lease still runs)
                 time.sleep(0.05)
@@ -74,7 +77,7 @@ def _annotate(base_url: str, who: str, headers: dict[str, str], seed: int, recor
             with records.lock:
                 records.claims.append((tid, who))
             _work(http, tid, who, rng, records)
-        records.final_claims[who] = records.note("claim", http.post("/v1/tasks/claim"))
+        records.final_claims[who] = records.note("claim", claims.post("/v1/tasks/claim"))
 
 
 def _work(http: httpx.Client, tid: str, who: str, rng: random.Random, records: Records) -> None:
@@ -99,8 +102,8 @@ def _work(http: httpx.Client, tid: str, who: str, rng: random.Random, records: R
             records.lost[tid] += 1
 
 
-def _run(base_url: str, tokens: dict[str, dict[str, str]], records: Records) -> None:
-    threads = [threading.Thread(target=_annotate, args=(base_url, who, headers, k, records), name=who)
+def _run(urls: list[str], tokens: dict[str, dict[str, str]], records: Records) -> None:
+    threads = [threading.Thread(target=_annotate, args=(urls, who, headers, k, records), name=who)
                for k, (who, headers) in enumerate(tokens.items())]
     for thread in threads:
         thread.start()
@@ -112,18 +115,18 @@ def _run(base_url: str, tokens: dict[str, dict[str, str]], records: Records) -> 
         thread.join(timeout=120)
 
 
-def test_twenty_annotators_on_two_thousand_tasks(pg_engine: Engine, live_server: Callable[..., str]) -> None:
+def test_twenty_annotators_on_two_thousand_tasks(pg_engine: Engine, api_replicas: Callable[..., list[str]]) -> None:
     tasks = [t for i in range(SINGLE_FRAMES) for t in frame_tasks(i, stratum=STRATA[i % len(STRATA)])]
     tasks += [t for i in range(SINGLE_FRAMES, SINGLE_FRAMES + CONSENSUS_FRAMES)
               for t in frame_tasks(i, copies=2, stratum=STRATA[i % len(STRATA)])]
     ids = add_tasks(pg_engine, tasks)
     assert len(ids) == 2_000
-    base_url = live_server(CONFIG)
+    urls = api_replicas(REPLICAS, *SERVE_OPTIONS)
     tokens = {f"annotator-{k:02d}": token(pg_engine, f"annotator-{k:02d}", Role.ANNOTATOR) for k in range(ANNOTATORS)}
     records = Records(total=len(ids))
 
     begin = time.perf_counter()
-    _run(base_url, tokens, records)
+    _run(urls, tokens, records)
     print(f"\n{sum(records.statuses.values())} requests in {time.perf_counter() - begin:.1f} s; "
           f"{sum(records.abandoned.values())} abandoned, {sum(records.lost.values())} lost; "
           f"{dict(sorted(records.statuses.items()))}")
