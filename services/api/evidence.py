@@ -16,11 +16,11 @@ from sqlalchemy import Engine, func, select
 
 from analysis.gate import Gate
 from analysis.observations import Observation, Observations
-from services.cli.gate import gate_document
 from services.db.engine import session_factory
 from services.db.mappers import recommendation_message, stats_message
 from services.db.models import ComparisonRow, RecommendationRow, StatsRow
 from services.exceptions import ShadowQAError
+from services.reporting.gate_json import gate_document
 
 POOLED = "*"  # the path's stratum that pools every stratum
 

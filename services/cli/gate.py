@@ -10,7 +10,6 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +21,9 @@ from analysis.observations import Observations
 from services.cli.parser import Parser, checked_float, weight
 from services.io.comparisons import read_comparisons
 from services.io.files import read_bytes
+from services.reporting.gate_json import gate_document, number
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 3}
-SCHEMA_VERSION = 1
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -74,17 +73,6 @@ def run(args: argparse.Namespace) -> int:
     return EXIT[result.decision]
 
 
-def gate_document(result: GateResult, model_version: str | None = None) -> dict[str, Any]:
-    """The JSON answer: ``decision``, the numbers behind it and the reason."""
-    return {
-        "schema_version": SCHEMA_VERSION, "decision": result.decision, "estimate": _number(result.estimate),
-        "lower": result.lower, "upper": result.upper, "n": result.n, "target": result.target,
-        "alpha": result.alpha, "method": result.method, "rule": result.rule, "max_weight": result.max_weight,
-        "stratum": result.stratum, "model_version": model_version, "failing_strata": list(result.failing_strata),
-        "reason": result.reason,
-    }
-
-
 def _chosen(observations: Observations, model_version: str | None, stratum: str | None) -> npt.NDArray[np.int64]:
     """Indices of the frames the gate decides on, in file order."""
     keep = [
@@ -99,7 +87,7 @@ def _trace_lines(trace: GateTrace, frames: list[tuple[int, str]]) -> list[bytes]
     return [
         orjson.dumps({
             "line": line, "frame_id": frame_id, "n": int(trace.n[k]), "decision": trace.decision[k],
-            "estimate": _number(float(trace.estimate[k])), "lower": float(trace.lower[k]),
+            "estimate": number(float(trace.estimate[k])), "lower": float(trace.lower[k]),
             "upper": float(trace.upper[k]), "failing_strata": list(trace.failing_strata(k)),
         }) + b"\n"
         for k, (line, frame_id) in enumerate(frames)
@@ -129,10 +117,6 @@ def _check_weights(observations: Observations, chosen: npt.NDArray[np.int64], ma
 def _line_numbers(path: str | Path) -> list[int]:
     """The line number of each observation (blank lines hold none, as in read_comparisons)."""
     return [number for number, line in enumerate(read_bytes(path).splitlines(), start=1) if line.strip()]
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
 
 
 def _probability(text: str) -> float:
