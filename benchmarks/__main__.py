@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import agreement, engine, models, pipeline, replay
+from benchmarks import agreement, api, engine, models, pipeline, replay
 
 BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main,
-              "pipeline": pipeline.main}
+              "pipeline": pipeline.main, "api": api.main}
 
 
 def main() -> None:
