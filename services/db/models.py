@@ -132,7 +132,10 @@ class StatsRow(Base):
     """A snapshot of a stratum's running acceptance estimate (``AgreementStats``), human floor flattened."""
 
     __tablename__ = "agreement_stats"
-    __table_args__ = (Index("ix_agreement_stats_stratum_time", "stratum", "time"),)
+    __table_args__ = (
+        Index("ix_agreement_stats_stratum_time", "stratum", "time"),
+        UniqueConstraint("stratum", "model_version", "n", "time"),  # a replayed snapshot is the same snapshot
+    )
 
     id: Mapped[Id]
     stratum: Mapped[Name]
@@ -155,6 +158,7 @@ class RecommendationRow(Base):
     """The recommender's thresholds per stratum and what it advises (``RecommendationMessage``)."""
 
     __tablename__ = "recommendations"
+    __table_args__ = (UniqueConstraint("stratum", "policy_version", "time"),)
 
     id: Mapped[Id]
     stratum: Mapped[Name]

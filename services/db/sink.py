@@ -1,13 +1,13 @@
 """Idempotent writes of the pipeline's messages: what the persist worker puts in the database.
 
-Topics deliver at least once, so a replayed record must change nothing. Tables
-with a natural key — ``manual_tasks.task_id``, ``comparisons (frame_id, kind)``,
-``policies.version``, ``routes.frame_id`` — take ``INSERT … ON CONFLICT DO
-NOTHING`` (PostgreSQL and SQLite alike). The snapshot tables
-(``agreement_stats``, ``recommendations``) have no unique key, so a row is
-inserted only when no row with the same identity exists, checked in the same
-transaction (one writer per such topic: they have one partition). A task row
-that exists is never touched: after insertion the API owns its lease state.
+Topics deliver at least once, so a replayed record must change nothing. Every
+table written here has a natural key — ``manual_tasks.task_id``, ``comparisons
+(frame_id, kind)``, ``policies.version``, ``routes.frame_id``, a statistics
+snapshot's ``(stratum, model_version, n, time)``, a recommendation's ``(stratum,
+policy_version, time)`` — and takes ``INSERT … ON CONFLICT DO NOTHING``
+(PostgreSQL and SQLite alike), so concurrent writers cannot double a row either.
+A task row that exists is never touched: after insertion the API owns its lease
+state.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -43,10 +43,7 @@ from services.messages import (
 
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "manual_tasks": ("task_id",), "comparisons": ("frame_id", "kind"), "policies": ("version",),
-    "routes": ("frame_id",),
-}
-SNAPSHOT_KEYS: dict[str, tuple[str, ...]] = {  # what makes a replayed snapshot the same snapshot
-    "agreement_stats": ("stratum", "model_version", "n", "time"),
+    "routes": ("frame_id",), "agreement_stats": ("stratum", "model_version", "n", "time"),
     "recommendations": ("stratum", "policy_version", "time"),
 }
 
@@ -111,13 +108,8 @@ def write(connection: Connection, batch: Batch, *, hash_salt: str) -> dict[str, 
 def insert_new(connection: Connection, model: type[Base], rows: Sequence[Base]) -> int:
     """Insert those of ``rows`` whose key is not in ``model``'s table yet (nor earlier in ``rows``); how many."""
     table: Table = model.__table__  # type: ignore[assignment]
-    key = UNIQUE_KEYS.get(table.name) or SNAPSHOT_KEYS[table.name]
+    key = UNIQUE_KEYS[table.name]
     params = list(_first_per_key((mappers.values(row) for row in rows), key))
-    if table.name in SNAPSHOT_KEYS:
-        params = _absent(connection, table, key, params)
-        if not params:
-            return 0
-        return len(connection.execute(table.insert().returning(table.c.id), params).all())
     statement = _insert(connection)(table).on_conflict_do_nothing(index_elements=list(key))
     return len(connection.execute(statement.returning(table.c.id), params).all())
 
@@ -145,14 +137,6 @@ def _routes(batch: Batch, hash_salt: str) -> list[Base]:
     return [mappers.route_row(d, hash_salt=hash_salt,
                               model_version=None if isinstance(d, Delivery) else batch.model_versions.get(d.frame_id))
             for d in decisions]
-
-
-def _absent(connection: Connection, table: Table, key: tuple[str, ...],
-            params: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    columns = [table.c[name] for name in key]
-    wanted = [tuple(p[name] for name in key) for p in params]
-    present = {tuple(row) for row in connection.execute(select(*columns).where(tuple_(*columns).in_(wanted)))}
-    return [p for p, k in zip(params, wanted, strict=True) if k not in present]
 
 
 def _first_per_key(params: Iterable[dict[str, Any]], key: tuple[str, ...]) -> Iterable[dict[str, Any]]:

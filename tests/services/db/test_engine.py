@@ -85,4 +85,4 @@ def test_migrations_are_found_without_an_ini_file() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py")) == [
-        "0001_initial_tables.py", "0002_queue_api.py"]
+        "0001_initial_tables.py", "0002_queue_api.py", "0003_snapshot_keys.py"]

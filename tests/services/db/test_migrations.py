@@ -1,4 +1,5 @@
-"""The initial migration creates exactly the tables the models declare, and downgrading removes them."""
+"""The migrations create exactly the tables the models declare, downgrading removes them, and revisions that
+add keys mend the rows that broke them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, UniqueConstraint, inspect
+from sqlalchemy import Engine, UniqueConstraint, inspect, select
 from sqlalchemy.orm import Session
 
 from services.db.engine import current_revision, downgrade, head_revision, make_engine, upgrade
-from services.db.mappers import comparison_row
+from services.db.mappers import comparison_row, recommendation_row, stats_row, values
 from services.db.models import Base
-from services.messages import ComparisonMessage
+from services.messages import AgreementStats, ComparisonMessage, RecommendationMessage
 from tests.services.db.conftest import message
+from tests.services.messages.samples import T
 
 VERSION_TABLE = "alembic_version"
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,3 +80,24 @@ def test_processes_that_migrate_at_once_all_succeed(database_url: str) -> None:
     errors = [p.communicate(timeout=120)[1] for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], errors
     assert current_revision(database_url) == head_revision()
+
+
+def test_revision_0003_keeps_the_earliest_of_doubled_snapshots(database_url: str) -> None:
+    """Before 0003 two writers could double a snapshot; the migration keeps the first row of each key."""
+    upgrade(database_url, "0002")
+    engine = make_engine(database_url)
+    stats, recommendations = Base.metadata.tables["agreement_stats"], Base.metadata.tables["recommendations"]
+    first = values(stats_row(message(AgreementStats)))
+    later = values(stats_row(message(AgreementStats, time=T + 5)))
+    advice = values(recommendation_row(message(RecommendationMessage)))
+    with engine.begin() as connection:
+        connection.execute(stats.insert(), [first, {**first, "decision": "fail"}, later, {**first, "lower": 0.0}])
+        connection.execute(recommendations.insert(), [advice, {**advice, "reason": "doubled"}])
+    upgrade(database_url)
+    with engine.connect() as connection:
+        kept = connection.execute(select(stats.c.time, stats.c.decision, stats.c.lower).order_by(stats.c.id)).all()
+        reasons = connection.execute(select(recommendations.c.reason)).scalars().all()
+    engine.dispose()
+    assert kept == [(first["time"], first["decision"], first["lower"]), (later["time"], later["decision"],
+                                                                           later["lower"])]
+    assert reasons == [advice["reason"]]

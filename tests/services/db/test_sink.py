@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from services.db import sink
+from services.db.engine import make_engine, upgrade
 from services.db.models import (
     ComparisonRow,
     ManualTaskRow,
@@ -110,3 +112,24 @@ def test_snapshots_are_new_rows_when_they_differ(engine: Engine) -> None:
     assert _write(engine, later) == {"agreement_stats": 1, "recommendations": 1, "policies": 1}
     with Session(engine) as session:
         assert session.scalar(select(PolicyRow.reason).where(PolicyRow.version == 4)) == "certified"
+
+
+def test_two_writers_of_one_snapshot_leave_one_row(postgres_url: str) -> None:
+    """A second persist worker writing the same records while the first's transaction is open: the unique keys
+    make it wait and insert nothing (a check before inserting could not see the first's uncommitted rows)."""
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        snapshots = sink.Batch(stats=[message(AgreementStats)], recommendations=[message(RecommendationMessage)])
+        second: list[dict[str, int]] = []
+        with engine.begin() as first:
+            assert sink.write(first, snapshots, hash_salt=SALT) == {"agreement_stats": 1, "recommendations": 1}
+            other = threading.Thread(target=lambda: second.append(_write(engine, snapshots)))
+            other.start()
+            other.join(timeout=1.0)
+            assert other.is_alive(), "the second writer must wait for the first's transaction"
+        other.join(timeout=30)
+        assert second == [{}]
+        assert _counts(engine)["agreement_stats"] == _counts(engine)["recommendations"] == 1
+    finally:
+        engine.dispose()
