@@ -15,7 +15,10 @@ submit, again, until the claim answers 204.
   database): what the HTTP stack alone serves.
 
 A run lasts from the first annotator starting to the last one seeing 204; its
-latencies are the clients' own (request sent to answer read). Every queue run is
+latencies are the clients' own (request sent to answer read); CPU seconds are
+the annotator threads' and the API processes' (PostgreSQL's are not counted).
+Everything runs twice, the second round in reverse order, and the ratios are
+given round by round: this 2-core box is shared, so only same-round ratios count. Every queue run is
 checked in the database afterwards: each task submitted, exactly one annotation
 each, every claim answered 200 or 204 and every submit 200; otherwise it fails.
 """
@@ -28,6 +31,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +40,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -100,6 +104,7 @@ class ClientLog:
     errors: list[str] = field(default_factory=list)
     start: float = 0.0  # time.monotonic(): one clock for every process on Linux
     end: float = 0.0
+    cpu: float = 0.0  # CPU seconds of the annotator's thread (the queue's own work too, in the direct run)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,9 @@ class RunResult:
     statuses: Counter[str]
     done: tuple[str, ...]
     errors: tuple[str, ...]
+    samples: dict[str, list[float]]
+    client_cpu: float
+    server_cpu: float = 0.0  # CPU seconds of the API processes during the run
 
     @property
     def rate(self) -> float:
@@ -133,7 +141,7 @@ def combine(name: str, logs: Sequence[ClientLog]) -> RunResult:
     done = tuple(t for log in logs for t in log.done)
     return RunResult(name, len(done), sum(statuses.values()), max(g.end for g in logs) - min(g.start for g in logs),
                      {op: summarize(s) for op, s in sorted(samples.items())}, statuses, done,
-                     tuple(e for log in logs for e in log.errors))
+                     tuple(e for log in logs for e in log.errors), samples, sum(log.cpu for log in logs))
 
 
 def problems(run: RunResult, n: int, rows: dict[str, int]) -> list[str]:
@@ -231,12 +239,12 @@ def _loops(job: Job, stack: contextlib.ExitStack) -> list[Callable[[ClientLog], 
 
 
 def _guarded(loop: Callable[[ClientLog], None], log: ClientLog) -> None:
-    log.start = time.monotonic()
+    log.start, cpu = time.monotonic(), time.thread_time()
     try:
         loop(log)
     except Exception as exc:  # reported to the parent, which fails the run
         log.errors.append(f"{type(exc).__name__}: {exc}")
-    log.end = time.monotonic()
+    log.end, log.cpu = time.monotonic(), time.thread_time() - cpu
 
 
 def client_process(job: Job, ready: Any, go: Any, results: Any) -> None:
@@ -339,13 +347,26 @@ def database_counts(engine: Engine) -> dict[str, int]:
         }
 
 
+@dataclass(frozen=True)
+class Servers:
+    urls: list[str]
+    pids: list[int]
+
+    def cpu(self) -> float:
+        """CPU seconds the API processes have used so far (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        fields = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in self.pids]
+        return sum(int(f[11]) + int(f[12]) for f in fields) / ticks  # utime, stime
+
+
 @contextlib.contextmanager
-def servers(database_url: str, replicas: int, logs: Path) -> Iterator[list[str]]:
-    """``replicas`` processes of ``shadowqa api serve --no-kafka`` on the database; their base URLs."""
+def servers(database_url: str, replicas: int, logs: Path) -> Iterator[Servers]:
+    """``replicas`` processes of ``shadowqa api serve --no-kafka`` on the database, started and ready."""
     started: list[subprocess.Popen[bytes]] = []
     try:
-        urls = [_serve(database_url, logs / f"api-{k}", started) for k in range(replicas)]
-        yield urls
+        run = uuid.uuid4().hex[:8]  # a ready file of an earlier run must not announce this one
+        urls = [_serve(database_url, logs / f"api-{run}-{k}", started) for k in range(replicas)]
+        yield Servers(urls, [p.pid for p in started])
     finally:
         for process in started:
             process.send_signal(signal.SIGINT)
@@ -376,16 +397,29 @@ def _serve(database_url: str, stem: Path, started: list[subprocess.Popen[bytes]]
 
 
 # --- the runs --------------------------------------------------------------------------------------------------------
+QUEUE_RUNS = (("direct", 0), ("api", 1), ("api", 2))
+
+
+def run_name(kind: str, replicas: int) -> str:
+    return f"API, {replicas} replica{'s' if replicas > 1 else ''}" if kind == "api" else "direct Queue"
+
+
+def measured(name: str, jobs_: Sequence[Job], api: Servers) -> RunResult:
+    before = api.cpu()
+    run = run_clients(name, jobs_)
+    return replace(run, server_cpu=api.cpu() - before)
+
+
 def queue_run(server_url: str, n: int, kind: str, replicas: int, logs: Path) -> RunResult:
     """``n`` tasks worked by C annotators through ``replicas`` API processes (``kind`` "api") or in-process
     ("direct"), on a fresh database; checked there afterwards."""
-    name = f"{kind}, {replicas} replica(s)" if kind == "api" else kind
+    name = run_name(kind, replicas)
     with fresh_database(server_url) as url:
         engine = make_engine(url)
         try:
             people = seed(engine, n, PROCESSES * THREADS)
-            with servers(url, replicas if kind == "api" else 0, logs) as urls:
-                run = run_clients(name, jobs(kind, url, people, urls))
+            with servers(url, replicas, logs) as api:
+                run = measured(name, jobs(kind, url, people, api.urls), api)
             wrong = problems(run, n, database_counts(engine))
         finally:
             engine.dispose()
@@ -404,9 +438,9 @@ def get_runs(server_url: str, repeat: int, logs: Path) -> list[RunResult]:
             people = seed(engine, 0, PROCESSES * THREADS)
         finally:
             engine.dispose()
-        with servers(url, 1, logs) as urls:
-            for path in ("/v1/tasks", "/healthz"):
-                run = run_clients(f"GET {path}", jobs(f"GET {path}", url, people, urls, repeat))
+        with servers(url, 1, logs) as api:
+            for path in GETS:
+                run = measured(f"GET {path}", jobs(f"GET {path}", url, people, api.urls, repeat), api)
                 if run.items != repeat * len(people) or run.errors:
                     raise BenchmarkFailed(f"GET {path}: {run.items} of {repeat * len(people)} answered 200; "
                                           f"{dict(run.statuses)} {run.errors[:3]}")
@@ -415,45 +449,95 @@ def get_runs(server_url: str, repeat: int, logs: Path) -> list[RunResult]:
     return runs
 
 
+GETS = ("/v1/tasks", "/healthz")
+
+
+def measure(server_url: str, n: int, repeat: int, rounds: int, logs: Path) -> dict[str, list[RunResult]]:
+    """Every run, ``rounds`` times (the queue runs in reverse order every other round, so a drift in the
+    machine's background load does not favour one of them); run name -> its results, round by round."""
+    results: dict[str, list[RunResult]] = {}
+    for r in range(rounds):
+        for kind, replicas in QUEUE_RUNS if r % 2 == 0 else QUEUE_RUNS[::-1]:
+            results.setdefault(run_name(kind, replicas), []).append(queue_run(server_url, n, kind, replicas, logs))
+        for run in get_runs(server_url, repeat, logs):
+            results.setdefault(run.name, []).append(run)
+    return results
+
+
+def ratios(results: dict[str, list[RunResult]]) -> dict[str, list[float]]:
+    """Each ratio, round by round (runs of one round share the machine's load of that moment)."""
+    direct, one, two = (results[run_name(*k)] for k in QUEUE_RUNS)
+    tasks_get, health = results["GET /v1/tasks"], results["GET /healthz"]
+    return {
+        "API (1 replica) / direct Queue, tasks/s": [a.rate / d.rate for a, d in zip(one, direct, strict=True)],
+        "API 2 replicas / 1 replica, tasks/s": [b.rate / a.rate for a, b in zip(one, two, strict=True)],
+        "API queue requests/s / GET /v1/tasks requests/s": [a.request_rate / g.rate
+                                                            for a, g in zip(one, tasks_get, strict=True)],
+        "GET /v1/tasks / GET /healthz, requests/s": [g.rate / h.rate for g, h in zip(tasks_get, health, strict=True)],
+    }
+
+
 def main(*, quick: bool = False) -> dict[str, float]:
-    n, repeat = (400, 50) if quick else (2_000, 250)
+    n, repeat, rounds = (200, 25, 1) if quick else (1_000, 150, 2)
     server_url = postgres.up(load_settings().postgres_port, say=print).url
     with tempfile.TemporaryDirectory(prefix="shadowqa-bench-api-") as tmp:
-        logs = Path(tmp)
-        direct = queue_run(server_url, n, "direct", 0, logs)
-        one = queue_run(server_url, n, "api", 1, logs)
-        two = queue_run(server_url, n, "api", 2, logs)
-        get_tasks, health = get_runs(server_url, repeat, logs)
-    ratios = {"api / direct": one.rate / direct.rate, "api 2 replicas / 1": two.rate / one.rate,
-              "api requests / GET /v1/tasks": one.request_rate / get_tasks.rate,
-              "GET /v1/tasks / GET /healthz": get_tasks.rate / health.rate}
-    body = report(n, repeat, [direct, one, two, get_tasks, health], ratios, quick)
+        results = measure(server_url, n, repeat, rounds, Path(tmp))
+    found = ratios(results)
+    body = report(n, repeat, results, found, quick)
     print(body)
     if not quick:  # a quick run never overwrites measurements
         write_section("api", body)
-    return {"direct": direct.rate, "api": one.rate, "api2": two.rate, "get": get_tasks.rate, **ratios}
+    return {name: statistics.median(values) for name, values in found.items()}
 
 
-def report(n: int, repeat: int, runs: Sequence[RunResult], ratios: dict[str, float], quick: bool) -> str:
-    """The BENCHMARKS.md section: set-up, throughput and latency per run, ratios, what they mean."""
-    c = PROCESSES * THREADS
+def _per_round(values: Sequence[float], fmt: str) -> str:
+    return " / ".join(format(v, fmt) for v in values)
+
+
+def report(n: int, repeat: int, results: dict[str, list[RunResult]], found: dict[str, list[float]],
+           quick: bool) -> str:
+    """The BENCHMARKS.md section: set-up, throughput, CPU and latency per run, ratios, what they mean."""
+    rounds = len(next(iter(results.values())))
     lines = [
         "## Annotation queue API vs the queue in-process (`benchmarks/api.py`)", "",
-        f"PostgreSQL {postgres.server_version()} (the project's cluster, a fresh database per run), {n:,} tasks in "
-        f"{len(STRATA)} strata (one frame in ten with a consensus copy); {c} annotators in {PROCESSES} client "
-        f"processes × {THREADS} threads on the same machine, claim then submit until the claim answers 204; "
-        f"`shadowqa api serve --no-kafka` (one uvicorn worker per process); GETs: {repeat} per annotator; one run "
-        f"each; {machine()}." + (" QUICK SMOKE RUN, not a measurement." if quick else ""), "",
-        "| run | work | s | per s | requests/s |", "|---|---:|---:|---:|---:|",
+        f"PostgreSQL {postgres.server_version()} (the project's cluster, a fresh database per run); {n:,} tasks in "
+        f"{len(STRATA)} strata (one frame in ten with a consensus copy); {PROCESSES * THREADS} annotators in "
+        f"{PROCESSES} client processes × {THREADS} threads on the same machine, claim then submit until the claim "
+        f"answers 204; `shadowqa api serve --no-kafka` (one uvicorn process per replica); GETs: {repeat} per "
+        f"annotator on an empty database. {rounds} round(s), values given round by round (second round in reverse "
+        f"order); {machine()}." + (" QUICK SMOKE RUN, not a measurement." if quick else ""), "",
+        "| run | tasks (claim+submit) or GETs per s | calls per s | CPU ms per task or GET: clients | API processes |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for r in runs:
-        unit = "tasks (claim+submit)" if not r.name.startswith("GET") else "requests"
-        lines.append(f"| {r.name} | {r.items:,} {unit} | {r.seconds:.1f} | {r.rate:,.0f} | {r.request_rate:,.0f} |")
-    lines += ["", "| run | operation | p50 ms | p95 ms | p99 ms |", "|---|---|---:|---:|---:|"]
-    lines += [f"| {r.name} | {op} | {s.p50 * 1000:.1f} | {s.p95 * 1000:.1f} | {s.p99 * 1000:.1f} |"
-              for r in runs for op, s in r.latency.items()]
-    lines += ["", "| ratio | × |", "|---|---:|"]
-    lines += [f"| {name} | {value:.2f} |" for name, value in ratios.items()]
-    lines += ["", "Every queue run was checked in its database: each task submitted once, one annotation each, "
-              "every claim answered 200 or 204 and every submit 200."]
+    for name, runs in results.items():
+        lines.append(f"| {name} | {_per_round([r.rate for r in runs], ',.0f')} | "
+                     f"{_per_round([r.request_rate for r in runs], ',.0f')} | "
+                     f"{_per_round([r.client_cpu / r.items * 1000 for r in runs], '.1f')} | "
+                     f"{_per_round([r.server_cpu / r.items * 1000 for r in runs], '.1f')} |")
+    lines += ["", "Client-side latency, all rounds pooled:", "",
+              "| run | operation | calls | p50 ms | p95 ms | p99 ms |", "|---|---|---:|---:|---:|---:|"]
+    for name, runs in results.items():
+        for op in runs[0].samples:
+            s = summarize([x for r in runs for x in r.samples[op]])
+            lines.append(f"| {name} | {op} | {s.n:,} | {s.p50 * 1000:.1f} | {s.p95 * 1000:.1f} | {s.p99 * 1000:.1f} |")
+    lines += ["", "| ratio | per round |", "|---|---:|"]
+    lines += [f"| {name} | {_per_round(values, '.2f')} |" for name, values in found.items()]
+    lines += ["", _meaning(results, found), "",
+              "Every queue run was checked in its database afterwards: each task submitted, one annotation each, "
+              "every claim answered 200 or 204 and every submit 200 (a run that fails this raises)."]
     return "\n".join(lines)
+
+
+def _meaning(results: dict[str, list[RunResult]], found: dict[str, list[float]]) -> str:
+    def cpu_ms(name: str, server: bool) -> float:
+        return statistics.median((r.server_cpu if server else r.client_cpu) / r.items * 1000 for r in results[name])
+
+    api_ms, direct_ms = cpu_ms("API, 1 replica", True), cpu_ms("direct Queue", False)
+    ratio, scale = (statistics.median(v) for v in list(found.values())[:2])
+    return (f"What it means: through HTTP the queue does {ratio:.2f}× its in-process rate (median of rounds). The API "
+            f"process spends {api_ms:.1f} CPU ms per task where the same queue work in-process costs the client "
+            f"{direct_ms:.1f} ms: the rest is the HTTP stack, JSON, validation and a token lookup in the database on "
+            f"every request (a GET /v1/tasks costs the server {cpu_ms('GET /v1/tasks', True):.1f} ms, /healthz "
+            f"{cpu_ms('GET /healthz', True):.1f} ms). Clients, API processes and PostgreSQL share the 2 cores (CPU "
+            f"of PostgreSQL is not counted above), so a second replica ({scale:.2f}×) can only add what one "
+            "GIL-bound server process leaves idle; these are ratios for this box, not a capacity figure.")
