@@ -11,7 +11,9 @@ concurrent annotators on PostgreSQL):
 - the two copies of a frame go to two different people, and a task someone
   skipped is never offered to them again (the lease log, ``task_leases``);
 - strata with the least evidence (fewest submitted annotations) are served
-  first, oldest task first within a stratum.
+  first, oldest task first within a stratum. The counts are kept per process
+  (:class:`Evidence`): this process's submissions count at once, other
+  replicas' within seconds, so a claim does not count the whole history.
 
 Deadlines are checked against the API's clock: a submission after the deadline
 is refused (the task has gone or is going back to the queue).
@@ -20,13 +22,14 @@ is refused (the task has gone or is going back to the queue).
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, exists, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, and_, case, exists, func, select, text
+from sqlalchemy.orm import Session
 
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
@@ -35,6 +38,8 @@ from services.exceptions import ShadowQAError
 from services.messages import AnnotatedObject
 
 LEASABLE_STATES = tuple(s.value for s in LEASABLE)
+EVIDENCE_MAX_AGE_S = 2.0  # how late other replicas' submissions may reach this one's claim order
+EVIDENCE_MAX_SHARE = 0.05  # re-counting takes at most this share of the time (a long history is re-read less often)
 
 
 class QueueError(ShadowQAError):
@@ -81,6 +86,43 @@ class Expired:
     annotator: str
 
 
+class Evidence:
+    """Submitted annotations per stratum, the claim order's key: re-counted from the database when older than
+    ``max_age_s`` (or than 20 times the last count took, so counting a long history never dominates), and this
+    process's own submissions added at once.
+
+    Counting at every claim made a claim's cost grow with the history: on PostgreSQL a claim took 10 ms with no
+    submitted tasks, 37 ms with 50,000 and 83 ms with 200,000.
+    """
+
+    def __init__(self, max_age_s: float = EVIDENCE_MAX_AGE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_age_s, self._age_s, self._clock = max_age_s, max_age_s, clock
+        self._counts: dict[str, int] = {}
+        self._read_at = -math.inf
+        self._lock = threading.Lock()
+
+    def counts(self, session: Session) -> dict[str, int]:
+        """The counts, re-read in ``session`` when they are too old."""
+        with self._lock:
+            if self._clock() - self._read_at < self._age_s:
+                return dict(self._counts)
+        start = self._clock()
+        task = ManualTaskRow
+        fresh = {stratum: int(n) for stratum, n in session.execute(
+            select(task.stratum, func.count()).where(task.state == TaskState.SUBMITTED.value)
+            .group_by(task.stratum)).all()}
+        with self._lock:
+            self._read_at = self._clock()
+            self._age_s = max(self._max_age_s, (self._read_at - start) / EVIDENCE_MAX_SHARE)
+            self._counts = fresh
+            return dict(fresh)
+
+    def add(self, stratum: str) -> None:
+        """One more submitted annotation in ``stratum`` (by this process, committed)."""
+        with self._lock:
+            self._counts[stratum] = self._counts.get(stratum, 0) + 1
+
+
 @dataclass(frozen=True)
 class QueueConfig:
     lease_s: float = 300.0  # a claim's lease; a heartbeat extends it by as much again
@@ -101,6 +143,7 @@ class Queue:
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite_writer = threading.Lock()  # SQLite has one writer: take turns here rather than fail busy
         self._clock = clock
+        self.evidence = Evidence()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
@@ -154,7 +197,7 @@ class Queue:
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:who))"), {"who": annotator})
 
     def _take(self, session: Session, annotator: str, now: float, lease_s: float) -> Lease | None:
-        row = session.scalars(self._next(annotator)).first()
+        row = session.scalars(self._next(annotator, self.evidence.counts(session))).first()
         if row is None:
             return None
         # the time again, with the row locked: whoever handed it back (a sweeper, a skip) has committed, at an
@@ -204,7 +247,9 @@ class Queue:
                 tags=dict(tags), submitted_at=now, published_at=None,
             )
             session.add(answer)
-            return answer
+            stratum = row.stratum
+        self.evidence.add(stratum)
+        return answer
 
     def skip(self, annotator: str, task_id: str, reason: str) -> None:
         """Hand the task back with a reason; it goes to someone else, never to this annotator again."""
@@ -215,21 +260,17 @@ class Queue:
             row.lease_owner, row.lease_deadline, row.updated_at = None, None, now
             self._close_lease(session, task_id, annotator, now, "skipped", reason)
 
-    def _next(self, annotator: str):  # type: ignore[no-untyped-def]  # a Select of ManualTaskRow
-        task, done = ManualTaskRow, aliased(ManualTaskRow)
-        evidence = (select(done.stratum, func.count().label("n")).where(done.state == TaskState.SUBMITTED.value)
-                    .group_by(done.stratum).subquery())
+    def _next(self, annotator: str, evidence: dict[str, int]):  # type: ignore[no-untyped-def]  # a Select
+        task = ManualTaskRow
         sibling_mine = exists().where(and_(
             TaskLeaseRow.frame_id == task.frame_id, TaskLeaseRow.task_id != task.task_id,
             TaskLeaseRow.annotator == annotator))
         skipped_by_me = exists().where(and_(
             TaskLeaseRow.task_id == task.task_id, TaskLeaseRow.annotator == annotator,
             TaskLeaseRow.outcome == "skipped"))
-        query = (
-            select(task).outerjoin(evidence, evidence.c.stratum == task.stratum)
-            .where(task.state.in_(LEASABLE_STATES), ~sibling_mine, ~skipped_by_me)
-            .order_by(func.coalesce(evidence.c.n, 0), task.created_at, task.id).limit(1)
-        )
+        least_first = [case(evidence, value=task.stratum, else_=0)] if evidence else []  # no evidence: all equal
+        query = (select(task).where(task.state.in_(LEASABLE_STATES), ~sibling_mine, ~skipped_by_me)
+                 .order_by(*least_first, task.created_at, task.id).limit(1))
         return query.with_for_update(of=task, skip_locked=True) if self._postgres else query
 
     def _held(self, session: Session, annotator: str, task_id: str, now: float) -> ManualTaskRow:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
-from services.api.queue import Expired, LeaseLost, NotYourTask, Queue, QueueConfig, TooManyLeases
+from services.api.queue import (
+    EVIDENCE_MAX_AGE_S,
+    Evidence,
+    Expired,
+    LeaseLost,
+    NotYourTask,
+    Queue,
+    QueueConfig,
+    TooManyLeases,
+)
 from services.db.engine import session_factory
+from services.db.models import ManualTaskRow
 from services.db.states import TaskState
 from services.messages import AnnotatedObject
 from tests.services.api.helpers import (
@@ -195,6 +205,29 @@ def test_the_stratum_with_the_least_evidence_is_served_first_then_the_oldest_tas
     # no evidence anywhere: the oldest task; then always the stratum with fewer submissions, oldest task first
     order = [next_one(f"p{k}") for k in range(5)]
     assert order == [f"driving-s0-00000{i}/1" for i in (1, 4, 2, 5, 3)]
+
+
+def test_other_replicas_submissions_reach_the_order_within_the_evidence_age(engine: Engine) -> None:
+    """The counts are not re-read at every claim (that made a claim's cost grow with the history): this replica's
+    submissions count at once, another's once the counts are older than EVIDENCE_MAX_AGE_S."""
+    add_tasks(engine, [manual_task(i, stratum="weather=rain", time=float(i)) for i in (1, 2, 3)]
+              + [manual_task(i, stratum="weather=fog", time=float(i)) for i in (4, 5, 6)])
+    queue, age = _queue(engine, FakeClock(), max_leases=10), FakeClock()
+    queue.evidence = Evidence(clock=age)
+
+    def next_one() -> str:
+        lease = queue.claim("a")
+        assert lease is not None
+        queue.submit("a", lease.task_id, BOX, {})
+        return lease.task_id
+
+    assert next_one() == "driving-s0-000001/1"  # nothing submitted: the oldest; rain has 1 now
+    with session_factory(engine)() as s, s.begin():  # another replica submits two fog tasks
+        s.execute(update(ManualTaskRow).where(ManualTaskRow.task_id.in_(["driving-s0-000004/1", "driving-s0-000005/1"]))
+                  .values(state=TaskState.SUBMITTED.value))
+    assert next_one() == "driving-s0-000006/1", "fog still looks empty here: its submissions are not counted yet"
+    age.advance(EVIDENCE_MAX_AGE_S)
+    assert next_one() == "driving-s0-000002/1", "re-counted: rain 1, fog 3"
 
 
 def test_an_annotator_holds_at_most_max_leases_tasks(engine: Engine) -> None:
