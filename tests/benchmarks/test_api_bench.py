@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.api import ClientLog, RunResult, combine, jobs, percentile, problems, summarize, tasks
+from benchmarks.api import tasks
+from benchmarks.api_clients import ClientLog, RunResult, combine, jobs, percentile, problems, summarize
 
 SAMPLES = [0.5, 0.1, 0.4, 0.2, 0.3, 0.9, 0.8, 0.7, 0.6, 1.0]
 
