@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -153,11 +152,8 @@ def servers(database_url: str, replicas: int, logs: Path) -> Iterator[Servers]:
 
 
 def _serve(database_url: str, stem: Path, started: list[subprocess.Popen[bytes]]) -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     ready, log = stem.with_suffix(".ready"), stem.with_suffix(".log")
-    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", str(port),
+    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", "0",
             "--ready-file", str(ready)]
     env = {**os.environ, "SHADOWQA_DATABASE_URL": database_url}
     with log.open("wb") as out:
@@ -167,7 +163,7 @@ def _serve(database_url: str, stem: Path, started: list[subprocess.Popen[bytes]]
         if started[-1].poll() is not None or time.monotonic() > deadline:
             raise BenchmarkFailed(f"the API did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.05)
-    return f"http://127.0.0.1:{port}"
+    return ready.read_text(encoding="utf-8").strip()  # the base URL, with the port it got
 
 
 # --- the runs --------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -38,8 +39,16 @@ def serve_api(settings: Settings, *, host: str, port: int, lease_s: float = 300.
 
 
 def _announce(server: uvicorn.Server, path: Path) -> None:
+    """Once the server listens, write its base URL to ``path`` (whole or not at all: written aside, then renamed)."""
     while not server.started:
         if server.should_exit:
             return
         time.sleep(0.05)
-    path.write_text("ready\n")
+    path.with_name(path.name + ".tmp").write_text(base_url(server.servers[0].sockets[0].getsockname()) + "\n")
+    path.with_name(path.name + ".tmp").replace(path)
+
+
+def base_url(address: tuple[Any, ...]) -> str:
+    """``http://host:port`` of a listening socket's address (IPv6 hosts in brackets)."""
+    host, port = address[0], address[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

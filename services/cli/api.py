@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from services.cli.parser import Parser, positive_int, seconds, weight
+from services.cli.parser import Parser, port, positive_int, seconds, weight
 
 ROLES = ("annotator", "reader", "admin")
 
@@ -20,7 +20,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "bootstrap admin token may be given as SHADOWQA_ADMIN_TOKEN.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
+    s.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port, see --ready-file)")
     s.add_argument("--lease-seconds", type=seconds, default=300.0, metavar="S",
                    help="lease of a claimed task; a heartbeat extends it by as much (default 300)")
     s.add_argument("--max-leases", type=positive_int, default=1, metavar="N",
@@ -29,7 +29,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="default weight bound 1/π of the gates (default 4 = 1/the default audit floor 0.25)")
     s.add_argument("--no-kafka", action="store_true",
                    help="run without Kafka: annotations stay in the database, policies cannot be applied")
-    s.add_argument("--ready-file", help="file written once the API answers")
+    s.add_argument("--ready-file", help="file written once the API answers, holding its base URL "
+                   "(http://HOST:PORT, the port it got with --port 0)")
     s.set_defaults(run=serve)
     t = sub.add_parser("token", help="create or revoke API tokens directly in the database")
     t_sub = t.add_subparsers(dest="token_action", required=True, parser_class=Parser)

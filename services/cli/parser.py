@@ -53,6 +53,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {text}")
+    return value
+
+
 def seconds(text: str) -> float:
     """A duration in seconds, a finite number > 0."""
     return checked_float(text, lambda v: math.isfinite(v) and v > 0, "a number of seconds > 0",

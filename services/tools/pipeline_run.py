@@ -21,7 +21,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -145,7 +144,7 @@ def _workers(prefix: str, options: RunOptions, database: str) -> Iterator[Superv
 @contextlib.contextmanager
 def api_server(prefix: str, database: str, admin_token: str, options: RunOptions) -> Iterator[str]:
     """``shadowqa api serve`` for the run (its topics, its database) until the block ends; yields its base URL."""
-    port = _free_port() if options.metrics_port is None else options.metrics_port + METRICS_OFFSETS["api"]
+    port = 0 if options.metrics_port is None else options.metrics_port + METRICS_OFFSETS["api"]  # 0: any free
     log_dir = options.out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     ready = log_dir / "api.ready"
@@ -165,7 +164,7 @@ def api_server(prefix: str, database: str, admin_token: str, options: RunOptions
             if time.monotonic() > deadline:
                 raise ToolError(f"the API did not start within 60 s; see {log_dir / 'api.log'}")
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield ready.read_text(encoding="utf-8").strip()  # the base URL, with the port it got
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)  # uvicorn stops; the outbox publishes what is left
@@ -199,12 +198,6 @@ def _shown(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -68,15 +67,16 @@ def client(make_client: ClientFactory) -> TestClient:
 @pytest.fixture
 def api_replicas(postgres_url: str, pg_engine: Engine, tmp_path: Path) -> Iterator[Callable[..., list[str]]]:
     """``api_replicas(n, *serve options)``: ``n`` processes of ``shadowqa api serve --no-kafka`` on the migrated
-    PostgreSQL database of ``pg_engine`` (as replicas behind a load balancer would run), each on its own free port;
-    their base URLs. Stopped with SIGTERM after the test; a replica's log is shown if it did not start."""
+    PostgreSQL database of ``pg_engine`` (as replicas behind a load balancer would run), each on a free port it
+    names in its ready file; their base URLs. Stopped with SIGINT after the test; a replica's log is shown if it
+    did not start."""
     started: list[subprocess.Popen[bytes]] = []
 
     def serve(n: int, *options: str) -> list[str]:
         urls = []
         for k in range(n):
-            port, ready, log = _free_port(), tmp_path / f"api-{k}.ready", tmp_path / f"api-{k}.log"
-            argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", str(port),
+            ready, log = tmp_path / f"api-{k}.ready", tmp_path / f"api-{k}.log"
+            argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", "0",
                     "--ready-file", str(ready), *options]
             env = {**os.environ, "SHADOWQA_DATABASE_URL": postgres_url, "SHADOWQA_ADMIN_TOKEN": ADMIN_TOKEN}
             with log.open("wb") as out:
@@ -86,7 +86,7 @@ def api_replicas(postgres_url: str, pg_engine: Engine, tmp_path: Path) -> Iterat
                 if started[-1].poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"api replica {k} did not start:\n{log.read_text(errors='replace')}", pytrace=False)
                 time.sleep(0.05)
-            urls.append(f"http://127.0.0.1:{port}")
+            urls.append(ready.read_text().strip())  # the base URL, with the port it got
         return urls
 
     yield serve
@@ -99,9 +99,3 @@ def api_replicas(postgres_url: str, pg_engine: Engine, tmp_path: Path) -> Iterat
             process.kill()
             process.wait()
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
