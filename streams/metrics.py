@@ -8,9 +8,11 @@ the services issue build on them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from analysis.sampling import Route
 from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
 
 FRAMES = Counter("shadowqa_frames_processed", "Frames the automation engine answered", ["outcome"])
@@ -84,3 +86,20 @@ def persisted(counts: Mapping[str, int]) -> None:
 def lag(group: str, by_topic: Mapping[str, int]) -> None:
     for topic, n in by_topic.items():
         CONSUMER_LAG.labels(group=group, topic=topic).set(n)
+
+
+KINDS = get_args(ComparisonMessage.model_fields["kind"].annotation)  # machine, consensus
+KNOWN_SERIES: dict[str, list[tuple[Counter, dict[str, str]]]] = {
+    "automation": [(FRAMES, {"outcome": o}) for o in ("ok", "failed")],
+    "router": [(ROUTED, {"route": r}) for r in get_args(Route)] + [(TASKS, {"copy": c}) for c in ("1", "2")],
+    "comparator": [(COMPARISONS, {"kind": k}) for k in KINDS],
+    "aggregator": [(COUNTED, {"kind": k}) for k in KINDS],
+}
+
+
+def declare(role: str) -> None:
+    """Create the counters ``role`` reports for every label value known in advance, at zero, so a dashboard
+    shows 0 rather than "no data" until the first event: the share of shipped frames is 0 before the first
+    frame ships, not missing (Prometheus' advice for labels known in advance)."""
+    for counter, labels in KNOWN_SERIES.get(role, []):
+        counter.labels(**labels)

@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from services.infra.topic_names import TopicNames
 from services.settings import Settings
+from streams import metrics
 from streams.app import app_id, build_app, consumed_topics
 from streams.config import PipelineConfig
 from streams.lag import LagReporter, ReadPositions
@@ -38,6 +39,7 @@ def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str
     positions = ReadPositions() if role == "aggregator" else None
     app: Any = build_app(settings, cfg, role, names, positions)
     if metrics_port is not None:
+        metrics.declare(role)
         start_http_server(metrics_port, addr=metrics_host)
         LagReporter(settings.kafka_bootstrap, app_id(names, role), consumed_topics(role, names),
                     positions=positions).start()

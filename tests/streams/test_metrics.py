@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
 from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
 from streams import metrics
 from tests.services.messages.samples import sample
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _value(name: str, **labels: str) -> float:
@@ -54,3 +60,20 @@ def test_comparisons_are_counted_by_kind() -> None:
     metrics.counted([c])
     assert _value("shadowqa_comparisons_total", kind="consensus") - before[0] == 2
     assert _value("shadowqa_comparisons_counted_total", kind="consensus") - before[1] == 1
+
+
+@pytest.mark.parametrize(("role", "name", "labels"), [
+    ("router", "shadowqa_frames_routed_total", {"route": "ship"}),
+    ("router", "shadowqa_manual_tasks_total", {"copy": "2"}),
+    ("automation", "shadowqa_frames_processed_total", {"outcome": "failed"}),
+    ("comparator", "shadowqa_comparisons_total", {"kind": "consensus"}),
+    ("aggregator", "shadowqa_comparisons_counted_total", {"kind": "consensus"}),
+])
+def test_a_role_declares_its_known_series_at_zero(role: str, name: str, labels: dict[str, str]) -> None:
+    """A fresh worker process shows 0 shipped frames, not no series (a dashboard's ratio of shipped to routed
+    frames was empty in a demo run that shipped nothing)."""
+    code = ("import sys; from prometheus_client import REGISTRY; from streams import metrics; "
+            f"before = REGISTRY.get_sample_value({name!r}, {labels!r}); metrics.declare({role!r}); "
+            f"print(before, REGISTRY.get_sample_value({name!r}, {labels!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["None", "0.0"]
