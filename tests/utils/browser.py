@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -40,16 +43,23 @@ def _free_port() -> int:
 def chromium() -> Iterator[int]:
     """A headless Chromium listening for DevTools on a loopback port; stopped afterwards."""
     port = _free_port()
-    with tempfile.TemporaryDirectory() as profile:
+    # its helper processes (zygote, crashpad) can outlive the browser and still write to the profile: the whole
+    # process group is stopped before the profile is removed (CI once failed removing a non-empty 'Default')
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [chromium_path(), *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         try:
             _wait(port)
             yield port
         finally:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
