@@ -27,12 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -53,7 +49,7 @@ from benchmarks.api_clients import (
     run_clients,
     summarize,
 )
-from benchmarks.harness import ROOT, machine, write_section
+from benchmarks.harness import machine, write_section
 from services.api.tokens import Role, Tokens
 from services.db.engine import make_engine, session_factory, upgrade
 from services.db.mappers import task_row
@@ -61,6 +57,7 @@ from services.db.models import ManualAnnotationRow, ManualTaskRow
 from services.infra import postgres
 from services.messages import ManualTask, task_id
 from services.settings import load_settings
+from services.tools.api_processes import api_processes
 
 
 # --- databases and servers --------------------------------------------------------------------------------------------
@@ -135,35 +132,8 @@ class Servers:
 @contextlib.contextmanager
 def servers(database_url: str, replicas: int, logs: Path) -> Iterator[Servers]:
     """``replicas`` processes of ``shadowqa api serve --no-kafka`` on the database, started and ready."""
-    started: list[subprocess.Popen[bytes]] = []
-    try:
-        run = uuid.uuid4().hex[:8]  # a ready file of an earlier run must not announce this one
-        urls = [_serve(database_url, logs / f"api-{run}-{k}", started) for k in range(replicas)]
-        yield Servers(urls, [p.pid for p in started])
-    finally:
-        for process in started:
-            process.send_signal(signal.SIGINT)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _serve(database_url: str, stem: Path, started: list[subprocess.Popen[bytes]]) -> str:
-    ready, log = stem.with_suffix(".ready"), stem.with_suffix(".log")
-    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", "0",
-            "--ready-file", str(ready)]
-    env = {**os.environ, "SHADOWQA_DATABASE_URL": database_url}
-    with log.open("wb") as out:
-        started.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT))
-    deadline = time.monotonic() + 60
-    while not ready.exists():
-        if started[-1].poll() is not None or time.monotonic() > deadline:
-            raise BenchmarkFailed(f"the API did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.05)
-    return ready.read_text(encoding="utf-8").strip()  # the base URL, with the port it got
+    with api_processes(replicas, {"SHADOWQA_DATABASE_URL": database_url}, logs, ["--no-kafka"]) as apis:
+        yield Servers([api.url for api in apis], [api.pid for api in apis])
 
 
 # --- the runs --------------------------------------------------------------------------------------------------------

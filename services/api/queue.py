@@ -91,8 +91,8 @@ class Evidence:
     ``max_age_s`` (or than 20 times the last count took, so counting a long history never dominates), and this
     process's own submissions added at once.
 
-    Counting at every claim made a claim's cost grow with the history: on PostgreSQL a claim took 10 ms with no
-    submitted tasks, 37 ms with 50,000 and 83 ms with 200,000.
+    Counting at every claim made a claim's cost grow with the history: on PostgreSQL (one annotator) a claim took
+    10 ms with no submitted tasks, 37 ms with 50,000 and 83 ms with 200,000.
     """
 
     def __init__(self, max_age_s: float = EVIDENCE_MAX_AGE_S, clock: Callable[[], float] = time.monotonic) -> None:

@@ -44,8 +44,9 @@ def _announce(server: uvicorn.Server, path: Path) -> None:
         if server.should_exit:
             return
         time.sleep(0.05)
-    path.with_name(path.name + ".tmp").write_text(base_url(server.servers[0].sockets[0].getsockname()) + "\n")
-    path.with_name(path.name + ".tmp").replace(path)
+    aside = path.with_name(path.name + ".tmp")
+    aside.write_text(base_url(server.servers[0].sockets[0].getsockname()) + "\n")
+    aside.replace(path)
 
 
 def base_url(address: tuple[Any, ...]) -> str:

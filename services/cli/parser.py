@@ -6,10 +6,12 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from services.infra.topic_names import TopicNames
+
+N = TypeVar("N", int, float)
 
 
 class Parser(argparse.ArgumentParser):
@@ -21,8 +23,12 @@ class Parser(argparse.ArgumentParser):
 
 def checked_float(text: str, ok: Callable[[float], bool], expected: str, must: str) -> float:
     """``text`` as a float ``ok`` accepts; else "expected EXPECTED, got 'TEXT'" or "must be MUST, got TEXT"."""
+    return _checked(text, float, ok, expected, must)
+
+
+def _checked(text: str, convert: Callable[[str], N], ok: Callable[[N], bool], expected: str, must: str) -> N:
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
     if not ok(value):
@@ -44,24 +50,12 @@ def open_interval(text: str) -> float:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
+    return _checked(text, int, lambda v: v >= 1, "a positive integer", ">= 1")
 
 
 def port(text: str) -> int:
     """A TCP port, 0 to 65535 (0: any free one)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {text}")
-    return value
+    return _checked(text, int, lambda v: 0 <= v <= 65535, "a port number", "0 to 65535")
 
 
 def seconds(text: str) -> float:

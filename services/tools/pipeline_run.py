@@ -38,6 +38,7 @@ from services.pipeline.offline import OfflineResult, replay_snapshot
 from services.pipeline.tally import Tally
 from services.settings import Settings
 from services.tools.api_annotators import Team, TeamOptions, TeamTally
+from services.tools.api_processes import api_processes
 from services.tools.exceptions import ToolError
 from services.tools.feed import FeedSummary, feed_to_kafka
 from services.tools.snapshot import export_snapshot
@@ -145,34 +146,10 @@ def _workers(prefix: str, options: RunOptions, database: str) -> Iterator[Superv
 def api_server(prefix: str, database: str, admin_token: str, options: RunOptions) -> Iterator[str]:
     """``shadowqa api serve`` for the run (its topics, its database) until the block ends; yields its base URL."""
     port = 0 if options.metrics_port is None else options.metrics_port + METRICS_OFFSETS["api"]  # 0: any free
-    log_dir = options.out / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    ready = log_dir / "api.ready"
-    ready.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--port", str(port), "--lease-seconds",
-            str(options.lease_s), "--max-weight", str(1.0 / options.audit_floor), "--ready-file", str(ready)]
-    env = {**os.environ, "SHADOWQA_TOPIC_PREFIX": prefix, "SHADOWQA_DATABASE_URL": database,
-           "SHADOWQA_ADMIN_TOKEN": admin_token}
-    with (log_dir / "api.log").open("ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                   cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60.0
-        while not ready.exists():
-            if process.poll() is not None:
-                raise ToolError(f"the API exited with status {process.returncode}; see {log_dir / 'api.log'}")
-            if time.monotonic() > deadline:
-                raise ToolError(f"the API did not start within 60 s; see {log_dir / 'api.log'}")
-            time.sleep(0.1)
-        yield ready.read_text(encoding="utf-8").strip()  # the base URL, with the port it got
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)  # uvicorn stops; the outbox publishes what is left
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    env = {"SHADOWQA_TOPIC_PREFIX": prefix, "SHADOWQA_DATABASE_URL": database, "SHADOWQA_ADMIN_TOKEN": admin_token}
+    serve = ["--lease-seconds", str(options.lease_s), "--max-weight", str(1.0 / options.audit_floor)]
+    with api_processes(1, env, options.out / "logs", serve, port=port) as (api,):
+        yield api.url
 
 
 def _team(options: RunOptions, prefix: str) -> TeamOptions:

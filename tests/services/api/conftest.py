@@ -3,11 +3,7 @@ processes."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +14,7 @@ from sqlalchemy import Engine
 
 from services.api.app import create_app
 from services.db.engine import make_engine, upgrade
+from services.tools.api_processes import api_processes
 from tests.services.api.helpers import ADMIN_TOKEN, ClientFactory
 
 
@@ -68,34 +65,11 @@ def client(make_client: ClientFactory) -> TestClient:
 def api_replicas(postgres_url: str, pg_engine: Engine, tmp_path: Path) -> Iterator[Callable[..., list[str]]]:
     """``api_replicas(n, *serve options)``: ``n`` processes of ``shadowqa api serve --no-kafka`` on the migrated
     PostgreSQL database of ``pg_engine`` (as replicas behind a load balancer would run), each on a free port it
-    names in its ready file; their base URLs. Stopped with SIGINT after the test; a replica's log is shown if it
-    did not start."""
-    started: list[subprocess.Popen[bytes]] = []
+    names in its ready file; their base URLs. Stopped after the test."""
+    env = {"SHADOWQA_DATABASE_URL": postgres_url, "SHADOWQA_ADMIN_TOKEN": ADMIN_TOKEN}
+    with contextlib.ExitStack() as stack:
+        def serve(n: int, *options: str) -> list[str]:
+            return [api.url for api in stack.enter_context(
+                api_processes(n, env, tmp_path, ["--no-kafka", *options], name="api-replica"))]
 
-    def serve(n: int, *options: str) -> list[str]:
-        urls = []
-        for k in range(n):
-            ready, log = tmp_path / f"api-{k}.ready", tmp_path / f"api-{k}.log"
-            argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", "--port", "0",
-                    "--ready-file", str(ready), *options]
-            env = {**os.environ, "SHADOWQA_DATABASE_URL": postgres_url, "SHADOWQA_ADMIN_TOKEN": ADMIN_TOKEN}
-            with log.open("wb") as out:
-                started.append(subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT))
-            deadline = time.monotonic() + 60
-            while not ready.exists():
-                if started[-1].poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"api replica {k} did not start:\n{log.read_text(errors='replace')}", pytrace=False)
-                time.sleep(0.05)
-            urls.append(ready.read_text().strip())  # the base URL, with the port it got
-        return urls
-
-    yield serve
-    for process in started:
-        process.send_signal(signal.SIGINT)
-    for process in started:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
+        yield serve
