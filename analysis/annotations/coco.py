@@ -7,6 +7,11 @@ the standard COCO results list, or an object with ``annotations`` (that list)
 plus ``images`` carrying per-frame ``tags``, ``confidence`` and
 ``model_version``. A ground-truth-shaped document is also accepted as the
 automation side, for comparing two human annotations of the same frames.
+
+Segmentations are read when ``with_masks`` is set, or where a record has no
+``bbox`` (its box then comes from its mask). Polygon segmentations need a
+``rasterise`` function (the I/O edge passes pycocotools'); without one they are
+refused.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from analysis.annotations import checks
 from analysis.annotations.coco_frames import parse_categories, parse_frame_labels, parse_images
 from analysis.annotations.coco_objects import Context, RecordRules, parse_objects
 from analysis.annotations.model import Annotations, Categories
+from analysis.annotations.polygons import Rasteriser
 from analysis.exceptions import InvalidInput
 
 GROUND_TRUTH = RecordRules(section="annotations", results=False)
@@ -27,13 +33,15 @@ RESULTS_LIST = RecordRules(section="", results=True)
 RESULTS_OBJECT = RecordRules(section="annotations", results=True)
 
 
-def parse_ground_truth(doc: Any, source: str, *, with_masks: bool = False) -> Annotations:
+def parse_ground_truth(
+    doc: Any, source: str, *, with_masks: bool = False, rasterise: Rasteriser | None = None,
+) -> Annotations:
     """A COCO ground-truth document as :class:`Annotations`."""
     rec = checks.as_record(doc, source, "")
     categories = parse_categories(checks.field(rec, "categories", source, ""), source)
     images, tags = parse_images(checks.field(rec, "images", source, ""), source)
     items = checks.as_list(checks.field(rec, "annotations", source, ""), source, "annotations")
-    objects = parse_objects(items, Context(source, GROUND_TRUTH, images, categories, with_masks))
+    objects = parse_objects(items, Context(source, GROUND_TRUTH, images, categories, with_masks, rasterise))
     n = len(images)
     return Annotations(
         images=images, categories=categories, objects=objects, tags=tags,
@@ -41,10 +49,13 @@ def parse_ground_truth(doc: Any, source: str, *, with_masks: bool = False) -> An
     )
 
 
-def parse_automation(doc: Any, source: str, manual: Annotations, *, with_masks: bool = False) -> Annotations:
+def parse_automation(
+    doc: Any, source: str, manual: Annotations, *, with_masks: bool = False, rasterise: Rasteriser | None = None,
+) -> Annotations:
     """The machine side of a comparison, read against the manual side's frames and labels."""
     if isinstance(doc, dict) and "images" in doc and "categories" in doc:
-        return _ground_truth_as_automation(doc, source, manual, with_masks)
+        other = parse_ground_truth(doc, source, with_masks=with_masks, rasterise=rasterise)
+        return _ground_truth_as_automation(other, source, manual)
     rules = RESULTS_LIST if isinstance(doc, list) else RESULTS_OBJECT
     n = len(manual.images)
     tags: list[Any] = [{} for _ in range(n)]
@@ -61,7 +72,7 @@ def parse_automation(doc: Any, source: str, manual: Annotations, *, with_masks: 
         items = doc
     else:
         raise InvalidInput(source, "", f"expected a COCO results list or object, got {checks.describe(doc)}")
-    ctx = Context(source, rules, manual.images, manual.categories, with_masks)
+    ctx = Context(source, rules, manual.images, manual.categories, with_masks, rasterise)
     return Annotations(
         images=manual.images, categories=manual.categories, objects=parse_objects(items, ctx),
         tags=tags, confidence=np.array(confidence, dtype=np.float64), model_version=versions,
@@ -69,8 +80,7 @@ def parse_automation(doc: Any, source: str, manual: Annotations, *, with_masks: 
     )
 
 
-def _ground_truth_as_automation(doc: Any, source: str, manual: Annotations, with_masks: bool) -> Annotations:
-    other = parse_ground_truth(doc, source, with_masks=with_masks)
+def _ground_truth_as_automation(other: Annotations, source: str, manual: Annotations) -> Annotations:
     _check_same_categories(other.categories, manual.categories, source)
     frame = np.array([manual.images.index.get(int(i), -1) for i in other.images.ids], dtype=np.int64)
     if (frame < 0).any():

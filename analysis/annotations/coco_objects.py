@@ -2,6 +2,8 @@
 
 A vectorised fast path handles well-formed files; when any check fails, the
 records are walked one by one so the error names the exact record and field.
+A record without ``bbox`` but with a ``segmentation`` (COCO's results format
+for masks) gets its box from the mask, as pycocotools' ``loadRes`` does.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ from analysis.annotations.model import (
     Images,
     IntArray,
     Objects,
-    Rle,
 )
-from analysis.annotations.rle import area as rle_area
-from analysis.annotations.rle import parse_rle
+from analysis.annotations.polygons import Rasteriser
+from analysis.annotations.segmentation import Masks, boxes_from_masks, mask_areas, object_masks
 from analysis.exceptions import InvalidInput
 
 _NUMBER = (int, float)
 _SCALAR = {str, int, float, bool}
 _ABSENT: Any = object()
+_NO_BOX = [0.0, 0.0, 0.0, 0.0]  # placeholder until the mask's box replaces it
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Context:
     images: Images
     categories: Categories
     with_masks: bool
+    rasterise: Rasteriser | None = None  # for polygon segmentations; without one they are refused
 
 
 class _NeedsExactCheck(Exception):
@@ -67,12 +70,18 @@ def parse_objects(items: list[Any], ctx: Context) -> Objects:
     category = _category_index(columns["category_id"], ctx)
     ann_id = columns["id"]
     _check_unique_ids(ann_id, ctx)
-    masks = _masks(items, frame, ctx) if ctx.with_masks else None
+    boxless: BoolArray = columns["boxless"]
+    area_from_mask = ctx.rules.results and bool(boxless[:1].any())  # pycocotools' loadRes looks at record 0
+    rows = np.arange(len(items)) if ctx.with_masks or area_from_mask else np.flatnonzero(boxless)
+    masks = object_masks(items, rows, frame, ctx.images, source=ctx.source, section=ctx.rules.section,
+                         rasterise=ctx.rasterise, required=ctx.with_masks)
+    boxes = boxes_from_masks(columns["bbox"], boxless, masks)
     objects = Objects(
-        frame=frame, ann_id=ann_id, category=category, boxes=columns["bbox"],
-        area=_areas(columns, masks), score=columns["score"], crowd=columns["iscrowd"],
-        ignore=columns["ignore"], track_id=columns["track_id"],
-        attributes=columns["attributes"], masks=masks,
+        frame=frame, ann_id=ann_id, category=category, boxes=boxes,
+        area=_areas(boxes, columns["area"], masks, from_mask=area_from_mask or not ctx.rules.results),
+        score=columns["score"], crowd=columns["iscrowd"], ignore=columns["ignore"],
+        track_id=columns["track_id"], attributes=columns["attributes"],
+        masks=masks if ctx.with_masks else None,
     )
     if len(frame) < 2 or bool(np.all(frame[:-1] <= frame[1:])):
         return objects
@@ -87,7 +96,7 @@ def _fast_columns(items: list[Any], ctx: Context) -> dict[str, Any]:
     try:
         image_id = [a["image_id"] for a in items]
         category_id = [a["category_id"] for a in items]
-        boxes = [a["bbox"] for a in items]
+        boxes = [a.get("bbox", _ABSENT) for a in items]
         ann_id = list(range(1, len(items) + 1)) if results else [a["id"] for a in items]
         scores = [a["score"] for a in items] if results else [a.get("score") for a in items]
     except KeyError:
@@ -95,9 +104,13 @@ def _fast_columns(items: list[Any], ctx: Context) -> dict[str, Any]:
     crowd = _flags(items, "iscrowd")
     if results and crowd.any():
         raise _NeedsExactCheck
+    boxless = np.array([b is _ABSENT for b in boxes], dtype=bool)
+    if any(items[i].get("segmentation") is None for i in np.flatnonzero(boxless).tolist()):
+        raise _NeedsExactCheck  # neither a box nor a mask to take one from
     return {
         "image_id": _ints(image_id), "category_id": _ints(category_id), "id": _ints(ann_id),
-        "bbox": _boxes(boxes), "score": _scores(scores, required=results),
+        "bbox": _boxes([_NO_BOX if b is _ABSENT else b for b in boxes]), "boxless": boxless,
+        "score": _scores(scores, required=results),
         "iscrowd": crowd, "ignore": _flags(items, "ignore"),
         "area": None if results else _optional_areas(items),
         "track_id": _ints([a.get("track_id", -1) for a in items]),
@@ -174,15 +187,18 @@ def _attributes(items: list[dict[str, Any]]) -> LabelTable | None:
     return LabelTable.from_records([None if r is _ABSENT else r for r in records])
 
 
-def _areas(columns: dict[str, Any], masks: Sequence[Rle | None] | None) -> FloatArray:
-    """The given area, else the mask's, else the box's (as pycocotools' loadRes)."""
-    boxes: FloatArray = columns["bbox"]
-    box_area = boxes[:, 2] * boxes[:, 3]
-    if masks is not None:
-        mask_area = np.array([np.nan if m is None else rle_area(m) for m in masks], dtype=np.float64)
-        box_area = np.where(np.isnan(mask_area), box_area, mask_area)
-    given: FloatArray | None = columns["area"]
-    return box_area if given is None else np.where(np.isnan(given), box_area, given)
+def _areas(boxes: FloatArray, given: FloatArray | None, masks: Masks, *, from_mask: bool) -> FloatArray:
+    """The given area, else (``from_mask``) the mask's, else the box's.
+
+    Ground truth keeps its ``area`` field. Results have none: pycocotools'
+    ``loadRes`` sets the box's area when the file's first record has a box and
+    the mask's when it has not, which decides the COCO size buckets.
+    """
+    area = boxes[:, 2] * boxes[:, 3]
+    if from_mask:
+        of_mask = mask_areas(masks)
+        area = np.where(np.isnan(of_mask), area, of_mask)
+    return area if given is None else np.where(np.isnan(given), area, given)
 
 
 def _frame_index(image_ids: IntArray, ctx: Context) -> IntArray:
@@ -229,17 +245,6 @@ def _check_unique_ids(ann_id: IntArray, ctx: Context) -> None:
         )
 
 
-def _masks(items: list[dict[str, Any]], frame: IntArray, ctx: Context) -> list[Rle | None]:
-    out: list[Rle | None] = []
-    for i, item in enumerate(items):
-        seg = item.get("segmentation")
-        f = int(frame[i])
-        size = (int(ctx.images.height[f]), int(ctx.images.width[f]))
-        where = f"{ctx.rules.where(i)}.segmentation"
-        out.append(None if seg is None else parse_rle(seg, ctx.source, where, size))
-    return out
-
-
 def _check_records(items: Any, ctx: Context) -> None:
     """Walk every record with the exact checks; raises on the first problem."""
     rules = ctx.rules
@@ -255,7 +260,8 @@ def _check_record(rec: Any, where: str, ctx: Context) -> None:
         checks.integer(get("id"), src, f"{where}.id")
     checks.integer(get("image_id"), src, f"{where}.image_id")
     checks.integer(get("category_id"), src, f"{where}.category_id")
-    checks.box(get("bbox"), src, f"{where}.bbox")
+    if "bbox" in rec or rec.get("segmentation") is None:  # without a box, the mask gives one
+        checks.box(get("bbox"), src, f"{where}.bbox")
     if ctx.rules.results or rec.get("score") is not None:
         checks.number(get("score"), src, f"{where}.score")
     for key in ("iscrowd", "ignore"):

@@ -14,12 +14,12 @@ from analysis.annotations import checks
 from analysis.annotations.model import BoolArray, IntArray, Rle
 from analysis.exceptions import InvalidInput
 
+_UINT = 2**32  # pycocotools' C code counts in unsigned 32-bit integers
+
 
 def parse_rle(value: Any, source: str, where: str, image_size: tuple[int, int]) -> Rle:
     """A COCO RLE object (compressed string or list of counts) checked against its image."""
-    rec = checks.as_record(value, source, where) if not isinstance(value, list) else None
-    if rec is None:
-        raise InvalidInput(source, where, "polygon segmentation is not supported; give COCO RLE")
+    rec = checks.as_record(value, source, where)
     size = checks.as_list(checks.field(rec, "size", source, where), source, f"{where}.size")
     if len(size) != 2:
         raise InvalidInput(source, f"{where}.size", f"expected [height, width], got {len(size)} values")
@@ -108,6 +108,33 @@ def encode(mask: BoolArray) -> Rle:
 
 def area(rle: Rle) -> int:
     return int(sum(rle.counts[1::2]))
+
+
+def bbox(rle: Rle) -> tuple[float, float, float, float]:
+    """The mask's ``[x, y, width, height]`` exactly as pycocotools' ``toBbox`` (C ``rleToBbox``) gives it.
+
+    COCO results may carry a mask without a box; pycocotools derives the box
+    this way, so the same box must come out here. It reads only run ends: a
+    foreground run that wraps into the next column spans the full height. The
+    C code's unsigned 32-bit arithmetic is kept, so an empty mask given with a
+    trailing empty run gets pycocotools' odd box too.
+    """
+    h, w, m = rle.height, rle.width, len(rle.counts) // 2 * 2  # a trailing background run is dropped
+    if m == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    counts = np.asarray(rle.counts[:m], dtype=np.int64)
+    ends = np.cumsum(counts) % _UINT
+    on = counts[1::2] > 0
+    xs, ys, xe, ye = w, h, 0, 0
+    if on.any():
+        first, last = ends[0::2][on], (ends[1::2][on] - 1) % _UINT
+        x_first, x_last = first // h, last // h
+        xs, xe = min(w, int(x_first.min())), int(x_last.max())
+        if bool((x_first < x_last).any()):  # a run crossing a column boundary
+            ys, ye = 0, h - 1
+        else:
+            ys, ye = min(h, int((first % h).min())), int((last % h).max())
+    return float(xs), float(ys), float((xe - xs + 1) % _UINT), float((ye - ys + 1) % _UINT)
 
 
 def iou(dt: Rle, gt: Rle, crowd: bool) -> float:

@@ -1,4 +1,4 @@
-"""pycocotools as the reference: per-image TP/FP/FN from ``COCOeval.evaluateImg``."""
+"""pycocotools as the reference: per-image TP/FP/FN from ``COCOeval.evaluateImg``, for boxes or masks."""
 
 from __future__ import annotations
 
@@ -17,14 +17,18 @@ Counts = dict[int, tuple[int, int, int]]
 def pycocotools_counts(
     gt_doc: dict[str, Any], results: list[dict[str, Any]], *, iou: float = 0.5,
     area_range: tuple[float, float] = (0.0, 1e10), max_dets: int = 100, use_cats: bool = True,
+    iou_type: str = "bbox",
 ) -> Counts:
-    """Per image: (true positives, false positives, false negatives) as pycocotools counts them."""
+    """Per image: (true positives, false positives, false negatives) as pycocotools counts them.
+
+    ``iou_type`` is ``bbox`` or ``segm`` (mask IoU; polygons rasterised by pycocotools itself).
+    """
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = copy.deepcopy(gt_doc)
         gt.createIndex()
         dt = gt.loadRes(copy.deepcopy(results)) if results else _empty(gt_doc)
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, iou_type)
         ev.params.iouThrs = np.array([iou])
         ev.params.areaRng = [list(area_range)]
         ev.params.areaRngLbl = ["range"]

@@ -199,8 +199,10 @@ CASES = [
         "annotations[2]: missing required field 'image_id'"),
     bad("ann-missing-category-id", gt(drop("annotations[1].category_id")),
         "annotations[1]: missing required field 'category_id'"),
-    bad("ann-missing-bbox", gt(drop("annotations[1].bbox")),
-        "annotations[1]: missing required field 'bbox'"),
+    bad("ann-missing-bbox", gt(drop("annotations[1].bbox"), drop("annotations[1].segmentation")),
+        "annotations[1]: missing required field 'bbox'"),  # with a segmentation, the box comes from the mask
+    bad("res-missing-bbox-null-mask", res(drop("[1].bbox"), put("[1].segmentation", None)),
+        "[1]: missing required field 'bbox'"),
     bad("ann-id-too-big", gt(put("annotations[1].id", 2**63)),
         "annotations[1].id: does not fit in 64 bits, got 9223372036854775808"),
     bad("ann-image-id-string", gt(put("annotations[0].image_id", "1")),
@@ -280,9 +282,16 @@ CASES = [
         "annotations[2].bbox: width is negative"),
     bad("gt2-coco-without-scores", gt2(args=COCO),
         "coco matching needs a score on every detection"),
-    # -- masks (--geometry mask): COCO RLE only, fitting the image
-    bad("mask-polygon", gt(put(RLE, [[1, 1, 9, 1, 9, 9]]), args=MASK),
-        f"{RLE}: polygon segmentation is not supported; give COCO RLE"),
+    # -- masks (--geometry mask): COCO RLE or polygons, fitting the image
+    bad("mask-polygon-two-points", gt(put(RLE, [[1, 1, 9, 1]]), args=MASK),
+        f"{RLE}[0]: a polygon needs an even count of at least 6 numbers (3 points), got 4"),
+    bad("mask-polygon-flat", gt(put(RLE, [1, 1, 9, 1, 9, 9]), args=MASK),
+        f"{RLE}[0]: expected a polygon [x1, y1, x2, y2, ...], got number 1"),
+    bad("mask-polygon-string", gt(put(RLE, [[1, 1, 9, 1, 9, "9"]]), args=MASK),
+        f"{RLE}[0][5]: expected a number, got string '9'"),
+    bad("mask-polygon-empty", gt(put(RLE, []), args=MASK), f"{RLE}: an empty polygon list has no pixels"),
+    bad("mask-polygon-no-image-size", gt(put(RLE, [[1, 1, 9, 1, 9, 9]]), drop("images[0].width"), args=MASK),
+        f"{RLE}: a polygon can only be rasterised on an image with a width and height"),
     bad("mask-not-object", gt(put(RLE, "rle"), args=MASK), f"{RLE}: expected an object, got str"),
     bad("mask-missing-size", gt(drop(f"{RLE}.size"), args=MASK), f"{RLE}: missing required field"),
     bad("mask-size-3-values", gt(put(f"{RLE}.size", [48, 64, 3]), args=MASK),
@@ -299,8 +308,12 @@ CASES = [
         f"{RLE}.counts: invalid character ' ' in compressed counts"),
     bad("mask-compressed-cut", gt(put(f"{RLE}.counts", "o"), args=MASK),
         f"{RLE}.counts: compressed counts end in the middle of a number"),
-    bad("mask-result-polygon", res(put("[1].segmentation", [[0, 0, 4, 0, 4, 4]]), args=MASK),
-        "[1].segmentation: polygon segmentation is not supported"),
+    bad("mask-result-polygon-odd", res(put("[1].segmentation", [[0, 0, 4, 0, 4, 4, 2]]), args=MASK),
+        "[1].segmentation[0]: a polygon needs an even count of at least 6 numbers (3 points), got 7"),
+    bad("mask-result-without-mask", res(drop("[1].segmentation"), args=MASK),
+        "[1]: missing required field 'segmentation' (mask IoU needs a mask on every object)"),
+    bad("mask-gt-without-mask", gt(drop("annotations[2].segmentation"), args=MASK),
+        "annotations[2]: missing required field 'segmentation'"),
     # -- quality spec
     bad("spec-unknown-key", spec("min_iuo: 0.5\n"), "min_iuo: unknown key 'min_iuo' (known:"),
     bad("spec-min-iou-above-1", spec("min_iou: 1.5\n"), "min_iou: must be <= 1.0, got 1.5"),
@@ -415,6 +428,11 @@ VALID = [
     ok("gt-flags-as-booleans", gt(put("annotations[0].iscrowd", False),
                                   put("annotations[1].ignore", True))),
     ok("no-objects", gt(put("annotations", []), args=MASK)),
+    ok("polygon-ground-truth", gt(put(RLE, [[4, 4, 24, 4, 24, 14, 4, 14]]), args=MASK)),
+    ok("polygon-results", res(put("[0].segmentation", [[4, 4, 24, 4, 24, 14]]), args=MASK)),
+    # COCO's results format for masks: a mask and no box (the box comes from the mask)
+    ok("mask-results-without-bbox", res(drop("[0].bbox"), drop("[1].bbox"), args=MASK)),
+    ok("mask-results-without-bbox-box-mode", res(drop("[0].bbox"))),
 ]
 
 
