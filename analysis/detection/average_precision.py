@@ -23,7 +23,11 @@ from analysis.detection.contract import (
     checked_thresholds,
     reported_as,
 )
-from analysis.matching import MatchOptions, match
+from analysis.detection.remembered_iou import RememberedIoU
+from analysis.exceptions import InvalidInput
+from analysis.geometry import Geometry, get_geometry
+from analysis.matching.coco import CocoRules, coco_match
+from analysis.matching.pairs import group_keys
 
 # pycocotools' Params.iouThrs, built by the same expression so the floats are identical.
 COCO_IOU_THRESHOLDS: tuple[float, ...] = tuple(
@@ -68,7 +72,9 @@ class APResult:
 
 
 @dataclass(frozen=True, eq=False)
-class _Flags:
+class Flags:
+    """The matcher's verdict on every detection at every IoU threshold, for one area range."""
+
     tp: BoolArray  # (T, N) detection is a true positive at threshold t
     fp: BoolArray  # (T, N) detection is a false positive at threshold t
     n_manual: IntArray  # (K,) non-ignored manual objects per class
@@ -77,41 +83,58 @@ class _Flags:
 def average_precision(
     automation: Annotations, manual: Annotations, *,
     iou_thresholds: Iterable[float] = COCO_IOU_THRESHOLDS, max_dets: int = 100,
-    area_range: tuple[float, float] = ALL_AREAS,
+    area_range: tuple[float, float] = ALL_AREAS, geometry: str = "box",
 ) -> APResult:
-    """COCO AP and AR of scored automation boxes, as pycocotools' ``COCOeval`` computes them.
+    """COCO AP and AR of scored automation objects, as pycocotools' ``COCOeval`` computes them.
 
     ``max_dets`` caps detections per image and class; ``area_range`` (px²,
-    inclusive) selects the objects evaluated, as pycocotools' ``areaRng``.
+    inclusive) selects the objects evaluated, as pycocotools' ``areaRng``;
+    ``geometry`` is ``box`` (iouType ``bbox``) or ``mask`` (``segm``).
     """
     thresholds = checked_thresholds(iou_thresholds)
     area_range = checked_area_range(area_range)
     check_same_frames(automation, manual)
+    overlap = RememberedIoU(get_geometry(geometry))
     with reported_as(f"average precision of {automation.source or 'automation'} against {manual.source or 'manual'}"):
-        flags = _match_flags(automation, manual, thresholds, checked_max_dets(max_dets), area_range)
-        dt = automation.objects
-        ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
-        precision, recall = accumulate(flags.tp, flags.fp, ranking, dt.category, flags.n_manual)
-        return _summarize(precision, recall, flags.n_manual, manual, thresholds, max_dets, area_range)
+        flags = match_flags(automation, manual, thresholds, checked_max_dets(max_dets), area_range, overlap)
+        return ap_from_flags(flags, automation, manual, thresholds, max_dets, area_range)
 
 
-def _match_flags(
+def match_flags(
     automation: Annotations, manual: Annotations, thresholds: tuple[float, ...], max_dets: int,
-    area_range: tuple[float, float],
-) -> _Flags:
-    """True and false positives per threshold from the pycocotools-exact matcher."""
-    n = len(automation.objects)
-    tp = np.zeros((len(thresholds), n), dtype=bool)
-    fp = np.zeros((len(thresholds), n), dtype=bool)
-    if len(manual.objects) == 0:  # every class is undefined; the coco matcher fails on an empty manual side
-        return _Flags(tp, fp, np.zeros(len(manual.categories), dtype=np.int64))
-    gt_ignored = np.zeros(len(manual.objects), dtype=bool)
+    area_range: tuple[float, float], geometry: Geometry,
+) -> Flags:
+    """True and false positives per threshold from the pycocotools-exact matcher (class-aware)."""
+    dt, gt = automation.objects, manual.objects
+    if not dt.has_scores:
+        raise InvalidInput(automation.source, "", "coco matching needs a score on every detection")
+    tp = np.zeros((len(thresholds), len(dt)), dtype=bool)
+    fp = np.zeros((len(thresholds), len(dt)), dtype=bool)
+    if len(gt) == 0:  # every class is undefined; the coco matcher fails on an empty manual side
+        return Flags(tp, fp, np.zeros(len(manual.categories), dtype=np.int64))
+    k = len(manual.categories)
+    dt_key, gt_key = group_keys(dt.frame, dt.category, k, True), group_keys(gt.frame, gt.category, k, True)
+    dt_small, gt_small = np.zeros(len(dt), dtype=bool), np.zeros(len(gt), dtype=bool)
+    gt_ignored = gt_small
     for t, threshold in enumerate(thresholds):
-        options = MatchOptions(method="coco", iou_threshold=threshold, max_dets=max_dets, area_range=area_range)
-        matches = match(automation, manual, options)
+        matches = coco_match(
+            dt, gt, dt_key=dt_key, gt_key=gt_key, n_keys=len(manual.images) * k, geometry=geometry,
+            rules=CocoRules(threshold, max_dets, area_range), dt_small=dt_small, gt_small=gt_small,
+        )
         tp[t], fp[t], gt_ignored = matches.dt_matched, matches.false_positive, matches.gt_ignored
-    n_manual = np.bincount(manual.objects.category[~gt_ignored], minlength=len(manual.categories))
-    return _Flags(tp, fp, n_manual.astype(np.int64))
+    n_manual = np.bincount(gt.category[~gt_ignored], minlength=k)
+    return Flags(tp, fp, n_manual.astype(np.int64))
+
+
+def ap_from_flags(
+    flags: Flags, automation: Annotations, manual: Annotations, thresholds: tuple[float, ...], max_dets: int,
+    area_range: tuple[float, float],
+) -> APResult:
+    """pycocotools' ``accumulate()`` and ``summarize()`` over the matcher's flags."""
+    dt = automation.objects
+    ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
+    precision, recall = accumulate(flags.tp, flags.fp, ranking, dt.category, flags.n_manual)
+    return _summarize(precision, recall, flags.n_manual, manual, thresholds, max_dets, area_range)
 
 
 def _summarize(

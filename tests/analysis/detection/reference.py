@@ -19,8 +19,9 @@ AREA_INDEX = {"all": 0, "small": 1, "medium": 2, "large": 3}
 def coco_eval(
     gt_doc: dict[str, Any], results: list[dict[str, Any]], *,
     iou_thrs: Sequence[float] | None = None, area_rng: Sequence[tuple[float, float]] | None = None,
+    iou_type: str = "bbox",
 ) -> COCOeval:
-    """``COCOeval(gt, dt, "bbox")`` after evaluate() and accumulate(), and summarize() unless areas are custom.
+    """``COCOeval(gt, dt, iou_type)`` after evaluate() and accumulate(), and summarize() unless areas are custom.
 
     Defaults are pycocotools' own params. Documents are deep-copied: pycocotools
     writes ``ignore``, ``area`` and ``id`` into them. An empty results list gets
@@ -31,7 +32,7 @@ def coco_eval(
         gt.dataset = copy.deepcopy(gt_doc)
         gt.createIndex()
         dt = gt.loadRes(copy.deepcopy(results)) if results else _empty_results(gt_doc)
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, iou_type)
         if iou_thrs is not None:
             ev.params.iouThrs = np.array(iou_thrs, dtype=np.float64)
         if area_rng is not None:
