@@ -2,7 +2,8 @@
 
 ``Comparator(options).calculate(automation, manual)`` returns a :class:`Comparison`
 holding per-frame agreement, acceptance under the quality spec, and summaries
-overall, per class, per tag value and per model version.
+overall, per class, per tag value and per model version; with ``coco_ap`` set
+and a score on every machine object, also COCOeval's AP/AR.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from analysis.agreement.labels import attribute_agreement, tag_agreement, tag_co
 from analysis.agreement.spec import QualitySpec
 from analysis.agreement.summary import FrameCounts, StratumSummary, summarize
 from analysis.annotations.model import Annotations, BoolArray
+from analysis.detection import CocoSummary, coco_summary
 from analysis.exceptions import AnalysisFailed, ShadowQAError
 from analysis.matching import Matches, MatchOptions, match
 from analysis.stats import cohen_kappa
@@ -27,6 +29,8 @@ class CompareOptions:
     matching: MatchOptions = field(default_factory=MatchOptions)
     spec: QualitySpec = field(default_factory=QualitySpec)
     confidence: float = 0.95
+    # COCOeval's twelve AP/AR stats too: forty matcher runs, so asked for by `shadowqa compare`, not per batch
+    coco_ap: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Comparison:
     per_class: dict[str, StratumSummary]
     strata: dict[str, dict[str, StratumSummary]]
     tags: dict[str, TagSummary]
+    coco: CocoSummary | None = None
+    coco_skipped: str = ""  # why ``coco`` is None
 
 
 class Comparator:
@@ -81,6 +87,7 @@ class Comparator:
             attributes=attribute_agreement(automation, manual, matches, opts.spec.attributes),
             tags=tag_agreement(automation, manual, opts.spec.tags),
         )
+        coco, coco_skipped = self._coco(automation, manual)
         counts = FrameCounts(
             frames.accepted, frames.tp, frames.fp, frames.fn, frames.iou_sum, 1.0 / manual.images.inclusion_prob
         )
@@ -89,7 +96,20 @@ class Comparator:
             frames=frames, overall=summarize(counts, opts.confidence),
             per_class=self._per_class(frames, counts, manual),
             strata=self._strata(counts, automation, manual), tags=_tag_summaries(automation, manual),
+            coco=coco, coco_skipped=coco_skipped,
         )
+
+    def _coco(self, automation: Annotations, manual: Annotations) -> tuple[CocoSummary | None, str]:
+        """COCO AP/AR when asked for and defined (AP ranks detections by score: every one needs a score),
+        else why not."""
+        if not self.options.coco_ap:
+            return None, "not requested"
+        unscored, n = int(np.isnan(automation.objects.score).sum()), len(automation.objects)
+        if unscored and unscored == n:
+            return None, "the automation side has no scores, and AP ranks detections by score"
+        if unscored:
+            return None, f"{unscored} of {n} automation objects have no score to rank them by"
+        return coco_summary(automation, manual, geometry=self.options.matching.geometry), ""
 
     def _per_class(self, frames: FrameAgreement, counts: FrameCounts, manual: Annotations) -> dict[str, StratumSummary]:
         pc = frames.per_class

@@ -19,7 +19,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p = commands.add_parser(
         "compare", help="compare machine annotations with manual ones",
         description="Match automation results to manual annotations frame by frame and report "
-        "precision, recall, IoU and frame acceptance under a quality spec.",
+        "precision, recall, IoU and frame acceptance under a quality spec; with scores on the machine "
+        "side, also COCO AP/AR (pycocotools' twelve COCOeval stats and AP per class).",
     )
     p.add_argument("--automation", required=True, metavar="RESULTS.json",
                    help="COCO results (list or object) or a second COCO ground-truth file")
@@ -28,11 +29,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
-    p.add_argument("--geometry", choices=("box", "mask"), default="box", help="overlap of boxes or RLE masks")
+    p.add_argument("--geometry", choices=("box", "mask"), default="box", help="overlap of boxes or masks (COCO RLE or polygons)")
     p.add_argument("--max-dets", type=positive_int, default=100,
                    help="coco matching: detections kept per image and class (default 100)")
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
     p.add_argument("--confidence", type=open_interval, default=0.95, help="interval confidence level")
+    p.add_argument("--no-ap", action="store_true",
+                   help="skip COCO AP/AR (10 IoU thresholds x 4 area ranges: the slow part on large inputs)")
     p.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
     p.set_defaults(run=run)
 
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         method=args.matching, iou_threshold=args.iou, class_aware=not args.class_agnostic,
         geometry=args.geometry, max_dets=args.max_dets,
     )
-    result = Comparator(CompareOptions(matching, spec, args.confidence)).calculate(automation, manual)
+    options = CompareOptions(matching, spec, args.confidence, coco_ap=not args.no_ap)
+    result = Comparator(options).calculate(automation, manual)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(comparison_document(result)) + b"\n")
     else:

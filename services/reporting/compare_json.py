@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.agreement import Rate, StratumSummary
 from analysis.compare import Comparison
+from analysis.detection import COCO_IOU_THRESHOLDS, CocoSummary
 from analysis.stats import Interval
 
 SCHEMA_VERSION = 1
@@ -43,6 +44,20 @@ def summary_record(result: Comparison) -> dict[str, Any]:
         "attribute_agreement": _share(fa.attributes.agreed.sum(), fa.attributes.compared.sum()),
         "confusion": {"labels": [*result.manual.categories.names, "(none)"],
                       "matrix": result.confusion.matrix.tolist()},
+        "coco": coco_record(result.coco, result.coco_skipped),
+    }
+
+
+def coco_record(coco: CocoSummary | None, skipped: str) -> dict[str, Any]:
+    """COCOeval's twelve stats (null where pycocotools prints -1) and AP per class, or why they are absent."""
+    if coco is None:
+        return {"computed": False, "reason": skipped}
+    return {
+        "computed": True, "geometry": coco.geometry, "iou_thresholds": list(COCO_IOU_THRESHOLDS),
+        "stats": {name: _float(value) for name, value in coco.stats.items()},
+        "per_class": {name: {"AP": _float(c.ap), "AP50": _float(c.ap50), "AP75": _float(c.ap75),
+                             "AR_100": _float(c.ar), "manual_objects": c.n_manual}
+                      for name, c in coco.per_class.items()},
     }
 
 
