@@ -18,6 +18,17 @@ def digits() -> EvalReport:
     return evaluate_reference("digits")
 
 
+# Scores come from float32 inference, whose last bits differ between machines and runs (kernels, threads and
+# summation orders differ): a confidence near 1 moves by a few float32 ulps (1.2e-7 each), so the digits' ECE, a
+# mean of |accuracy - confidence| of about 0.0087, moved by 5e-7 of itself between two runs of `make test`.
+# rel=1e-4 leaves a 200-fold margin over that, and still tells other weights apart: perturbing every committed
+# weight by a relative 1e-4 (seeded normal noise) moved ECE by 2.3e-4, mAP@50 by 3.3e-3 and mAP by 8.4e-4 of
+# themselves. Accuracy and acceptance are ratios of counts (of 450 and 500 frames): one frame decided otherwise
+# moves them by 2e-3 or more, far outside the tolerance. The model version (a hash of the weight file's bytes)
+# is compared exactly: any changed byte fails.
+SCORE_REL = 1e-4
+
+
 @pytest.mark.slow
 def test_committed_scores_are_those_of_the_committed_weights(detector: EvalReport, digits: EvalReport) -> None:
     """weights/metrics.json (quoted in README and BENCHMARKS.md) belongs to these weights."""
@@ -27,7 +38,7 @@ def test_committed_scores_are_those_of_the_committed_weights(detector: EvalRepor
         assert recorded[name]["model_version"] == fresh["model_version"], name
         for key, value in fresh.items():
             if key != "model_version":
-                assert recorded[name][key] == pytest.approx(value, abs=1e-9), (name, key)
+                assert recorded[name][key] == pytest.approx(value, rel=SCORE_REL), (name, key)
 
 
 @pytest.mark.slow
