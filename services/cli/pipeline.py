@@ -17,7 +17,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "the persisting worker, the HTTP API and simulated annotators working its queue, feed N synthetic driving "
         "frames, show live progress until every frame is routed "
         "and every annotation compared, export the topics, check an offline recomputation against the online "
-        "results, write summary.json and report.html, and stop everything this run started.",
+        "results, write summary.json and report.html, and stop everything this run started. The run takes as long "
+        "as it needs while it moves: it gives up when nothing has moved for the stall window, naming the stage "
+        "that stopped.",
     )
     r.add_argument("--frames", type=positive_int, default=4000, help="frames to feed (default 4000)")
     r.add_argument("--rate", type=rate, default=80.0, help="frames per second (default 80)")
@@ -26,8 +28,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r.add_argument("--target", type=open_interval, default=0.85, help="acceptance target (default 0.85)")
     r.add_argument("--audit-floor", type=open_interval, default=0.25, help="smallest audit π (default 0.25)")
     r.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
-                   help="folder for the report, snapshots and worker logs (default reports/demo)")
-    r.add_argument("--timeout", type=float, default=480.0, metavar="S", help="give up after S seconds (default 480)")
+                   help="folder for the report, snapshots and worker logs, relative to the working directory "
+                   "(default reports/demo)")
+    r.add_argument("--stall-timeout", type=seconds, default=120.0, metavar="S",
+                   help="give up when nothing has moved for S seconds, naming the stage that stopped (default 120)")
+    r.add_argument("--timeout", type=seconds, default=None, metavar="S",
+                   help="also give up after S seconds in all, however the run moves (default: no limit)")
     r.add_argument("--metrics-port", type=positive_int, metavar="BASE",
                    help="serve Prometheus metrics on 127.0.0.1: BASE automation, BASE+1 router, BASE+2 comparator, "
                    "BASE+3 aggregator, BASE+4 persist, BASE+5 the API (default: none, the API on a free port)")
@@ -43,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from services.tools.progress import ProgressLine
 
     options = RunOptions(frames=args.frames, rate=args.rate, seed=args.seed, annotators=args.annotators,
-                         target=args.target, audit_floor=args.audit_floor, out=args.report, timeout_s=args.timeout,
-                         metrics_port=args.metrics_port, lease_s=args.lease_seconds)
+                         target=args.target, audit_floor=args.audit_floor, out=args.report.resolve(),
+                         stall_s=args.stall_timeout, timeout_s=args.timeout, metrics_port=args.metrics_port,
+                         lease_s=args.lease_seconds)
     line = ProgressLine()
     last = [0.0]
 
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_pipeline(load_settings(), options, say=lambda s: print(s, flush=True), progress=progress)
     finally:
         line.done()
-    report = write_report(options, outcome, args.report)
+    report = write_report(options, outcome, options.out)
     s = run_summary(options, outcome)
     print(outcome.tally.line(options.frames))
     acc = s["acceptance"]

@@ -9,6 +9,13 @@ recompute the comparator and aggregator offline from them, write the report,
 and stop everything that was started — workers, API, annotators, the run's
 topics and, if this run started it, the broker.
 
+A run takes as long as it needs while it moves: it gives up only when nothing
+has moved for ``stall_s`` (services/tools/stall.py names the stage that
+stopped), or past the optional overall cap ``timeout_s``. Paths (the report
+folder, a SQLite database) are made absolute before any process starts, so the
+workers and the API, started in the caller's working directory, read and write
+the same files as this process.
+
 The database is a fresh SQLite file in the report folder unless
 ``SHADOWQA_DATABASE_URL`` names one. With ``metrics_port`` BASE, Prometheus
 metrics are served on BASE (automation), BASE+1 (router), BASE+2 (comparator),
@@ -26,8 +33,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from services.db.engine import upgrade
 from services.infra import kafka
@@ -42,16 +51,20 @@ from services.tools.api_processes import api_processes
 from services.tools.exceptions import ToolError
 from services.tools.feed import FeedSummary, feed_to_kafka
 from services.tools.snapshot import export_snapshot
-from services.tools.supervisor import Supervisor
+from services.tools.stall import StallWatch, movement, stall_message
+from services.tools.supervisor import Supervisor, python_env
 from services.tools.watch import TopicWatcher
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUPS_LEAVE_S = 20.0  # a stopped member leaves at once, a killed one when its session times out
 METRICS_OFFSETS = {"automation": 0, "router": 1, "comparator": 2, "aggregator": 3, "persist": 4, "api": 5}
 
 
 class RunTimedOut(ToolError):
-    """Raised when a run does not settle in time; says what was still missing."""
+    """Raised when a run does not settle within its overall cap (``--timeout``); says what was still missing."""
+
+
+class RunStalled(ToolError):
+    """Raised when nothing in a run has moved for its stall window; names the stage that stopped, with the counts."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,9 @@ class RunOptions:
     alpha: float = 0.05
     audit_floor: float = 0.25
     window: int = 150  # machine comparisons per recommender step
-    out: Path = Path("reports/demo")
-    timeout_s: float = 480.0
+    out: Path = Path("reports/demo")  # made absolute (against the working directory) before anything starts
+    stall_s: float = 120.0  # give up when nothing has moved for this long
+    timeout_s: float | None = None  # give up past this in all, however the run moves (None: no cap)
     keep_topics: bool = False
     metrics_port: int | None = None  # BASE: Prometheus ports BASE..BASE+5 (module docstring)
     lease_s: float = 10.0  # the API's task lease: an abandoned task is back in the queue after this
@@ -93,6 +107,7 @@ class RunOutcome:
 def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], None] = print,
                  progress: Callable[[str], None] | None = None) -> RunOutcome:
     begin = time.monotonic()
+    options = replace(options, out=options.out.resolve())
     paths = kafka.default_paths()
     up = kafka.up(paths, settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb, say=say)
     say(f"Kafka {'started' if up.started else 'already running'} on {settings.kafka_bootstrap}")
@@ -103,7 +118,7 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
     try:
         create_topics(settings.kafka_bootstrap, topic_layout(names, settings.partitions, settings.retention_hours))
         say(f"topics created under prefix {prefix!r}")
-        admin = secrets.token_urlsafe(24)
+        admin = secrets.token_urlsafe(32)  # 43 characters: the API refuses admin tokens under 32
         with _workers(prefix, options, database) as supervisor, \
                 api_server(prefix, database, admin, options) as url, \
                 Team(url, admin, _team(options, prefix)) as team:
@@ -159,7 +174,8 @@ def _team(options: RunOptions, prefix: str) -> TeamOptions:
 
 
 def _database(settings: Settings, options: RunOptions) -> str:
-    """The run's database, migrated: the option, else SHADOWQA_DATABASE_URL if set, else a fresh SQLite file."""
+    """The run's database, migrated: the option, else SHADOWQA_DATABASE_URL if set, else a fresh SQLite file; a
+    SQLite file named by a relative path is made absolute here (the workers must find the same file)."""
     url = options.database_url or (settings.database_url if "database_url" in settings.model_fields_set else None)
     if url is None:
         options.out.mkdir(parents=True, exist_ok=True)
@@ -167,13 +183,22 @@ def _database(settings: Settings, options: RunOptions) -> str:
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
+    url = absolute_database_url(url)
     upgrade(url)
     return url
 
 
-def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def absolute_database_url(url: str) -> str:
+    """``url`` with a relative SQLite file path made absolute against the working directory; others unchanged."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:") \
+            or Path(name).is_absolute():
+        return url
+    return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
 
+
+def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -185,7 +210,8 @@ def annotators(prefix: str, log_dir: Path, options: RunOptions) -> Iterator[subp
             "--seed", str(options.seed), "--prefix", prefix]
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / "annotators.log").open("ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env=python_env({}))
     try:
         yield process
     finally:
@@ -201,48 +227,75 @@ def annotators(prefix: str, log_dir: Path, options: RunOptions) -> Iterator[subp
 def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor: Supervisor,
           progress: Callable[[str], None] | None = None,
           on_tick: Callable[[Tally, Supervisor], None] | None = None) -> RunOutcome:
-    """Feed the frames and follow the topics until the run settles; ``on_tick`` sees the counts each second."""
-    source = f"synthetic://driving?seed={options.seed}&n={options.frames}"
-    fed: list[int] = [0]
-    summary: list[FeedSummary] = []
-    failure: list[BaseException] = []
-
-    def feeder() -> None:
-        try:
-            summary.append(feed_to_kafka(source, bootstrap=settings.kafka_bootstrap, topic=names.frames,
-                                         rate=options.rate, progress=lambda p: fed.__setitem__(0, p.sent)))
-            fed[0] = options.frames
-        except BaseException as exc:
-            failure.append(exc)
-
+    """Feed the frames and follow the topics until the run settles; ``on_tick`` sees the counts each second.
+    Raises :class:`RunStalled` when nothing has moved for ``options.stall_s`` (naming the stage that stopped),
+    :class:`RunTimedOut` past ``options.timeout_s`` if set."""
     watcher = TopicWatcher(settings.kafka_bootstrap, names).start()
-    thread = threading.Thread(target=feeder, name="feed", daemon=True)
+    feed = _Feed(settings.kafka_bootstrap, names.frames, options).start()
     start = time.monotonic()
-    thread.start()
+    stall = StallWatch()
     timeline: list[tuple[float, Tally]] = []
     try:
         while True:
             time.sleep(1.0)
             supervisor.check()
-            if failure:
-                raise failure[0]
+            feed.check()
             if watcher.error is not None:
                 raise watcher.error
             tally = watcher.snapshot()
             timeline.append((time.monotonic() - start, tally))
             if progress is not None:
-                progress(tally.line(fed[0]))
+                progress(tally.line(feed.sent))
             if on_tick is not None:
                 on_tick(tally, supervisor)
-            if not thread.is_alive() and tally.settled(options.frames):
+            if feed.done and tally.settled(options.frames):
                 break
-            if time.monotonic() - start > options.timeout_s:
-                raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed[0])}; "
-                                  f"worker logs in {supervisor.log_dir}")
+            _give_up_if_stuck(options, tally, feed.sent, stall.still_s(movement(tally, feed.sent)),
+                              time.monotonic() - start, supervisor.log_dir)
     finally:
         watcher.stop()
-    return RunOutcome("", summary[0] if summary else None, tally, OfflineResult([], {}), 0.0, False, Path(),
-                      timeline)
+    return RunOutcome("", feed.summary, tally, OfflineResult([], {}), 0.0, False, Path(), timeline)
+
+
+def _give_up_if_stuck(options: RunOptions, tally: Tally, fed: int, still_s: float, elapsed_s: float,
+                      logs: Path) -> None:
+    if still_s >= options.stall_s:
+        raise RunStalled(f"{stall_message(tally, fed, options.frames, still_s)}; worker logs in {logs}")
+    if options.timeout_s is not None and elapsed_s > options.timeout_s:
+        raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed)}; "
+                          f"worker logs in {logs}")
+
+
+class _Feed:
+    """The frames of a run fed in a thread; ``sent`` so far, ``done`` once all are; ``check`` raises its error."""
+
+    def __init__(self, bootstrap: str, topic: str, options: RunOptions) -> None:
+        self.sent: int = 0
+        self.summary: FeedSummary | None = None
+        self._failure: BaseException | None = None
+        self._bootstrap, self._topic, self._options = bootstrap, topic, options
+        self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
+
+    def start(self) -> _Feed:
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        source = f"synthetic://driving?seed={self._options.seed}&n={self._options.frames}"
+        try:
+            self.summary = feed_to_kafka(source, bootstrap=self._bootstrap, topic=self._topic,
+                                         rate=self._options.rate, progress=lambda p: setattr(self, "sent", p.sent))
+            self.sent = self._options.frames
+        except BaseException as exc:  # raised in the run's thread by ``check``
+            self._failure = exc
 
 
 def export_run(bootstrap: str, names: TopicNames, folder: Path) -> None:

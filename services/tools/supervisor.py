@@ -3,7 +3,9 @@
 Each worker is ``shadowqa worker --role ROLE`` in its own process group, with
 its log in ``log_dir``; it is ready once it has written its ready file (its
 agents run). ``stop()`` sends SIGTERM, waits, then SIGKILLs what is left, so
-nothing outlives the supervisor.
+nothing outlives the supervisor. Workers run in the caller's working directory
+(``log_dir`` is made absolute, so the ready files are where the supervisor
+looks), importing this very package wherever it is (:func:`python_env`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.tools.exceptions import WorkerFailed
 ROLES = ("automation", "router", "comparator", "aggregator")  # what ``start_all`` starts: the shadow loop
 EXTRA_ROLES = ("persist",)  # started one by one with ``start`` (it needs SHADOWQA_DATABASE_URL in ``env``)
 STOP_GRACE_S = 15.0
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding ``services``, ``streams``, ``analysis``
 
 
 @dataclass
@@ -39,6 +42,13 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+
+def python_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment plus ``extra``, with the package's folder first on ``PYTHONPATH``: a child
+    ``python -m services.cli.main`` imports the code its parent runs, whatever its working directory."""
+    path = os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **extra, "PYTHONPATH": path}
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
@@ -60,6 +70,9 @@ class Supervisor:
     metrics_ports: Mapping[str, int] = field(default_factory=dict)  # role -> Prometheus port of its first worker
     workers: list[WorkerProcess] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.log_dir = self.log_dir.resolve()
+
     def start(self, role: str, index: int | None = None) -> WorkerProcess:
         """Start one worker of ``role`` (``index`` names a restarted one)."""
         if role not in ROLES + EXTRA_ROLES:
@@ -73,10 +86,9 @@ class Supervisor:
                 "--loglevel", "info", *self.worker_args]
         if index == 0 and role in self.metrics_ports:
             argv += ["--metrics-port", str(self.metrics_ports[role])]
-        env = {**os.environ, **self.env, "SHADOWQA_TOPIC_PREFIX": self.prefix}
+        env = python_env({**self.env, "SHADOWQA_TOPIC_PREFIX": self.prefix})
         with log.open("ab") as out:
-            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                       cwd=Path(__file__).resolve().parents[2])
+            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         worker = WorkerProcess(role, index, process, ready, log)
         self.workers.append(worker)
         return worker

@@ -1,8 +1,14 @@
-"""Automation agent: ``frames`` → the engine, in batches → ``automation-results``."""
+"""Automation agent: ``frames`` → the engine, in batches → ``automation-results``.
+
+``SHADOWQA_TEST_ENGINE_DELAY_S`` (tests only, never set in a deployment) makes
+the agent wait that many seconds per frame before the engine runs: a machine
+slowed by other work, for the tests of ``pipeline run``'s stall window.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -17,10 +23,13 @@ from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.topics import Topics
 
+TEST_DELAY = "SHADOWQA_TEST_ENGINE_DELAY_S"
+
 
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -> Any:
     runner: list[TorchRunner] = []
     inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")  # keeps the event loop free
+    delay_s = float(os.environ.get(TEST_DELAY, "0"))
 
     def model() -> TorchRunner:
         if not runner:
@@ -38,6 +47,8 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -
                     good.append((event, decode(FrameMessage, event.message.value)))
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "automation")
+            if delay_s > 0:
+                await asyncio.sleep(delay_s * len(good))  # the event loop stays free meanwhile
             try:
                 results = await loop.run_in_executor(inference, _annotate, model, [f for _, f in good]) if good else []
             except Exception:  # find the frame(s) at fault: one at a time, dead-lettering those that fail
