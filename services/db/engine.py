@@ -5,13 +5,18 @@ connection) and ``postgresql+<driver>://...`` URLs are accepted. Several
 processes write one database (the persist worker, the API), so SQLite files run
 in WAL mode (readers never block the writer) with a busy timeout (a writer
 waits for the other's lock instead of failing at once), and PostgreSQL gets a
-bounded pool whose connections are checked before use. Migrations run
+bounded pool whose connections are checked before use. A caller that must
+answer quickly (the API) passes :class:`Timeouts`: short lock, statement and
+connection waits, so a locked or absent database fails fast instead of
+hanging. Migrations run
 programmatically (no ``alembic.ini``), from the package's ``migrations/``
 folder, so they work from an installed package too.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +44,48 @@ POSTGRES_POOL: dict[str, Any] = {
 }
 
 
-def make_engine(url: str = DEFAULT_URL, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one database step may wait, for callers that must answer quickly rather than wait for ever."""
+
+    lock_s: float = 5.0  # for a lock: SQLite's busy timeout, PostgreSQL's lock_timeout
+    statement_s: float = 30.0  # for one statement (PostgreSQL statement_timeout)
+    connect_s: float = 5.0  # for a connection: PostgreSQL connect_timeout and the pool's wait
+
+
+def make_engine(url: str = DEFAULT_URL, *, echo: bool = False, timeouts: Timeouts | None = None) -> Engine:
     """An engine for ``url``: SQLite with foreign keys enforced (files in WAL mode with a busy timeout,
-    ``sqlite://`` one shared in-memory database), PostgreSQL with :data:`POSTGRES_POOL`."""
+    ``sqlite://`` one shared in-memory database), PostgreSQL with :data:`POSTGRES_POOL`; ``timeouts`` shortens
+    the waits (default: a writer waits 30 s for a lock, statements are not limited)."""
     parsed = _parse(url)
     backend = parsed.get_backend_name()
     memory = backend == "sqlite" and parsed.database in (None, "", ":memory:")
+    busy_ms = SQLITE_BUSY_TIMEOUT_MS if timeouts is None else max(1, round(timeouts.lock_s * 1000))
     options: dict[str, Any] = {"pool_pre_ping": True}
     if memory:
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     elif backend == "sqlite":
-        options = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        options = {"connect_args": {"timeout": busy_ms / 1000}}
     elif backend == "postgresql":
-        options = dict(POSTGRES_POOL)
+        options = _postgres_options(timeouts)
     try:
         engine = create_engine(parsed, echo=echo, **options)
     except (NoSuchModuleError, ImportError) as exc:
         raise InvalidDatabaseUrl(f"{parsed}: no driver installed ({exc})") from None
     if backend == "sqlite":
-        event.listen(engine, "connect", _enforce_foreign_keys if memory else _sqlite_file_pragmas)
+        event.listen(engine, "connect", _enforce_foreign_keys if memory
+                     else functools.partial(_sqlite_file_pragmas, busy_ms=busy_ms))
     return engine
+
+
+def _postgres_options(timeouts: Timeouts | None) -> dict[str, Any]:
+    options = dict(POSTGRES_POOL)
+    if timeouts is not None:
+        lock_ms, statement_ms = round(timeouts.lock_s * 1000), round(timeouts.statement_s * 1000)
+        options["pool_timeout"] = timeouts.connect_s
+        options["connect_args"] = {"connect_timeout": max(1, round(timeouts.connect_s)),
+                                   "options": f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"}
+    return options
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -145,10 +172,10 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_file_pragmas(dbapi_connection: Any, record: Any) -> None:
+def _sqlite_file_pragmas(dbapi_connection: Any, record: Any, *, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """Foreign keys, WAL (persistent in the file; set on every connection, it is a no-op once set), busy timeout."""
     _enforce_foreign_keys(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -229,14 +230,25 @@ class TaskLeaseRow(Base):
     reason: Mapped[str | None] = mapped_column(Text())
 
 
+ACTIVE_TOKEN = text("revoked_at IS NULL")
+
+
 class ApiTokenRow(Base):
-    """An API token: a name, a role, and the SHA-256 of the secret (the secret itself is never stored)."""
+    """An API token: a name, a role, and the SHA-256 of the secret (the secret itself is never stored).
+
+    The name is the holder's identity; it has at most one unrevoked token (a partial unique index), and revoked
+    rows stay as the record of earlier secrets, so revoking frees the name for a new token of the same person.
+    """
 
     __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint("role IN ('annotator', 'reader', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('annotator', 'reader', 'admin')", name="role"),
+        Index("uq_api_tokens_name_active", "name", unique=True, sqlite_where=ACTIVE_TOKEN,
+              postgresql_where=ACTIVE_TOKEN),
+    )
 
     id: Mapped[Id]
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[Name]

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from services.db.engine import (
     MIGRATIONS,
     SQLITE_BUSY_TIMEOUT_MS,
+    Timeouts,
     alembic_config,
     current_revision,
     head_revision,
@@ -84,5 +85,22 @@ def test_migrations_are_found_without_an_ini_file() -> None:
     assert alembic_config().get_main_option("script_location") == str(MIGRATIONS)
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
-    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py")) == [
-        "0001_initial_tables.py", "0002_queue_api.py", "0003_snapshot_keys.py"]
+    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py"))[:4] == [
+        "0001_initial_tables.py", "0002_queue_api.py", "0003_snapshot_keys.py", "0004_token_rotation.py"]
+
+
+def test_timeouts_bound_the_waits_of_a_quick_engine(database_url: str) -> None:
+    """The API's engine waits for a lock only so long (SQLite busy timeout, PostgreSQL lock and statement
+    timeouts); the default engine keeps waiting 30 s on SQLite and sets no PostgreSQL timeout."""
+    quick = make_engine(database_url, timeouts=Timeouts(lock_s=0.25, statement_s=2.0, connect_s=1.0))
+    default = make_engine(database_url)
+    with quick.connect() as q, default.connect() as d:
+        if q.dialect.name == "sqlite":
+            assert (q.exec_driver_sql("PRAGMA busy_timeout").scalar(), d.exec_driver_sql("PRAGMA busy_timeout")
+                    .scalar()) == (250, 30_000)
+        else:
+            assert [q.exec_driver_sql(f"SHOW {name}").scalar() for name in ("lock_timeout", "statement_timeout")
+                    ] == ["250ms", "2s"]
+            assert d.exec_driver_sql("SHOW lock_timeout").scalar() == "0"
+    quick.dispose()
+    default.dispose()

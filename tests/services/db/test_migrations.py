@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, UniqueConstraint, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.db.engine import current_revision, downgrade, head_revision, make_engine, upgrade
@@ -101,3 +103,31 @@ def test_revision_0003_keeps_the_earliest_of_doubled_snapshots(database_url: str
     assert kept == [(first["time"], first["decision"], first["lower"]), (later["time"], later["decision"],
                                                                            later["lower"])]
     assert reasons == [advice["reason"]]
+
+
+def test_revision_0004_frees_a_revoked_name_and_keeps_one_unrevoked_token_per_name(database_url: str) -> None:
+    """Before 0004 a revoked name could never take a new token; after it, a name has at most one unrevoked token."""
+    upgrade(database_url, "0003")
+    engine = make_engine(database_url)
+    tokens = Base.metadata.tables["api_tokens"]
+
+    def token(digest: str, revoked_at: float | None) -> dict[str, object]:
+        return {"name": "ann", "role": "annotator", "token_sha256": digest, "created_by": "tests", "created_at": T,
+                "revoked_at": revoked_at}
+
+    with engine.begin() as connection:
+        connection.execute(tokens.insert(), [token("a" * 64, T + 1)])
+    with pytest.raises(IntegrityError), engine.begin() as connection:  # 0003: the name is taken for ever
+        connection.execute(tokens.insert(), [token("b" * 64, None)])
+    upgrade(database_url)
+    with engine.begin() as connection:  # the same person's new token
+        connection.execute(tokens.insert(), [token("b" * 64, None)])
+    with pytest.raises(IntegrityError), engine.begin() as connection:  # a second unrevoked one
+        connection.execute(tokens.insert(), [token("c" * 64, None)])
+    with engine.begin() as connection:
+        rows = connection.execute(select(tokens.c.token_sha256, tokens.c.revoked_at).order_by(tokens.c.id)).all()
+        connection.execute(tokens.delete().where(tokens.c.token_sha256 == "a" * 64))
+    engine.dispose()
+    assert rows == [("a" * 64, T + 1), ("b" * 64, None)]
+    downgrade(database_url, "0003")  # one row per name again: the old constraint comes back
+    assert current_revision(database_url) == "0003"
