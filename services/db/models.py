@@ -98,6 +98,9 @@ class ManualAnnotationRow(Base):
     tags: Mapped[Json]
     submitted_at: Mapped[Real]
     published_at: Mapped[OptionalReal]  # when the API's outbox put it on `manual-annotations` (None: not yet)
+    # when and why the outbox gave up on it (it cannot be encoded or sent) and put a dead letter on `dead-letters`
+    dead_lettered_at: Mapped[OptionalReal]
+    dead_letter_reason: Mapped[str | None] = mapped_column(Text())
 
     # also makes a flush insert the task before its annotation (foreign keys alone do not order inserts)
     task: Mapped[ManualTaskRow] = relationship()

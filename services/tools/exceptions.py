@@ -17,6 +17,14 @@ class DeliveryFailed(ToolError):
     """Raised when the broker did not acknowledge messages a tool produced."""
 
 
+class RecordRefused(DeliveryFailed):
+    """Raised when the producer or the broker refuses a record itself (invalid): sending it again cannot help."""
+
+
+class RecordTooLarge(RecordRefused):
+    """Raised when a record is larger than the producer's ``max_request_size`` or the broker's message limit."""
+
+
 class SnapshotIncomplete(ToolError):
     """Raised when a snapshot cannot read every partition up to its end offset within the timeout."""
 

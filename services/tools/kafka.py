@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kafka import KafkaProducer  # type: ignore[import-untyped, unused-ignore]
-from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
+from kafka.errors import (  # type: ignore[import-untyped, unused-ignore]
+    InvalidRecordError,
+    KafkaError,
+    MessageSizeTooLargeError,
+)
 
 from services.infra.client import admin_client
-from services.tools.exceptions import DeliveryFailed, UnknownTopic
+from services.tools.exceptions import DeliveryFailed, RecordRefused, RecordTooLarge, UnknownTopic
 
 CLIENT_ID = "shadowqa-tools"
 
@@ -38,10 +42,23 @@ class Record:
         return cls(record.topic, record.partition, record.offset, record.timestamp, record.key, record.value)
 
 
+class Delivery(Protocol):
+    """One sent record's fate, known once its sink has been flushed."""
+
+    def failure(self) -> DeliveryFailed | None:
+        """None if the broker acknowledged the record; :class:`RecordRefused` if the record itself was refused
+        (sending it again cannot help); else :class:`DeliveryFailed` (not acknowledged: the broker may be away)."""
+        ...
+
+
 class Sink(Protocol):
     """Where a tool sends messages: a Kafka producer, or a list in tests."""
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+    def send(self, topic: str, key: bytes | None, value: bytes) -> Delivery | None:
+        """Queue one record; its :class:`Delivery` (None: the sink reports failures through ``flush`` only).
+        Raises :class:`RecordRefused` for a record the producer refuses before sending (larger than its
+        ``max_request_size``: :class:`RecordTooLarge`), :class:`DeliveryFailed` when it cannot send at all."""
+        ...
 
     def flush(self) -> None:
         """Wait until everything sent is acknowledged; raise :class:`DeliveryFailed` if anything was not."""
@@ -61,12 +78,13 @@ class KafkaSink:
         self._failed = 0
         self._first_error = ""
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes) -> Delivery:
         try:
             future = self.producer.send(topic, value=value, key=key)
         except KafkaError as exc:
-            raise DeliveryFailed(f"cannot send to {topic} ({type(exc).__name__}: {exc})") from exc
+            raise _failed(f"cannot send to {topic}", exc) from exc
         future.add_errback(self._failure)
+        return _KafkaDelivery(topic, future)
 
     def flush(self) -> None:
         self.producer.flush()
@@ -82,6 +100,27 @@ class KafkaSink:
         with self._lock:
             self._failed += 1
             self._first_error = self._first_error or f"{type(exc).__name__}: {exc}"
+
+
+class _KafkaDelivery:
+    """A kafka-python future as a :class:`Delivery`."""
+
+    def __init__(self, topic: str, future: Any) -> None:
+        self._topic, self._future = topic, future
+
+    def failure(self) -> DeliveryFailed | None:
+        if not self._future.is_done:
+            return DeliveryFailed(f"a record to {self._topic} is not acknowledged yet (flush first)")
+        if self._future.exception is None:
+            return None
+        return _failed(f"the broker did not acknowledge a record to {self._topic}", self._future.exception)
+
+
+def _failed(what: str, exc: BaseException) -> DeliveryFailed:
+    """The tools' error for kafka-python's ``exc``: refusals of the record itself apart from everything else."""
+    kind = (RecordTooLarge if isinstance(exc, MessageSizeTooLargeError)
+            else RecordRefused if isinstance(exc, InvalidRecordError) else DeliveryFailed)
+    return kind(f"{what} ({type(exc).__name__}: {exc})")
 
 
 def require_topics(bootstrap: str, topics: Iterable[str]) -> None:

@@ -37,7 +37,8 @@ ROWS: list[tuple[type[Message], Callable[[Any], Base], dict[str, Any]]] = [
         "created_at": T, "updated_at": T}),
     (ManualAnnotation, mappers.annotation_row, {
         "task_id": f"{FRAME}/1", "annotator": "sim-2", "objects": [OBJECT],
-        "tags": {"weather": "rain", "time_of_day": "day"}, "submitted_at": T, "published_at": None}),
+        "tags": {"weather": "rain", "time_of_day": "day"}, "submitted_at": T, "published_at": None,
+        "dead_lettered_at": None, "dead_letter_reason": None}),
     (ComparisonMessage, mappers.comparison_row, {
         "frame_id": FRAME, "kind": "machine", "accepted": True, "inclusion_prob": 0.25, "stratum": "all",
         "confidence": 0.81, "model_version": "m@1", "policy_version": 0, "tp": 3, "fp": 0, "fn": 1, "mean_iou": 0.77,
