@@ -30,7 +30,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -49,7 +48,8 @@ from services.settings import Settings
 from services.tools.api_annotators import Team, TeamOptions, TeamTally
 from services.tools.api_processes import api_processes
 from services.tools.exceptions import ToolError
-from services.tools.feed import FeedSummary, feed_to_kafka
+from services.tools.feed import FeedSummary
+from services.tools.feed_thread import FeedThread
 from services.tools.snapshot import export_snapshot
 from services.tools.stall import StallWatch, movement, stall_message
 from services.tools.supervisor import Supervisor, python_env
@@ -231,7 +231,8 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
     Raises :class:`RunStalled` when nothing has moved for ``options.stall_s`` (naming the stage that stopped),
     :class:`RunTimedOut` past ``options.timeout_s`` if set."""
     watcher = TopicWatcher(settings.kafka_bootstrap, names).start()
-    feed = _Feed(settings.kafka_bootstrap, names.frames, options).start()
+    source = f"synthetic://driving?seed={options.seed}&n={options.frames}"
+    feed = FeedThread(settings.kafka_bootstrap, names.frames, source, options.frames, options.rate).start()
     start = time.monotonic()
     stall = StallWatch()
     timeline: list[tuple[float, Tally]] = []
@@ -264,38 +265,6 @@ def _give_up_if_stuck(options: RunOptions, tally: Tally, fed: int, still_s: floa
     if options.timeout_s is not None and elapsed_s > options.timeout_s:
         raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed)}; "
                           f"worker logs in {logs}")
-
-
-class _Feed:
-    """The frames of a run fed in a thread; ``sent`` so far, ``done`` once all are; ``check`` raises its error."""
-
-    def __init__(self, bootstrap: str, topic: str, options: RunOptions) -> None:
-        self.sent: int = 0
-        self.summary: FeedSummary | None = None
-        self._failure: BaseException | None = None
-        self._bootstrap, self._topic, self._options = bootstrap, topic, options
-        self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
-
-    def start(self) -> _Feed:
-        self._thread.start()
-        return self
-
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def check(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-    def _run(self) -> None:
-        source = f"synthetic://driving?seed={self._options.seed}&n={self._options.frames}"
-        try:
-            self.summary = feed_to_kafka(source, bootstrap=self._bootstrap, topic=self._topic,
-                                         rate=self._options.rate, progress=lambda p: setattr(self, "sent", p.sent))
-            self.sent = self._options.frames
-        except BaseException as exc:  # raised in the run's thread by ``check``
-            self._failure = exc
 
 
 def export_run(bootstrap: str, names: TopicNames, folder: Path) -> None:
