@@ -28,35 +28,57 @@ import io
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import orjson
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, func, select, text
+from pydantic import AfterValidator
+from sqlalchemy import Engine, func, select
 
-from services.api import formats, metrics
+from services.api import batches, metrics
+from services.api.errors import install, invalid
 from services.api.evidence import POOLED, Evidence, GateQuery, GateQueryError
+from services.api.formats import Others, Rotated
+from services.api.health import database_problem
+from services.api.limits import BodyLimit, BodyLimits
 from services.api.outbox import Outbox
 from services.api.queue import Lease, Queue, QueueConfig, QueueError
-from services.api.tokens import Principal, Role, TokenError, Tokens
+from services.api.schemas import (
+    ApplyPolicy,
+    ExportBatch,
+    FlaggerHook,
+    ImportResult,
+    NewToken,
+    PolicyOut,
+    Skip,
+    Submission,
+    Submitted,
+    TaskView,
+    TokenOut,
+)
+from services.api.tokens import NAME_PATTERN, Principal, Role, TokenError, Tokens
 from services.db.engine import session_factory
 from services.db.models import PolicyRow
-from services.engine.frame_refs import frame_truth, resolve_frame
+from services.engine.frame_refs import resolve_frame
 from services.exceptions import InvalidInput
 from services.infra.topic_names import TopicNames
-from services.messages import AnnotatedObject, PolicyMessage, encode
-from services.messages.fields import Attributes, Box, CategoryId
+from services.messages import PolicyMessage, encode
+from services.messages.fields import valid_text
 from services.tools.kafka import Sink
 
 log = logging.getLogger(__name__)
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
-TaskId = Annotated[str, Path(min_length=1, max_length=255)]
+TaskId = Annotated[str, Path(min_length=1, max_length=255), AfterValidator(valid_text)]
+TokenName = Annotated[str, Path(pattern=NAME_PATTERN)]
+Stratum = Annotated[str, Path(min_length=1, max_length=255, description=f"a stratum key (weather=rain), or "
+                                                                         f"{POOLED} for all frames"),
+                    AfterValidator(valid_text)]
+READY_PROBE = anyio.CapacityLimiter(2)  # readiness has its own threads: busy request threads do not delay it
 
 
 @dataclass(frozen=True)
@@ -65,103 +87,9 @@ class ApiConfig:
     max_leases: int = 1
     max_weight: float = 4.0  # default gate weight bound: 1/(the router's audit floor, 0.25 by default)
     sweep_every_s: float = 1.0
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TaskView(BaseModel):
-    """A leased task, as its annotator sees it: the frame to annotate and the lease. Blind by construction."""
-
-    task_id: str
-    frame_id: str
-    copy_number: int = Field(description="1, or 2 for a consensus copy (another person has copy 1)")
-    stratum: str
-    image_ref: str = Field(description="the frame reference (synthetic://, sklearn-digits://, file://)")
-    image_url: str
-    lease_deadline: float = Field(description="Unix seconds; heartbeat before it to keep the task")
-    lease_seconds: float
-
-
-class CocoObject(BaseModel):
-    """One COCO annotation record; fields COCO files carry besides these (id, image_id, area, ...) are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    bbox: Box = Field(description="[x, y, width, height] in pixels")
-    category_id: CategoryId
-    attributes: Attributes = Field(default_factory=dict)
-
-    def annotated(self) -> AnnotatedObject:
-        return AnnotatedObject(bbox=self.bbox, category_id=self.category_id, attributes=self.attributes)
-
-
-class Submission(Strict):
-    """An annotation in COCO form: boxes [x, y, width, height] in pixels, category ids, and image tags."""
-
-    annotations: list[CocoObject] = Field(max_length=10_000)
-    tags: dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=256)]] = Field(
-        default_factory=dict, max_length=64)
-
-
-class Skip(Strict):
-    reason: str = Field(min_length=1, max_length=500, description="why the task cannot be annotated")
-
-
-class Submitted(BaseModel):
-    task_id: str
-    annotator: str
-    submitted_at: float
-
-
-class NewToken(Strict):
-    name: str = Field(pattern=NAME, description="the holder's identity (an annotator's name in the queue)")
-    role: Role
-
-
-class TokenOut(BaseModel):
-    name: str
-    role: Role
-    token: str | None = Field(default=None, description="shown once, at creation")
-    created_by: str | None = None
-    created_at: float | None = None
-    revoked: bool = False
-
-
-class ApplyPolicy(Strict):
-    recommendation_id: int = Field(ge=1, le=2**62, description="the id of a recommendation (GET /v1/recommendations)")
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class PolicyOut(BaseModel):
-    version: int
-    default: float | None
-    thresholds: dict[str, float | None]
-    applied_by: str
-    reason: str
-    time: float
-
-
-class ExportBatch(Strict):
-    format: Literal["label-studio", "cvat"]
-    assignee: str = Field(pattern=NAME, description="who works the batch in the external tool (leases are theirs)")
-    size: int = Field(default=100, ge=1, le=1000)
-    lease_hours: float = Field(default=24.0, gt=0, le=24 * 14)
-
-
-class ImportResult(BaseModel):
-    submitted: list[str]
-    rejected: dict[str, str]
-
-
-class FlaggerHook(BaseModel):
-    """Flagger's webhook payload; ``metadata`` may carry target, alpha, max_weight, model_version."""
-
-    name: str = ""
-    namespace: str = ""
-    phase: str = ""
-    metadata: dict[str, str] = Field(default_factory=dict)
+    wait_s: float = 5.0  # how long a request waits for the database (the engine's lock timeout); then 503
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
+    metrics_names: bool = False  # name annotators in /metrics (which needs no token)
 
 
 class Api:
@@ -170,10 +98,11 @@ class Api:
     def __init__(self, engine: Engine, config: ApiConfig, admin_token: str | None, sink: Sink | None,
                  names: TopicNames) -> None:
         self.engine, self.config, self.sink, self.names = engine, config, sink, names
-        self.queue = Queue(engine, QueueConfig(config.lease_s, config.max_leases), on_expired=expired)
+        self.queue = Queue(engine, QueueConfig(config.lease_s, config.max_leases, config.wait_s),
+                           on_expired=expired)
         self.tokens = Tokens(engine, admin_token)
         self.evidence = Evidence(engine)
-        self.registry = metrics.registry(engine)
+        self.registry = metrics.registry(engine, config.metrics_names)
         self.outbox = Outbox(engine, sink, names.manual_annotations) if sink is not None else None
         self._stop = threading.Event()
         self._policy_lock = threading.Lock()
@@ -187,6 +116,10 @@ class Api:
         self._stop.set()
         if self.outbox is not None:
             self.outbox.stop()
+
+    def person(self, name: str) -> str:
+        """``name`` as the metrics' ``annotator`` label."""
+        return metrics.person(name, self.config.metrics_names)
 
     def _sweeper(self) -> None:
         while not self._stop.wait(self.config.sweep_every_s):
@@ -242,15 +175,9 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
     app = FastAPI(title="shadowqa", version="1", lifespan=lifespan,
                   description="Annotation queue, rollout gates and statistics of shadowqa.")
     app.state.api = api
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        begin = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        metrics.LATENCY.labels(request.method, path).observe(time.perf_counter() - begin)
-        return response
+    app.add_middleware(BodyLimit, limits=api.config.body_limits)
+    metrics.measure_requests(app)  # added last: outermost, so it counts the 413s of the body limit too
+    install(app, retry_after_s=api.config.wait_s)
 
     @app.exception_handler(QueueError)
     async def queue_error(_: Request, exc: QueueError) -> JSONResponse:
@@ -264,16 +191,16 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
 
     # --- liveness, metrics -------------------------------------------------------------------------------------
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        """Liveness only: answered on the event loop, whatever the database does."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], responses={503: {"description": "the database does not answer"}})
-    def readyz() -> JSONResponse:
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            return JSONResponse({"status": "database unavailable", "error": type(exc).__name__}, status_code=503)
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "the database cannot take a write now"}})
+    async def readyz() -> JSONResponse:
+        problem = await anyio.to_thread.run_sync(database_problem, engine, min(1.0, api.config.wait_s),
+                                                 limiter=READY_PROBE)
+        if problem is not None:
+            return JSONResponse({"status": "database unavailable", "error": problem}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
@@ -288,7 +215,7 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         lease = api.queue.claim(who.name)
         if lease is None:
             return Response(status_code=204)
-        metrics.CLAIMED.labels(who.name).inc()
+        metrics.CLAIMED.labels(api.person(who.name)).inc()
         return view(lease, request)
 
     @app.get("/v1/tasks", tags=["queue"])
@@ -302,9 +229,9 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         try:
             frame = resolve_frame(lease.image)
         except InvalidInput as exc:
-            raise _invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
+            raise invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
         if frame.image is None:
-            raise _invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
+            raise invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
         return Response(_png(frame.image), media_type="image/png")
 
     @app.post("/v1/tasks/{task_id:path}/heartbeat", tags=["queue"],
@@ -316,14 +243,14 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
               responses={404: {"description": "not your task"}, 409: {"description": "the lease ran out"}})
     def submit(task_id: TaskId, body: Submission, who: Annotator) -> Submitted:
         row = api.queue.submit(who.name, task_id, [a.annotated() for a in body.annotations], body.tags)
-        metrics.SUBMITTED.labels(who.name).inc()
+        metrics.SUBMITTED.labels(api.person(who.name)).inc()
         return Submitted(task_id=task_id, annotator=who.name, submitted_at=row.submitted_at)
 
     @app.post("/v1/tasks/{task_id:path}/skip", tags=["queue"], status_code=204, response_class=Response,
               responses={404: {"description": "not your task"}, 409: {"description": "the lease ran out"}})
     def skip(task_id: TaskId, body: Skip, who: Annotator) -> Response:
         api.queue.skip(who.name, task_id, body.reason)
-        metrics.SKIPPED.labels(who.name).inc()
+        metrics.SKIPPED.labels(api.person(who.name)).inc()
         return Response(status_code=204)
 
     @app.get("/v1/tasks/{task_id:path}", tags=["queue"], responses={404: {"description": "not your task"}})
@@ -339,18 +266,17 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         try:
             return api.evidence.gate(query)
         except GateQueryError as exc:
-            raise _invalid([*(where or ["query"]), exc.field], exc.detail) from None
+            raise invalid([*(where or ["query"]), exc.field], exc.detail) from None
 
     @app.get("/v1/gates/{stratum}", tags=["gates"])
     def gate(
-        stratum: Annotated[str, Path(min_length=1, max_length=255,
-                                     description=f"a stratum key (weather=rain), or {POOLED} for all frames")],
+        stratum: Stratum,
         who: Reader,
         target: Annotated[float, Query(gt=0, lt=1, description="acceptance rate to prove")],
         alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
         max_weight: Annotated[float | None, Query(ge=1, le=1e9, description="largest weight 1/π (default "
                                                   "1/audit floor)")] = None,
-        model_version: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+        model_version: Annotated[str | None, Query(min_length=1, max_length=255), AfterValidator(valid_text)] = None,
         every_stratum: bool = False,
     ) -> dict[str, Any]:
         """The gate's decision (pass, fail, inconclusive) and its evidence; Argo Rollouts reads ``$.decision``."""
@@ -358,7 +284,7 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
 
     @app.post("/v1/gates/{stratum}/flagger", tags=["gates"],
               responses={412: {"description": "the gate did not pass (fail or inconclusive); body: the evidence"}})
-    def flagger(stratum: Annotated[str, Path(min_length=1, max_length=255)], hook: FlaggerHook,
+    def flagger(stratum: Stratum, hook: FlaggerHook,
                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> JSONResponse:
         """Flagger webhook: 200 when the gate passes, 412 otherwise (Flagger halts on any non-2xx).
 
@@ -377,8 +303,8 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         for key, value, ok in (("target", target, 0 < target < 1), ("alpha", alpha, 0 < alpha < 1),
                                ("max_weight", max_weight, max_weight is None or 1 <= max_weight <= 1e9)):
             if not ok:
-                raise _invalid(["body", "metadata", key], "target and alpha must be in (0, 1) (target is required), "
-                               f"max_weight in [1, 1e9]; got {key} = {value}")
+                raise invalid(["body", "metadata", key], "target and alpha must be in (0, 1) (target is required), "
+                              f"max_weight in [1, 1e9]; got {key} = {value}")
         document = gate_answer(stratum, target, alpha, max_weight, meta.get("model_version"),
                                meta.get("every_stratum", "false").lower() == "true", where=["body", "metadata"])
         return JSONResponse(document, status_code=200 if document["decision"] == "pass" else 412)
@@ -420,7 +346,8 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
                          reason=body.reason, time=message.time)
 
     # --- tokens and batches (admin) --------------------------------------------------------------------------------
-    @app.post("/v1/admin/tokens", tags=["admin"], status_code=201, responses={409: {"description": "name taken"}})
+    @app.post("/v1/admin/tokens", tags=["admin"], status_code=201,
+              responses={409: {"description": "the name has an unrevoked token"}})
     def create_token(body: NewToken, who: Admin) -> TokenOut:
         try:
             token = api.tokens.create(body.name, body.role, who.name)
@@ -433,9 +360,20 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
         return [TokenOut(name=t.name, role=t.role, created_by=t.created_by, created_at=t.created_at,
                          revoked=t.revoked) for t in api.tokens.list()]
 
+    @app.post("/v1/admin/tokens/{name}/rotate", tags=["admin"], status_code=201,
+              responses={404: {"description": "no unrevoked token of that name"}})
+    def rotate_token(name: TokenName, who: Admin) -> TokenOut:
+        """Revoke the name's token and issue a new secret with the same role, at once: the same identity."""
+        try:
+            token, role = api.tokens.rotate(name, who.name)
+        except TokenError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return TokenOut(name=name, role=role, token=token, created_by=who.name)
+
     @app.delete("/v1/admin/tokens/{name}", tags=["admin"], status_code=204, response_class=Response,
                 responses={404: {"description": "no such token"}})
-    def revoke_token(name: Annotated[str, Path(pattern=NAME)], who: Admin) -> Response:
+    def revoke_token(name: TokenName, who: Admin) -> Response:
+        """Revoke the name's token; the name may then be given a new token (the same identity)."""
         try:
             api.tokens.revoke(name)
         except TokenError as exc:
@@ -447,13 +385,9 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
     def export_batch(body: ExportBatch, who: Admin, request: Request) -> Response:
         """Lease up to ``size`` tasks to ``assignee`` and return them in the external tool's format."""
         leases = api.queue.claim_batch(body.assignee, body.size, body.lease_hours * 3600.0)
-        tasks = [_batch_task(lease, str(request.url_for("task_image", task_id=lease.task_id))) for lease in leases]
-        names = list(_category_ids())
-        if body.format == "cvat":
-            return Response(formats.cvat_document(tasks, names), media_type="application/xml")
-        return Response(orjson.dumps({"tasks": formats.label_studio_tasks(tasks),
-                                      "label_config": formats.label_studio_config(names, _tag_values(leases))}),
-                        media_type="application/json")
+        content, media = batches.export_batch(leases, body.format,
+                                              lambda tid: request.url_for("task_image", task_id=tid))
+        return Response(content, media_type=media)
 
     @app.post("/v1/admin/batches/import", tags=["admin"],
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -462,46 +396,26 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
     async def import_batch(
         request: Request, who: Admin,
         format: Annotated[Literal["label-studio", "cvat"], Query()],
-        assignee: Annotated[str, Query(pattern=NAME)],
+        assignee: Annotated[str, Query(pattern=NAME_PATTERN)],
+        rotated: Annotated[Rotated, Query(description="a rotated box: its enclosing box (enclose) or the task "
+                                                      "rejected (refuse)")] = "enclose",
+        other_shapes: Annotated[Others, Query(description="a shape other than a box: the task rejected (reject) or "
+                                                          "the shape left out and listed (ignore)")] = "reject",
     ) -> ImportResult:
-        """Submit the annotations of an exported batch, as ``assignee`` (who holds the leases)."""
-        raw = await request.body()
-        try:
-            categories = _category_ids()
-            if format == "cvat":
-                submissions = formats.from_cvat(raw, categories)
-            else:
-                try:
-                    document = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    raise formats.BatchFormatError("document", f"not JSON ({exc})") from None
-                submissions = formats.from_label_studio(document, categories)
-        except formats.BatchFormatError as exc:
-            raise _invalid(["body", exc.where], exc.detail) from None
-        result = ImportResult(submitted=[], rejected={})
-        for s in submissions:
-            try:
-                api.queue.submit(assignee, s.task_id, s.objects, s.tags)
-            except QueueError as exc:
-                result.rejected[s.task_id] = exc.detail
-                continue
-            metrics.SUBMITTED.labels(assignee).inc()
-            result.submitted.append(s.task_id)
-        return result
+        """Submit the annotations of an exported batch, as ``assignee`` (who holds the leases); tasks that cannot
+        be imported are listed in ``rejected`` with the reason, the others are submitted."""
+        raw = await request.body()  # read whole already, within the body limit
+        return await run_in_threadpool(batches.import_batch, api.queue, raw, format, assignee,
+                                       batches.ImportOptions(rotated, other_shapes), api.config.metrics_names)
 
     return app
-
-
-def _invalid(loc: list[str | int], msg: str) -> HTTPException:
-    """A 422 in FastAPI's own form (``detail``: errors with ``loc``), the form the OpenAPI document promises."""
-    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _metadata_number(meta: dict[str, str], key: str, default: str) -> float:
     try:
         return float(meta.get(key, default))
     except ValueError:
-        raise _invalid(["body", "metadata", key], f"expected a number, got {meta[key]!r}") from None
+        raise invalid(["body", "metadata", key], f"expected a number, got {meta[key]!r}") from None
 
 
 def _png(image: Any) -> bytes:
@@ -510,24 +424,3 @@ def _png(image: Any) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image.squeeze() if image.ndim == 3 and image.shape[2] == 1 else image).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def _batch_task(lease: Lease, url: str) -> formats.BatchTask:
-    width, height = 0, 0
-    with contextlib.suppress(InvalidInput):
-        image = frame_truth(lease.image).image
-        width, height = int(image["width"]), int(image["height"])
-    return formats.BatchTask(lease.task_id, lease.frame_id, lease.stratum, url, width, height)
-
-
-def _category_ids() -> dict[str, int]:
-    from services.datasets.driving.coco import categories
-
-    return {str(c["name"]): int(c["id"]) for c in categories()}
-
-
-def _tag_values(leases: list[Lease]) -> dict[str, list[str]]:
-    for lease in leases:
-        with contextlib.suppress(InvalidInput):
-            return frame_truth(lease.image).tag_values
-    return {}

@@ -4,17 +4,29 @@ Names are the contract with ``dashboards/`` (the annotation-team view): queue
 depth, age and evidence per stratum, lease expiries, claims/submissions/skips
 per annotator, each annotator's agreement on consensus-compared frames, and
 request counts and latencies per route.
+
+Every label takes its values from a fixed set, whatever clients send: the
+method is a known HTTP method or ``other``, the route its template (one
+``unmatched`` for paths no route serves). ``/metrics`` needs no token, so people
+are not named there unless the API is told to (``--metrics-names``): the
+``annotator`` label is then :data:`HIDDEN` and the consensus agreement is the
+whole team's.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, case, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from starlette.routing import Match
 
 from services.db.engine import session_factory
 from services.db.models import ComparisonRow, ManualAnnotationRow, ManualTaskRow
@@ -28,27 +40,63 @@ EXPIRIES = Counter("shadowqa_lease_expiries", "Leases that ran out; each task we
 REQUESTS = Counter("shadowqa_api_requests", "API requests by route and status", ["method", "route", "status"])
 LATENCY = Histogram("shadowqa_api_request_seconds", "API request time", ["method", "route"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"  # the route label of a path no route serves
+HIDDEN = "all"  # the annotator label when people are not named
+log = logging.getLogger(__name__)
 WAITING = (TaskState.QUEUED.value, TaskState.REQUEUED.value)
 SHOWN = (TaskState.QUEUED.value, TaskState.REQUEUED.value, TaskState.LEASED.value)
 
 
-class QueueCollector(Collector):
-    """Queue depth, oldest waiting task and evidence per stratum; consensus agreement per annotator."""
+def person(name: str, named: bool) -> str:
+    """The ``annotator`` label of ``name``: the name itself only when people are named."""
+    return name if named else HIDDEN
 
-    def __init__(self, engine: Engine) -> None:
+
+def measure_requests(app: FastAPI) -> None:
+    """Count and time every request by method, route template and status (labels from fixed sets)."""
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        begin = time.perf_counter()
+        response = await call_next(request)
+        method = request.method if request.method in METHODS else "other"
+        route = _route(app, request)
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        LATENCY.labels(method, route).observe(time.perf_counter() - begin)
+        return response
+
+
+def _route(app: FastAPI, request: Request) -> str:
+    """The template of the route that served (or would serve) the request, or UNMATCHED."""
+    route = request.scope.get("route")
+    if route is None:  # answered before routing (413): find the route the path belongs to
+        route = next((r for r in app.router.routes if r.matches(request.scope)[0] != Match.NONE), None)
+    return str(getattr(route, "path", UNMATCHED))
+
+
+class QueueCollector(Collector):
+    """Queue depth, oldest waiting task and evidence per stratum; consensus agreement per annotator (or of the
+    whole team when people are not named). A database that cannot be read leaves these out of the scrape."""
+
+    def __init__(self, engine: Engine, named: bool = False) -> None:
         self._sessions = session_factory(engine)
+        self._named = named
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            yield from self._collect()
+        except SQLAlchemyError as exc:
+            log.warning("queue metrics left out of the scrape: the database did not answer (%s)",
+                        type(exc).__name__)
+
+    def _collect(self) -> list[Metric]:
         depth = GaugeMetricFamily("shadowqa_queue_depth", "Manual tasks by stratum and state",
                                   labels=["stratum", "state"])
         oldest = GaugeMetricFamily("shadowqa_queue_oldest_seconds", "Age of the oldest task waiting to be claimed",
                                    labels=["stratum"])
         evidence = GaugeMetricFamily("shadowqa_queue_evidence", "Annotations submitted in the stratum (the queue "
                                      "serves the least first)", labels=["stratum"])
-        agreement = GaugeMetricFamily("shadowqa_annotator_consensus_agreement", "Share of the annotator's "
-                                      "consensus-compared frames on which both people agreed", labels=["annotator"])
-        agreed_n = GaugeMetricFamily("shadowqa_annotator_consensus_n", "Consensus-compared frames of the annotator",
-                                     labels=["annotator"])
         now = time.time()
         task = ManualTaskRow
         with self._sessions() as session:
@@ -57,26 +105,39 @@ class QueueCollector(Collector):
                 select(task.stratum, task.state, func.count()).group_by(task.stratum, task.state)).all()}
             first = dict(session.execute(select(task.stratum, func.min(task.created_at))
                                          .where(task.state.in_(WAITING)).group_by(task.stratum)).all())
-            people = session.execute(
-                select(ManualAnnotationRow.annotator,
-                       func.avg(case((ComparisonRow.accepted, 1.0), else_=0.0)), func.count())
-                .join(task, task.task_id == ManualAnnotationRow.task_id)
-                .join(ComparisonRow, ComparisonRow.frame_id == task.frame_id)
-                .where(ComparisonRow.kind == "consensus").group_by(ManualAnnotationRow.annotator)).all()
+            people = self._consensus(session)
         for stratum in sorted(strata):
             for state in SHOWN:
                 depth.add_metric([stratum, state], counts.get((stratum, state), 0))
             created = first.get(stratum)
             oldest.add_metric([stratum], 0.0 if created is None else max(0.0, now - created))
             evidence.add_metric([stratum], counts.get((stratum, TaskState.SUBMITTED.value), 0))
-        for annotator, share, n in people:
-            agreement.add_metric([annotator], float(share))
+        return [depth, oldest, evidence, *people]
+
+    def _consensus(self, session: Session) -> list[Metric]:
+        agreement = GaugeMetricFamily("shadowqa_annotator_consensus_agreement", "Share of the annotator's "
+                                      "consensus-compared frames on which both people agreed", labels=["annotator"])
+        agreed_n = GaugeMetricFamily("shadowqa_annotator_consensus_n", "Consensus-compared frames of the annotator",
+                                     labels=["annotator"])
+        accepted = func.avg(case((ComparisonRow.accepted, 1.0), else_=0.0))
+        rows: list[tuple[str, float, int]]
+        if self._named:
+            rows = [(str(a), float(share), int(n)) for a, share, n in session.execute(
+                select(ManualAnnotationRow.annotator, accepted, func.count())
+                .join(ManualTaskRow, ManualTaskRow.task_id == ManualAnnotationRow.task_id)
+                .join(ComparisonRow, ComparisonRow.frame_id == ManualTaskRow.frame_id)
+                .where(ComparisonRow.kind == "consensus").group_by(ManualAnnotationRow.annotator)).all()]
+        else:
+            rows = [(HIDDEN, float(share), int(n)) for share, n in session.execute(
+                select(accepted, func.count()).where(ComparisonRow.kind == "consensus")).all() if n]
+        for annotator, share, n in rows:
+            agreement.add_metric([annotator], share)
             agreed_n.add_metric([annotator], n)
-        yield from (depth, oldest, evidence, agreement, agreed_n)
+        return [agreement, agreed_n]
 
 
-def registry(engine: Engine) -> CollectorRegistry:
+def registry(engine: Engine, named: bool = False) -> CollectorRegistry:
     """The API's own registry: the database-backed queue collector (the counters live in the default one)."""
     own = CollectorRegistry(auto_describe=False)
-    own.register(QueueCollector(engine))
+    own.register(QueueCollector(engine, named))
     return own

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
+from services.api.errors import DatabaseBusy
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
 from services.db.states import LEASABLE, TaskState, transition
@@ -127,6 +128,7 @@ class Evidence:
 class QueueConfig:
     lease_s: float = 300.0  # a claim's lease; a heartbeat extends it by as much again
     max_leases: int = 1  # tasks one annotator may hold at once
+    wait_s: float | None = None  # SQLite: how long a write waits for this process's other writers (None: no bound)
 
 
 class Queue:
@@ -147,11 +149,25 @@ class Queue:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
-        lock = contextlib.nullcontext() if self._postgres else self._sqlite_writer
-        with lock, self._sessions() as session, session.begin():
+        with self._turn(), self._sessions() as session, session.begin():
             if not self._postgres:  # take SQLite's write lock first: a read-then-write transaction could
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")  # otherwise fail on another's commit
             yield session
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """SQLite: this process's writers one at a time, each waiting at most ``wait_s`` for its turn (a database
+        locked by another process makes the one ahead wait its busy timeout; the rest give up with it)."""
+        if self._postgres:
+            yield
+            return
+        wait = self.config.wait_s
+        if not self._sqlite_writer.acquire(timeout=-1 if wait is None else wait):
+            raise DatabaseBusy(f"the database was not free for writing within {wait:g} s")
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     def sweep(self) -> list[Expired]:
         """Move every lease past its deadline back to the queue (leased → expired → requeued), once each."""

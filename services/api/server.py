@@ -1,4 +1,4 @@
-"""Serving the API with uvicorn: database migrated, Kafka producer connected, then requests."""
+"""Serving the API with uvicorn: admin token checked, database migrated, Kafka producer connected, then requests."""
 
 from __future__ import annotations
 
@@ -9,23 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import Engine
 
 from services.api.app import ApiConfig, create_app
-from services.db.engine import make_engine, upgrade
+from services.api.tokens import check_admin_token
+from services.db.engine import Timeouts, make_engine, upgrade
 from services.infra.topic_names import TopicNames
 from services.settings import Settings
 from services.tools.kafka import KafkaSink, Sink
 
 
-def serve_api(settings: Settings, *, host: str, port: int, lease_s: float = 300.0, max_leases: int = 1,
-              max_weight: float = 4.0, kafka: bool = True, ready_file: str | Path | None = None) -> None:
-    """Blocks until SIGINT/SIGTERM (uvicorn stops gracefully; the outbox publishes what is left)."""
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+def serve_api(settings: Settings, config: ApiConfig, *, host: str, port: int, kafka: bool = True,
+              ready_file: str | Path | None = None) -> None:
+    """Blocks until SIGINT/SIGTERM (uvicorn stops gracefully; the outbox publishes what is left).
+
+    A bootstrap admin token shorter than ADMIN_TOKEN_MIN is refused before anything starts. Requests wait for the
+    database at most ``config.wait_s`` for a lock or a connection (then 503); the migration before them waits
+    as long as it must (another process may be migrating)."""
+    admin = check_admin_token(settings.admin_token.get_secret_value() if settings.admin_token is not None else None)
+    engine = make_engine(settings.database_url, timeouts=Timeouts(lock_s=config.wait_s, connect_s=config.wait_s))
+    upgrade(engine if _in_memory(engine) else settings.database_url)  # a URL: its own engine, without timeouts
     sink: Sink | None = KafkaSink(settings.kafka_bootstrap) if kafka else None
-    admin = settings.admin_token.get_secret_value() if settings.admin_token is not None else None
-    app = create_app(engine, config=ApiConfig(lease_s=lease_s, max_leases=max_leases, max_weight=max_weight),
-                     admin_token=admin, sink=sink, names=TopicNames(settings.topic_prefix))
+    app = create_app(engine, config=config, admin_token=admin, sink=sink, names=TopicNames(settings.topic_prefix))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     if ready_file is not None:
         threading.Thread(target=_announce, args=(server, Path(ready_file)), daemon=True).start()
@@ -36,6 +41,10 @@ def serve_api(settings: Settings, *, host: str, port: int, lease_s: float = 300.
             with contextlib.suppress(Exception):
                 sink.close()
         engine.dispose()
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def _announce(server: uvicorn.Server, path: Path) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from services.cli.parser import Parser, port, positive_int, seconds, weight
+
+if TYPE_CHECKING:
+    from services.api.tokens import Tokens
 
 ROLES = ("annotator", "reader", "admin")
 
@@ -17,7 +21,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         description="Serve the annotation queue, rollout-gate, stats and policy API on HOST:PORT, with "
         "Prometheus metrics at /metrics and the OpenAPI document at /openapi.json. The database is "
         "SHADOWQA_DATABASE_URL, Kafka SHADOWQA_KAFKA_BOOTSTRAP (topics under SHADOWQA_TOPIC_PREFIX); a "
-        "bootstrap admin token may be given as SHADOWQA_ADMIN_TOKEN.",
+        "bootstrap admin token of at least 32 characters may be given as SHADOWQA_ADMIN_TOKEN.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port, see --ready-file)")
@@ -27,48 +31,85 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="tasks one annotator may hold at once (default 1)")
     s.add_argument("--max-weight", type=weight, default=4.0, metavar="W",
                    help="default weight bound 1/π of the gates (default 4 = 1/the default audit floor 0.25)")
+    s.add_argument("--db-timeout", type=seconds, default=5.0, metavar="S",
+                   help="how long a request waits for a database lock or connection before it gets 503 with "
+                   "Retry-After (default 5)")
+    s.add_argument("--max-body-bytes", type=positive_int, default=1024 * 1024, metavar="N",
+                   help="largest request body of every route but batch imports; larger gets 413 (default 1 MiB)")
+    s.add_argument("--max-import-bytes", type=positive_int, default=32 * 1024 * 1024, metavar="N",
+                   help="largest batch import (a Label Studio or CVAT file); larger gets 413 (default 32 MiB)")
+    s.add_argument("--metrics-names", action="store_true",
+                   help="name annotators in /metrics (which needs no token); default: one 'all' series")
     s.add_argument("--no-kafka", action="store_true",
                    help="run without Kafka: annotations stay in the database, policies cannot be applied")
     s.add_argument("--ready-file", help="file written once the API answers, holding its base URL "
                    "(http://HOST:PORT, the port it got with --port 0)")
     s.set_defaults(run=serve)
-    t = sub.add_parser("token", help="create or revoke API tokens directly in the database")
+    t = sub.add_parser("token", help="create, rotate or revoke API tokens directly in the database")
     t_sub = t.add_subparsers(dest="token_action", required=True, parser_class=Parser)
     c = t_sub.add_parser("create", help="create a token and print it (shown once)")
-    c.add_argument("--name", required=True, help="the holder's identity (an annotator's name in the queue)")
+    c.add_argument("--name", required=True, type=token_name,
+                   help="the holder's identity (an annotator's name in the queue); a revoked name may be reused")
     c.add_argument("--role", required=True, choices=ROLES)
     c.set_defaults(run=create_token)
-    r = t_sub.add_parser("revoke", help="revoke a token by name")
-    r.add_argument("--name", required=True)
+    o = t_sub.add_parser("rotate", help="revoke a name's token and print a new one with the same role (the same "
+                         "identity)")
+    o.add_argument("--name", required=True, type=token_name)
+    o.set_defaults(run=rotate_token)
+    r = t_sub.add_parser("revoke", help="revoke a token by name (the name may then take a new token)")
+    r.add_argument("--name", required=True, type=token_name)
     r.set_defaults(run=revoke_token)
 
 
+def token_name(text: str) -> str:
+    """A token name, by the API's rule (services/api/tokens.py ``Name``)."""
+    from services.api.tokens import TokenError, check_name
+
+    try:
+        return check_name(text)
+    except TokenError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def serve(args: argparse.Namespace) -> int:
+    from services.api.app import ApiConfig
+    from services.api.limits import BodyLimits
     from services.api.server import serve_api
     from services.settings import load_settings
 
-    serve_api(load_settings(), host=args.host, port=args.port, lease_s=args.lease_seconds,
-              max_leases=args.max_leases, max_weight=args.max_weight, kafka=not args.no_kafka,
+    config = ApiConfig(lease_s=args.lease_seconds, max_leases=args.max_leases, max_weight=args.max_weight,
+                       wait_s=args.db_timeout, body_limits=BodyLimits(args.max_body_bytes, args.max_import_bytes),
+                       metrics_names=args.metrics_names)
+    serve_api(load_settings(), config, host=args.host, port=args.port, kafka=not args.no_kafka,
               ready_file=args.ready_file)
     return 0
 
 
 def create_token(args: argparse.Namespace) -> int:
-    from services.api.tokens import Role, Tokens
-    from services.db.engine import make_engine, upgrade
-    from services.settings import load_settings
+    from services.api.tokens import Role
 
-    engine = make_engine(load_settings().database_url)
-    upgrade(engine)
-    print(Tokens(engine).create(args.name, Role(args.role), created_by="cli"))
+    print(_tokens(migrate=True).create(args.name, Role(args.role), created_by="cli"))
+    return 0
+
+
+def rotate_token(args: argparse.Namespace) -> int:
+    token, _ = _tokens(migrate=True).rotate(args.name, rotated_by="cli")
+    print(token)
     return 0
 
 
 def revoke_token(args: argparse.Namespace) -> int:
-    from services.api.tokens import Tokens
-    from services.db.engine import make_engine
-    from services.settings import load_settings
-
-    Tokens(make_engine(load_settings().database_url)).revoke(args.name)
+    _tokens(migrate=False).revoke(args.name)
     print(f"revoked {args.name}")
     return 0
+
+
+def _tokens(*, migrate: bool) -> Tokens:
+    from services.api.tokens import Tokens
+    from services.db.engine import make_engine, upgrade
+    from services.settings import load_settings
+
+    engine = make_engine(load_settings().database_url)
+    if migrate:
+        upgrade(engine)
+    return Tokens(engine)

@@ -6,16 +6,28 @@ because a missing or mistyped known field makes a message invalid; numbers must
 be finite, and fields the contract does not know are ignored (forward
 compatibility). Messages built in Python are validated leniently (a list for a
 box, ``schema_version`` 1 by default) since our own code builds them.
+
+What people send (through the API) is bounded by these same types, so nothing
+is stored that cannot be encoded and published: integers in the signed 64-bit
+range, finite numbers, valid Unicode text (no lone surrogates, which UTF-8
+cannot encode, and no NUL, which PostgreSQL text refuses), and bounded lengths
+and counts (:data:`KEY_MAX`, :data:`TAG_VALUE_MAX`, :data:`TEXT_VALUE_MAX`,
+:data:`ENTRIES_MAX`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationInfo
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-INT64_MAX = 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+KEY_MAX = 64  # characters of a tag or attribute name
+TAG_VALUE_MAX = 256  # characters of a tag's value
+TEXT_VALUE_MAX = 1024  # characters of an attribute's text value
+ENTRIES_MAX = 64  # tags of a frame, attributes of an object
 
 WIRE = "wire"  # validation context key: the message came from a topic (decode sets it)
 _UNSET = object()
@@ -30,9 +42,42 @@ def _version_given_on_the_wire(value: Any, info: ValidationInfo) -> Any:
     return 1
 
 
+def valid_text(value: str) -> str:
+    """``value`` if it can be encoded as UTF-8 and stored as text: no lone surrogate, no NUL character."""
+    if "\x00" in value:
+        raise ValueError(f"text may not contain NUL (U+0000), found at position {value.index(chr(0))}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode: a lone surrogate at position {exc.start}") from None
+    return value
+
+
+def bounded_scalar(value: Any) -> Any:
+    """An attribute value that JSON, Kafka and the database all take: a 64-bit integer, a finite number, or valid
+    text of at most TEXT_VALUE_MAX characters (booleans as they are)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"integer out of the signed 64-bit range [{INT64_MIN}, {INT64_MAX}]")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
+    if isinstance(value, str):
+        if len(value) > TEXT_VALUE_MAX:
+            raise ValueError(f"text of at most {TEXT_VALUE_MAX} characters, got {len(value)}")
+        valid_text(value)
+    return value
+
+
 SchemaVersion = Annotated[Literal[1], BeforeValidator(_version_given_on_the_wire)]
-FrameId = Annotated[str, Field(min_length=1)]
-Text = Annotated[str, Field(min_length=1)]
+ValidText = Annotated[str, AfterValidator(valid_text)]  # any length, possibly empty
+Text = Annotated[str, Field(min_length=1), AfterValidator(valid_text)]
+FrameId = Text
+Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX), AfterValidator(valid_text)]
+TagValue = Annotated[str, Field(max_length=TAG_VALUE_MAX), AfterValidator(valid_text)]
+Label = Annotated[str, Field(max_length=255), AfterValidator(valid_text)]  # a stratum; the database keeps 255
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Length = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 Offset = Annotated[int, Field(ge=0, le=INT64_MAX)]
@@ -45,11 +90,12 @@ InclusionProb = Annotated[float, Field(gt=0.0, le=1.0)]  # π: a compared frame 
 OpenUnit = Annotated[float, Field(gt=0.0, lt=1.0)]
 Threshold = Annotated[float, Field(ge=0.0, le=1.0)]  # τ; null (None) stands for "nothing ships"
 Milliseconds = Annotated[float, Field(ge=0.0)]
-Box = tuple[float, float, Annotated[float, Field(ge=0.0)], Annotated[float, Field(ge=0.0)]]  # COCO [x, y, w, h]
-Tags = dict[str, str]
+Box = tuple[Finite, Finite, Length, Length]  # COCO [x, y, w, h]
+Tags = Annotated[dict[Key, TagValue], Field(max_length=ENTRIES_MAX)]
 
-Scalar = StrictBool | int | float | str  # an attribute value; reasons.py words a mismatch as one error
-Attributes = dict[str, Scalar]
+# an attribute value; reasons.py words a mismatch of every member as one error
+Scalar = Annotated[StrictBool | int | float | str, AfterValidator(bounded_scalar)]
+Attributes = Annotated[dict[Key, Scalar], Field(max_length=ENTRIES_MAX)]
 
 BOX_PARTS = ("x", "y", "width", "height")
 

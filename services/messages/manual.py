@@ -12,6 +12,7 @@ from services.messages.fields import (
     Copy,
     FrameId,
     InclusionProb,
+    Label,
     Message,
     Seq,
     Tags,
@@ -47,7 +48,7 @@ class ManualTask(Message):
     consensus_prob: Unit
     policy_version: Version
     copies: Copy = 1  # manual tasks issued for the frame: 2 when a consensus copy exists
-    stratum: str = ALL
+    stratum: Label = ALL
     time: Time
 
     @model_validator(mode="after")
@@ -80,7 +81,7 @@ class ManualAnnotation(Message):
     consensus_prob: Unit
     policy_version: Version = 0  # echoed from the task: which policy routed the frame
     copies: Copy = 1  # echoed from the task
-    stratum: str = ALL
+    stratum: Label = ALL
     objects: list[AnnotatedObject]
     tags: Tags
     time: Time

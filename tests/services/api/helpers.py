@@ -18,7 +18,7 @@ from services.db.models import Base, ComparisonRow, ManualAnnotationRow, ManualT
 from services.messages import ManualTask, task_id
 
 T0 = 1_760_000_000.0
-ADMIN_TOKEN = "sqa_test_admin_token"
+ADMIN_TOKEN = "sqa_test_admin_token_of_32_characters_or_more"
 MODEL = "driving-detector@0123456789ab"
 COCO_BODY: dict[str, Any] = {"annotations": [{"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1}],
                              "tags": {"weather": "rain"}}

@@ -28,7 +28,8 @@ READING = [("GET", "/v1/gates/*?target=0.5", None), ("GET", "/v1/gates/weather=r
            ("POST", "/v1/gates/*/flagger", {"metadata": {"target": "0.5"}}), ("GET", "/v1/stats", None),
            ("GET", "/v1/recommendations", None)]
 ADMINISTERING = [("GET", "/v1/admin/tokens", None), ("POST", "/v1/admin/tokens", {"name": "x", "role": "reader"}),
-                 ("DELETE", "/v1/admin/tokens/someone", None), ("POST", "/v1/admin/batches/export", EXPORT),
+                 ("DELETE", "/v1/admin/tokens/someone", None), ("POST", "/v1/admin/tokens/someone/rotate", None),
+                 ("POST", "/v1/admin/batches/export", EXPORT),
                  ("POST", f"/v1/admin/batches/import{IMPORT_QUERY}", None),
                  ("POST", "/v1/policies", {"recommendation_id": 1, "reason": "certified"})]
 EVERYTHING = QUEUE + READING + ADMINISTERING

@@ -16,6 +16,7 @@ from services.db.engine import session_factory
 from tests.services.api.helpers import COCO_BODY, ClientFactory, add, add_tasks, comparison, frame_tasks, task, token
 
 SHORT = ApiConfig(lease_s=0.3, sweep_every_s=0.05)
+NAMED = ApiConfig(metrics_names=True)
 
 
 def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -39,7 +40,8 @@ def _past_deadline(deadline: float) -> None:
         time.sleep(0.02)
 
 
-def test_queue_gauges_follow_claims_submissions_and_skips(engine: Engine, client: TestClient) -> None:
+def test_queue_gauges_follow_claims_submissions_and_skips(engine: Engine, make_client: ClientFactory) -> None:
+    client = make_client(config=NAMED)
     rain, fog = _unique("weather=rain"), _unique("weather=fog")
     add_tasks(engine, [t for i in (1, 2, 3) for t in frame_tasks(i, stratum=rain)]
               + [t for i in (4, 5) for t in frame_tasks(i, stratum=fog)])
@@ -102,7 +104,8 @@ def test_an_expiry_found_by_the_sweeper_is_counted_once(engine: Engine, make_cli
         assert task(s, tid).expiries == 1
 
 
-def test_consensus_agreement_per_annotator(engine: Engine, client: TestClient) -> None:
+def test_consensus_agreement_per_annotator(engine: Engine, make_client: ClientFactory) -> None:
+    client = make_client(config=NAMED)
     add_tasks(engine, frame_tasks(10, copies=2) + frame_tasks(11, copies=2))
     a, b = _unique("a"), _unique("b")
     ha, hb = token(engine, a, Role.ANNOTATOR), token(engine, b, Role.ANNOTATOR)
@@ -116,3 +119,44 @@ def test_consensus_agreement_per_annotator(engine: Engine, client: TestClient) -
     for who in (a, b):
         assert _value(samples, "shadowqa_annotator_consensus_agreement", annotator=who) == 0.5
         assert _value(samples, "shadowqa_annotator_consensus_n", annotator=who) == 2
+
+
+def test_without_metrics_names_no_annotator_is_named_and_the_team_agreement_is_shown(engine: Engine,
+                                                                                    client: TestClient) -> None:
+    add_tasks(engine, frame_tasks(10, copies=2) + frame_tasks(11, copies=2))
+    a, b = _unique("alice"), _unique("bob")
+    ha, hb = token(engine, a, Role.ANNOTATOR), token(engine, b, Role.ANNOTATOR)
+    before = _samples(client)
+    for _ in range(2):
+        for headers in (ha, hb):
+            tid = client.post("/v1/tasks/claim", headers=headers).json()["task_id"]
+            assert client.post(f"/v1/tasks/{tid}/submit", json=COCO_BODY, headers=headers).status_code == 200
+    add(engine, [comparison(10, accepted=True, kind="consensus"), comparison(11, accepted=False, kind="consensus"),
+                 comparison(12, accepted=True, kind="consensus"), comparison(10, accepted=False)])
+    text = client.get("/metrics").text
+    assert a not in text and b not in text
+    after = _samples(client)
+    assert _value(after, "shadowqa_tasks_submitted_total", annotator="all") - _value(
+        before, "shadowqa_tasks_submitted_total", annotator="all") == 4
+    assert _value(after, "shadowqa_annotator_consensus_agreement", annotator="all") == 2 / 3
+    assert _value(after, "shadowqa_annotator_consensus_n", annotator="all") == 3
+    assert {labels for name, labels in after if name.startswith("shadowqa_annotator_")} == {
+        frozenset({("annotator", "all")})}
+
+
+def test_labels_come_from_fixed_sets_whatever_the_client_sends(client: TestClient) -> None:
+    for k in range(50):
+        client.request(f"INVENTED{k}", "/v1/tasks/claim")
+        client.get(f"/no/such/path/{k}")
+        client.request(f"BREW{k}", f"/nowhere/{k}")
+    size = len(client.get("/metrics").content)
+    for k in range(50, 300):
+        client.request(f"INVENTED{k}", "/v1/tasks/claim")
+        client.get(f"/no/such/path/{k}")
+        client.request(f"BREW{k}", f"/nowhere/{k}")
+    text = client.get("/metrics").text
+    assert "INVENTED" not in text and "BREW" not in text and "/no/such" not in text
+    assert len(text.encode()) - size < 200, "300 more odd requests added no series"
+    samples = _samples(client)
+    assert _value(samples, "shadowqa_api_requests_total", method="other", route="/v1/tasks/claim", status="405") >= 300
+    assert _value(samples, "shadowqa_api_requests_total", method="GET", route="unmatched", status="404") >= 300

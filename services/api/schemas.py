@@ -1,0 +1,149 @@
+"""The API's request and response bodies: what a client may send, bounded, and what it gets back.
+
+Every value a request can put in the database or on Kafka is bounded by the
+message field types (services/messages/fields.py: 64-bit integers, finite
+numbers, valid Unicode, lengths and counts), and a submission as a whole by
+its encoded size (:data:`SUBMISSION_MAX_BYTES`, well under Kafka's 1 MB
+record), so nothing is stored that the outbox cannot publish. A body outside
+these bounds gets 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from services.api.tokens import Name, Role
+from services.messages import AnnotatedObject
+from services.messages.fields import (
+    ENTRIES_MAX,
+    TEXT_VALUE_MAX,
+    Attributes,
+    Box,
+    CategoryId,
+    Key,
+    Tags,
+    valid_text,
+)
+
+OBJECTS_MAX = 10_000  # objects of one submission
+SUBMISSION_MAX_BYTES = 512 * 1024  # a submission's objects and tags, encoded as they travel on manual-annotations
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(valid_text)]
+Short = Annotated[str, Field(max_length=255), AfterValidator(valid_text)]
+Value = Annotated[str, Field(max_length=TEXT_VALUE_MAX), AfterValidator(valid_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskView(BaseModel):
+    """A leased task, as its annotator sees it: the frame to annotate and the lease. Blind by construction."""
+
+    task_id: str
+    frame_id: str
+    copy_number: int = Field(description="1, or 2 for a consensus copy (another person has copy 1)")
+    stratum: str
+    image_ref: str = Field(description="the frame reference (synthetic://, sklearn-digits://, file://)")
+    image_url: str
+    lease_deadline: float = Field(description="Unix seconds; heartbeat before it to keep the task")
+    lease_seconds: float
+
+
+class CocoObject(BaseModel):
+    """One COCO annotation record; fields COCO files carry besides these (id, image_id, area, ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bbox: Box = Field(description="[x, y, width, height] in pixels, finite, width and height >= 0")
+    category_id: CategoryId
+    attributes: Attributes = Field(default_factory=dict, description=(
+        f"at most {ENTRIES_MAX}; names of 1 to 64 characters; values true/false, 64-bit integers, finite numbers "
+        f"or text of at most {TEXT_VALUE_MAX} characters"))
+
+    def annotated(self) -> AnnotatedObject:
+        return AnnotatedObject(bbox=self.bbox, category_id=self.category_id, attributes=self.attributes)
+
+
+class Submission(Strict):
+    """An annotation in COCO form: boxes [x, y, width, height] in pixels, category ids, and image tags."""
+
+    annotations: list[CocoObject] = Field(max_length=OBJECTS_MAX)
+    tags: Tags = Field(default_factory=dict, description=f"at most {ENTRIES_MAX}; names of 1 to 64 characters, "
+                                                         "values of at most 256")
+
+    @model_validator(mode="after")
+    def _fits_a_kafka_record(self) -> Submission:
+        size = len(orjson.dumps({"objects": [a.annotated().model_dump() for a in self.annotations],
+                                 "tags": self.tags}))
+        if size > SUBMISSION_MAX_BYTES:
+            raise ValueError(f"the annotation encodes to {size:,} bytes; at most {SUBMISSION_MAX_BYTES:,} are taken "
+                             "(it travels as one Kafka record)")
+        return self
+
+
+class Skip(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=500, description="why the task cannot be annotated"),
+                      AfterValidator(valid_text)]
+
+
+class Submitted(BaseModel):
+    task_id: str
+    annotator: str
+    submitted_at: float
+
+
+class NewToken(Strict):
+    name: Name = Field(description="the holder's identity (an annotator's name in the queue); a revoked name may "
+                                   "be given again (the same identity)")
+    role: Role
+
+
+class TokenOut(BaseModel):
+    name: str
+    role: Role
+    token: str | None = Field(default=None, description="shown once, at creation or rotation")
+    created_by: str | None = None
+    created_at: float | None = None
+    revoked: bool = False
+
+
+class ApplyPolicy(Strict):
+    recommendation_id: int = Field(ge=1, le=2**62, description="the id of a recommendation (GET /v1/recommendations)")
+    reason: Reason
+
+
+class PolicyOut(BaseModel):
+    version: int
+    default: float | None
+    thresholds: dict[str, float | None]
+    applied_by: str
+    reason: str
+    time: float
+
+
+class ExportBatch(Strict):
+    format: Literal["label-studio", "cvat"]
+    assignee: Name = Field(description="who works the batch in the external tool (leases are theirs)")
+    size: int = Field(default=100, ge=1, le=1000)
+    lease_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+
+
+class ImportResult(BaseModel):
+    submitted: list[str]
+    rejected: dict[str, str] = Field(description="task id -> why it was not imported (the others were)")
+    left_out: dict[str, str] = Field(default_factory=dict, description=(
+        "task id -> the shapes of a submitted task that were not imported (other_shapes=ignore only)"))
+
+
+class FlaggerHook(BaseModel):
+    """Flagger's webhook payload; ``metadata`` may carry target, alpha, max_weight, model_version."""
+
+    name: Short = ""
+    namespace: Short = ""
+    phase: Short = ""
+    metadata: Annotated[dict[Key, Value], Field(max_length=ENTRIES_MAX)] = Field(default_factory=dict)
