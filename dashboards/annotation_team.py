@@ -51,27 +51,31 @@ def _queue(board: Dashboard) -> Dashboard:
                   "{{stratum}}")], width=8)))
 
 
+NAMES = " One series, 'all', unless the API runs with --metrics-names (people are named only when asked)."
+
+
 def _annotators(board: Dashboard) -> Dashboard:
     return (board.with_row(Row("Annotators"))
             .with_panel(graph(
                 "Submitted tasks per minute, per annotator",
-                "Each annotator's throughput: tasks submitted through the queue API.",
+                "Each annotator's throughput: tasks submitted through the queue API." + NAMES,
                 [(f"sum by (annotator) (rate(shadowqa_tasks_submitted_total{RATE})){PER_MINUTE}", "{{annotator}}")]))
             .with_panel(graph(
                 "Claimed and skipped tasks per minute, per annotator",
-                "Tasks each annotator claimed, and tasks they handed back unannotated (skipped).",
+                "Tasks each annotator claimed, and tasks they handed back unannotated (skipped)." + NAMES,
                 [(f"sum by (annotator) (rate(shadowqa_tasks_claimed_total{RATE})){PER_MINUTE}",
                   "{{annotator}} claimed"),
                  (f"sum by (annotator) (rate(shadowqa_tasks_skipped_total{RATE})){PER_MINUTE}",
                   "{{annotator}} skipped")]))
             .with_panel(ratio_graph(
                 "Agreement with the consensus copy, per annotator",
-                "Share of the annotator's frames annotated twice (consensus copies) on which the two people agreed.",
+                "Share of the annotator's frames annotated twice (consensus copies) on which the two people agreed."
+                + NAMES,
                 [("max by (annotator) (shadowqa_annotator_consensus_agreement)", "{{annotator}}")]))
             .with_panel(bars(
                 "Consensus-compared frames, per annotator",
                 "How many of the annotator's frames were compared with a second person's: the evidence behind the "
-                "agreement share.",
+                "agreement share." + NAMES,
                 ("max by (annotator) (shadowqa_annotator_consensus_n)", "{{annotator}}")))
             .with_panel(graph(
                 "Tasks issued per second, by copy",
