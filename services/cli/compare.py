@@ -29,7 +29,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
-    p.add_argument("--geometry", choices=("box", "mask"), default="box", help="overlap of boxes or masks (COCO RLE or polygons)")
+    p.add_argument("--geometry", choices=("box", "mask"), default="box",
+                   help="overlap of boxes or masks (COCO RLE or polygons)")
     p.add_argument("--max-dets", type=positive_int, default=100,
                    help="coco matching: detections kept per image and class (default 100)")
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
