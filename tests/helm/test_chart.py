@@ -113,8 +113,9 @@ def test_an_existing_secret_replaces_the_charts(helm: Helm) -> None:
 
 
 def test_a_given_admin_token_is_used(helm: Helm) -> None:
-    docs = helm.template({"secrets": {"adminToken": "s3cret"}})
-    assert _secret_data(docs, f"{RELEASE}-shadowqa")["admin-token"] == "s3cret"
+    token = "s3cret-" + "x" * 25  # 32 characters, the API's minimum
+    docs = helm.template({"secrets": {"adminToken": token}})
+    assert _secret_data(docs, f"{RELEASE}-shadowqa")["admin-token"] == token
 
 
 def test_cuda_requests_gpus_for_the_automation_role_only(helm: Helm) -> None:

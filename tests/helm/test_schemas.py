@@ -72,3 +72,5 @@ def test_values_schema_rejects_wrong_values(helm: Helm) -> None:
     assert "/pipeline/target" in helm.template_error({"pipeline": {"target": 1.5}})
     assert "/workers/automation/device" in helm.template_error({"workers": {"automation": {"device": "tpu"}}})
     assert "'partitionz' not allowed" in helm.template_error({"partitionz": 4})
+    # the API would refuse to start with it: the chart refuses it at install instead
+    assert "/secrets/adminToken" in helm.template_error({"secrets": {"adminToken": "s3cret"}})
