@@ -80,7 +80,7 @@ def test_5000_frames_are_each_shipped_or_queued_compared_once_and_replay_offline
 ) -> None:
     # a reachable target, so the recommender certifies thresholds, the router follows the
     # published policies, and frames are both shipped and sent to people
-    options = RunOptions(frames=5000, rate=0, seed=21, annotators=8, annotator_delay_ms=0, target=0.5, timeout_s=600)
+    options = RunOptions(frames=5000, rate=0, seed=21, annotators=8, annotator_delay_ms=0, target=0.5)
     t, offline = _run(settings, run_topics, tmp_path, options)
     frames = _frame_ids(21, 5000)
     assert t.shipped | t.queued == frames and not t.shipped & t.queued
@@ -108,8 +108,7 @@ def test_a_worker_killed_mid_run_and_restarted_loses_and_double_counts_nothing(
 
     # 1,200 frames give about 970 comparisons (2,500 gave 2,027): the kill at 400 leaves more than half to the
     # restarted worker
-    options = RunOptions(frames=1200, rate=60, seed=22, annotators=8, annotator_delay_ms=0, target=0.5,
-                         timeout_s=600)
+    options = RunOptions(frames=1200, rate=60, seed=22, annotators=8, annotator_delay_ms=0, target=0.5)
     t, offline = _run(settings, run_topics, tmp_path, options, on_tick=kill_once)
     assert killed, "the run ended before the worker could be killed"
     assert t.shipped | t.queued == _frame_ids(22, 1200)
@@ -171,7 +170,7 @@ def test_1000_malformed_messages_become_dead_letters_and_the_good_ones_are_all_p
                     break
                 time.sleep(1)
 
-    options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, target=0.5, timeout_s=300)
+    options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, target=0.5)
     t, offline = _run(settings, run_topics, tmp_path, options, before=send_bad, metrics_ports=ports, after=scrape)
     assert _dead_letter_count(scraped["automation"]) == 500  # the count is a metric, per stage
     assert _dead_letter_count(scraped["comparator"]) == 500
