@@ -1,4 +1,5 @@
-"""Databases for tests: ``database_url`` runs a test on SQLite and on PostgreSQL, ``postgres_url`` on PostgreSQL.
+"""Databases for tests: ``database_url`` runs a test on SQLite and on PostgreSQL, ``postgres_url`` on PostgreSQL,
+``engine`` is a migrated engine on ``database_url``.
 
 Each PostgreSQL case gets a fresh database (``CREATE DATABASE``) on the server
 ``SHADOWQA_TEST_DATABASE_URL`` names (``make test`` starts the project's cluster
@@ -16,6 +17,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from tests.utils.db import migrated_engine
 
 TEST_DATABASE_URL = "SHADOWQA_TEST_DATABASE_URL"
 
@@ -61,3 +64,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'shadowqa.sqlite3'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database, on SQLite and on PostgreSQL."""
+    yield from migrated_engine(database_url)

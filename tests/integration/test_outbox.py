@@ -20,14 +20,6 @@ from tests.utils.outbox import marks, poison, submit
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def sink(kafka_bootstrap: str) -> Iterator[KafkaSink]:
     sink = KafkaSink(kafka_bootstrap)
     yield sink

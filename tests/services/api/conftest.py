@@ -13,28 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from services.api.app import create_app
-from services.db.engine import make_engine, upgrade
 from services.tools.api_processes import api_processes
 from tests.services.api.helpers import ADMIN_TOKEN, ClientFactory
-
-
-def _migrated(url: str) -> Iterator[Engine]:
-    upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated database, on SQLite and on PostgreSQL."""
-    yield from _migrated(database_url)
+from tests.utils.db import migrated_engine
 
 
 @pytest.fixture
 def pg_engine(postgres_url: str) -> Iterator[Engine]:
     """A migrated PostgreSQL database."""
-    yield from _migrated(postgres_url)
+    yield from migrated_engine(postgres_url)
 
 
 

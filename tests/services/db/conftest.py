@@ -10,17 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.db.engine import make_engine, session_factory, upgrade
+from services.db.engine import session_factory
 from services.messages import Message, decode
 from tests.services.messages.samples import sample
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
