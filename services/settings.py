@@ -26,6 +26,9 @@ class Settings(BaseSettings):
                               description="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
     postgres_port: int = Field(default=5432, ge=1024, le=65535,
                                description="port of the PostgreSQL cluster `infra postgres up` starts")
+    test_engine_delay_s: float = Field(default=0.0, ge=0.0, le=3600.0,
+                                       description="tests only: the automation worker waits this long per frame, "
+                                                   "as on a machine slowed by other work; never set in a deployment")
 
 
 def load_settings() -> Settings:

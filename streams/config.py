@@ -30,6 +30,7 @@ class PipelineConfig:
     pending_ttl: float = 3600.0  # seconds an incomplete comparison waits before it is expired and counted
     max_step: float = 0.10
     window: int = 150  # machine comparisons per recommender step; the first places its threshold grid
+    engine_delay_s: float = 0.0  # tests only (SHADOWQA_TEST_ENGINE_DELAY_S): a wait per frame, a slowed machine
 
     def __post_init__(self) -> None:
         for name in ("target", "alpha", "audit_floor"):

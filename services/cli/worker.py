@@ -43,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
     from streams.worker import run_worker
 
     model = args.model or ("builtin:digits" if args.dataset == "digits" else "builtin:driving-detector")
+    settings = load_settings()
     cfg = PipelineConfig(
         model=model, dataset=args.dataset, device=args.device, batch_size=args.batch_size, target=args.target,
         alpha=args.alpha, audit_floor=args.audit_floor, consensus_share=args.consensus_share,
-        auto_apply=not args.no_auto_apply, window=args.window,
+        auto_apply=not args.no_auto_apply, window=args.window, engine_delay_s=settings.test_engine_delay_s,
     )
-    run_worker(load_settings(), cfg, args.role, args.loglevel, args.ready_file, args.metrics_port, args.metrics_host)
+    run_worker(settings, cfg, args.role, args.loglevel, args.ready_file, args.metrics_port, args.metrics_host)
     return 0

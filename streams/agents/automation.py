@@ -1,6 +1,6 @@
 """Automation agent: ``frames`` → the engine, in batches → ``automation-results``.
 
-``SHADOWQA_TEST_ENGINE_DELAY_S`` (tests only, never set in a deployment) makes
+``cfg.engine_delay_s`` (``SHADOWQA_TEST_ENGINE_DELAY_S``; tests only, never set in a deployment) makes
 the agent wait that many seconds per frame before the engine runs: a machine
 slowed by other work, for the tests of ``pipeline run``'s stall window.
 """
@@ -8,7 +8,6 @@ slowed by other work, for the tests of ``pipeline run``'s stall window.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -23,13 +22,11 @@ from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.topics import Topics
 
-TEST_DELAY = "SHADOWQA_TEST_ENGINE_DELAY_S"
-
 
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -> Any:
     runner: list[TorchRunner] = []
     inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")  # keeps the event loop free
-    delay_s = float(os.environ.get(TEST_DELAY, "0"))
+    delay_s = cfg.engine_delay_s
 
     def model() -> TorchRunner:
         if not runner:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from services.infra.process import command_line
-from streams.agents.automation import TEST_DELAY
 
 pytestmark = pytest.mark.slow
 
+TEST_DELAY = "SHADOWQA_TEST_ENGINE_DELAY_S"  # services.settings.Settings.test_engine_delay_s
 SHADOWQA = Path(sys.executable).with_name("shadowqa")
 ROOT = Path(__file__).resolve().parents[2]
 FRAMES, DELAY_S, STALL_S = 120, 0.25, 10  # 30 s of engine delays: three stall windows; a batch of 16 waits 4 s
