@@ -128,11 +128,13 @@ def match_flags(
 
 def ap_from_flags(
     flags: Flags, automation: Annotations, manual: Annotations, thresholds: tuple[float, ...], max_dets: int,
-    area_range: tuple[float, float],
+    area_range: tuple[float, float], *, ranking: IntArray | None = None,
 ) -> APResult:
-    """pycocotools' ``accumulate()`` and ``summarize()`` over the matcher's flags."""
+    """pycocotools' ``accumulate()`` and ``summarize()`` over the matcher's flags (``ranking``: the detections'
+    :func:`detection_ranking`, when the caller has it already)."""
     dt = automation.objects
-    ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
+    if ranking is None:
+        ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
     precision, recall = accumulate(flags.tp, flags.fp, ranking, dt.category, flags.n_manual)
     return _summarize(precision, recall, flags.n_manual, manual, thresholds, max_dets, area_range)
 

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from analysis.annotations.model import Annotations, BoolArray, FloatArray, IntArray
+from analysis.annotations.model import Annotations, IntArray
 from analysis.detection.accumulate import accumulate, detection_ranking, mean_defined
 from analysis.detection.average_precision import (
     ALL_AREAS,
@@ -31,7 +31,7 @@ from analysis.detection.contract import check_same_frames, reported_as
 from analysis.detection.remembered_iou import RememberedIoU
 from analysis.detection.size_recall import COCO_AREA_BUCKETS
 from analysis.geometry import get_geometry
-from analysis.matching.pairs import group_keys
+from analysis.matching.pairs import group_keys, rank_within_key
 
 # The order and meaning of pycocotools' ``COCOeval.stats``.
 STAT_NAMES: tuple[str, ...] = (
@@ -63,14 +63,17 @@ def coco_summary(automation: Annotations, manual: Annotations, *, geometry: str 
         areas = {"all": ALL_AREAS, **COCO_AREA_BUCKETS}
         flags = {name: match_flags(automation, manual, COCO_IOU_THRESHOLDS, MAX_DETS, rng, overlap)
                  for name, rng in areas.items()}
-        results = {name: ap_from_flags(flags[name], automation, manual, COCO_IOU_THRESHOLDS, MAX_DETS, areas[name])
+        dt = automation.objects
+        ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)  # one for every area
+        results = {name: ap_from_flags(flags[name], automation, manual, COCO_IOU_THRESHOLDS, MAX_DETS, areas[name],
+                                       ranking=ranking)
                    for name in areas}
         overall = results["all"]
         stats = {
             "AP": overall.ap, "AP50": overall.ap50, "AP75": overall.ap75,
             "AP_small": results["small"].ap, "AP_medium": results["medium"].ap, "AP_large": results["large"].ap,
-            "AR_1": _recall_within(flags["all"], automation, manual, 1),
-            "AR_10": _recall_within(flags["all"], automation, manual, 10),
+            "AR_1": _recall_within(flags["all"], ranking, automation, manual, 1),
+            "AR_10": _recall_within(flags["all"], ranking, automation, manual, 10),
             "AR_100": overall.ar,
             "AR_small": results["small"].ar, "AR_medium": results["medium"].ar, "AR_large": results["large"].ar,
         }
@@ -80,7 +83,8 @@ def coco_summary(automation: Annotations, manual: Annotations, *, geometry: str 
         )
 
 
-def _recall_within(flags: Flags, automation: Annotations, manual: Annotations, max_dets: int) -> float:
+def _recall_within(flags: Flags, ranking: IntArray, automation: Annotations, manual: Annotations,
+                   max_dets: int) -> float:
     """AR when only each image and class's ``max_dets`` best-scored detections count.
 
     Greedy matching takes detections in score order, so the first ``max_dets``
@@ -88,20 +92,6 @@ def _recall_within(flags: Flags, automation: Annotations, manual: Annotations, m
     """
     dt = automation.objects
     k = len(manual.categories)
-    kept = _rank_within_key(dt.score, group_keys(dt.frame, dt.category, k, True)) < max_dets
-    ranking = detection_ranking(dt.score, manual.images.ids[dt.frame], dt.category)
+    kept = rank_within_key(dt.score, group_keys(dt.frame, dt.category, k, True)) < max_dets
     _, recall = accumulate(flags.tp & kept, flags.fp & kept, ranking, dt.category, flags.n_manual)
     return mean_defined(recall[:, np.argsort(manual.categories.ids, kind="stable")])
-
-
-def _rank_within_key(score: FloatArray, key: IntArray) -> IntArray:
-    """Each detection's place in its key's descending-score order (ties: file order, as pycocotools)."""
-    by_score = np.argsort(-score, kind="stable")
-    order = by_score[np.argsort(key[by_score], kind="stable")]
-    sorted_key = key[order]
-    new_group: BoolArray = np.r_[True, sorted_key[1:] != sorted_key[:-1]]
-    starts = np.flatnonzero(new_group)
-    ranks = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    out = np.empty(len(order), dtype=np.int64)
-    out[order] = ranks
-    return out

@@ -16,7 +16,7 @@ import numpy as np
 
 from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
 from analysis.geometry import Geometry
-from analysis.matching.pairs import same_key_pairs, split_by_key
+from analysis.matching.pairs import rank_within_key, same_key_pairs, split_by_key
 from analysis.matching.types import Matches
 
 
@@ -32,7 +32,7 @@ def coco_match(
     geometry: Geometry, rules: CocoRules, dt_small: BoolArray, gt_small: BoolArray,
 ) -> Matches:
     lo, hi = rules.area_range
-    kept = _top_scores(dt.score, dt_key, rules.max_dets)
+    kept = rank_within_key(dt.score, dt_key) < rules.max_dets  # the max_dets best per key
     gt_ign = gt.crowd | (gt.area < lo) | (gt.area > hi) | gt_small
     dp, gp = same_key_pairs(np.where(kept, dt_key, -1), gt_key, n_keys)
     iou = geometry.pair_iou(dt, gt, dp, gp)
@@ -49,18 +49,6 @@ def coco_match(
     dt_ignored = ~kept | ((match_of >= 0) & ~tp) | ((match_of < 0) & dt_out)
     tp_idx = np.flatnonzero(tp)
     return Matches(tp_idx, match_of[tp_idx], match_iou[tp_idx], dt_ignored, gt_ign)
-
-
-def _top_scores(score: FloatArray, key: IntArray, max_dets: int) -> BoolArray:
-    """The ``max_dets`` highest-scoring detections per key (ties: earlier first)."""
-    by_score = np.argsort(-score, kind="stable")
-    order = by_score[np.argsort(key[by_score], kind="stable")]
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    kept = np.zeros(len(score), dtype=bool)
-    kept[order[rank < max_dets]] = True
-    return kept
 
 
 def _contested_keys(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.annotations.model import IntArray
+from analysis.annotations.model import FloatArray, IntArray
 
 
 def same_key_pairs(dt_key: IntArray, gt_key: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:
@@ -31,6 +31,18 @@ def same_key_pairs(dt_key: IntArray, gt_key: IntArray, n_keys: int) -> tuple[Int
 def group_keys(frame: IntArray, category: IntArray, n_categories: int, class_aware: bool) -> IntArray:
     """The group key of each object: its frame, or its (frame, class) cell."""
     return frame * n_categories + category if class_aware else frame.copy()
+
+
+def rank_within_key(score: FloatArray, key: IntArray) -> IntArray:
+    """Each object's place in its key's descending-score order, from 0 (ties: earlier in file order first)."""
+    by_score = np.argsort(-score, kind="stable")
+    order = by_score[np.argsort(key[by_score], kind="stable")]
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    ranks = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = ranks
+    return out
 
 
 def split_by_key(key: IntArray) -> list[IntArray]:
