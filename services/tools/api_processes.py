@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.tools.exceptions import ToolError
+from services.tools.supervisor import python_env
 
-ROOT = Path(__file__).resolve().parents[2]
 START_S = 60.0  # how long a process may take to answer
 STOP_S = 20.0  # how long it may take to stop after SIGTERM (the outbox publishes what is left)
 LOG_TAIL = 20  # lines of its log a start failure shows
@@ -62,8 +62,8 @@ def _start(stem: Path, env: Mapping[str, str], options: Sequence[str], started: 
     ready.unlink(missing_ok=True)  # an earlier run's file must not announce this one
     argv = [sys.executable, "-m", "services.cli.main", "api", "serve", *options, "--ready-file", str(ready)]
     with stem.with_suffix(".log").open("ab") as log:
-        started.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
-                                        start_new_session=True, cwd=ROOT))
+        started.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=python_env(env),
+                                        start_new_session=True))
     return ready
 
 
