@@ -24,15 +24,15 @@ from streams.topics import Topics
 
 
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig) -> Any:
-    runner: list[TorchRunner] = []
+    # loaded and warmed up before the worker reports ready: the first batch costs what the others do, and a run's
+    # stall window never counts the model's loading as a stage that stopped
+    runner = load_runner(cfg.model, cfg.device)
+    runner.warm_up()
     inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")  # keeps the event loop free
     delay_s = cfg.engine_delay_s
 
     def model() -> TorchRunner:
-        if not runner:
-            runner.append(load_runner(cfg.model, cfg.device))
-            runner[0].warm_up()
-        return runner[0]
+        return runner
 
     @app.agent(topics.frames, name="automation")
     async def automation(stream: Any) -> None:
