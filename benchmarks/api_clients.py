@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from services.api.queue import Queue, QueueError
+from services.api.exceptions import QueueError
+from services.api.queue import Queue
 from services.db.engine import make_engine
 from services.messages import AnnotatedObject
 

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
@@ -43,12 +43,13 @@ from sqlalchemy import Engine, func, select
 
 from services.api import batches, metrics
 from services.api.errors import install, invalid
-from services.api.evidence import POOLED, Evidence, GateQuery, GateQueryError
-from services.api.formats import Others, Rotated
+from services.api.evidence import POOLED, Evidence, GateQuery
+from services.api.exceptions import GateQueryError, QueueError, TokenError
+from services.api.formats import Format, Others, Rotated
 from services.api.health import database_problem
 from services.api.limits import BodyLimit, BodyLimits
 from services.api.outbox import Outbox
-from services.api.queue import Lease, Queue, QueueConfig, QueueError
+from services.api.queue import Lease, Queue, QueueConfig
 from services.api.schemas import (
     ApplyPolicy,
     ExportBatch,
@@ -62,7 +63,7 @@ from services.api.schemas import (
     TaskView,
     TokenOut,
 )
-from services.api.tokens import NAME_PATTERN, Principal, Role, TokenError, Tokens
+from services.api.tokens import NAME_PATTERN, Principal, Role, Tokens
 from services.db.engine import session_factory
 from services.db.models import PolicyRow
 from services.engine.frame_refs import resolve_frame
@@ -395,7 +396,7 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
                   "application/xml": {"schema": {"type": "string"}}}}})
     async def import_batch(
         request: Request, who: Admin,
-        format: Annotated[Literal["label-studio", "cvat"], Query()],
+        format: Annotated[Format, Query()],
         assignee: Annotated[str, Query(pattern=NAME_PATTERN)],
         rotated: Annotated[Rotated, Query(description="a rotated box: its enclosing box (enclose) or the task "
                                                       "rejected (refuse)")] = "enclose",

@@ -14,23 +14,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import orjson
 from pydantic import ValidationError
 
 from services.api import formats, metrics
 from services.api.errors import invalid
-from services.api.queue import Lease, Queue, QueueError
+from services.api.exceptions import QueueError
+from services.api.queue import Lease, Queue
 from services.api.schemas import ImportResult, Submission
 from services.engine.frame_refs import frame_truth
 from services.exceptions import InvalidInput
 from services.messages.reasons import reason
 
-Format = Literal["label-studio", "cvat"]
 
-
-def export_batch(leases: list[Lease], kind: Format, image_url: Callable[[str], object]) -> tuple[bytes, str]:
+def export_batch(leases: list[Lease], kind: formats.Format, image_url: Callable[[str], object]) -> tuple[bytes, str]:
     """The leased tasks in the tool's format, and its media type; ``image_url(task_id)`` is a task's image URL."""
     tasks = [_batch_task(lease, str(image_url(lease.task_id))) for lease in leases]
     names = list(category_ids())
@@ -48,7 +46,7 @@ class ImportOptions:
     other_shapes: formats.Others = "reject"
 
 
-def import_batch(queue: Queue, raw: bytes, kind: Format, assignee: str, options: ImportOptions,
+def import_batch(queue: Queue, raw: bytes, kind: formats.Format, assignee: str, options: ImportOptions,
                  named: bool) -> ImportResult:
     """Submit each task of the tool's export as ``assignee`` (who holds the leases); ``named``: count the
     submissions under the assignee's name in the metrics."""
@@ -73,7 +71,7 @@ def import_batch(queue: Queue, raw: bytes, kind: Format, assignee: str, options:
     return result
 
 
-def _read(raw: bytes, kind: Format, options: ImportOptions) -> list[formats.Submission | formats.Rejected]:
+def _read(raw: bytes, kind: formats.Format, options: ImportOptions) -> list[formats.Submission | formats.Rejected]:
     try:
         if kind == "cvat":
             return formats.from_cvat(raw, category_ids(), options.rotated, options.other_shapes)

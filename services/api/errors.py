@@ -26,14 +26,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from services.exceptions import ShadowQAError
+from services.api.exceptions import DatabaseBusy
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
-
-
-class DatabaseBusy(ShadowQAError):
-    """The database was not free within the API's wait (another writer held it)."""
 
 
 def install(app: FastAPI, retry_after_s: float) -> None:

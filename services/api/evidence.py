@@ -16,21 +16,13 @@ from sqlalchemy import Engine, func, select
 
 from analysis.gate import Gate
 from analysis.observations import Observation, Observations
+from services.api.exceptions import GateQueryError
 from services.db.engine import session_factory
 from services.db.mappers import recommendation_message, stats_message
 from services.db.models import ComparisonRow, RecommendationRow, StatsRow
-from services.exceptions import ShadowQAError
 from services.reporting.gate_json import gate_document
 
 POOLED = "*"  # the path's stratum that pools every stratum
-
-
-class GateQueryError(ShadowQAError):
-    """A gate question the evidence cannot answer as asked (e.g. a weight bound below the data's weights)."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field, self.detail = field, detail
 
 
 @dataclass(frozen=True)

@@ -31,40 +31,15 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
-from services.api.errors import DatabaseBusy
+from services.api.exceptions import DatabaseBusy, LeaseLost, NotYourTask, TooManyLeases
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
 from services.db.states import LEASABLE, TaskState, transition
-from services.exceptions import ShadowQAError
 from services.messages import AnnotatedObject
 
 LEASABLE_STATES = tuple(s.value for s in LEASABLE)
 EVIDENCE_MAX_AGE_S = 2.0  # how late other replicas' submissions may reach this one's claim order
 EVIDENCE_MAX_SHARE = 0.05  # re-counting takes at most this share of the time (a long history is re-read less often)
-
-
-class QueueError(ShadowQAError):
-    """A queue step that cannot be done; ``status`` is the HTTP status the API answers with."""
-
-    status = 409
-
-    def __init__(self, task_id: str, detail: str) -> None:
-        super().__init__(f"task {task_id!r}: {detail}" if task_id else detail)
-        self.task_id, self.detail = task_id, detail
-
-
-class NotYourTask(QueueError):
-    """The task does not exist or is not leased to the caller (both answer 404: no probing other people's tasks)."""
-
-    status = 404
-
-
-class LeaseLost(QueueError):
-    """The caller's lease has run out (or the task was submitted or skipped)."""
-
-
-class TooManyLeases(QueueError):
-    """The annotator already holds as many tasks as allowed."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ these bounds gets 422 naming the field.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from services.api.formats import Format
 from services.api.tokens import Name, Role
 from services.messages import AnnotatedObject
 from services.messages.fields import (
@@ -127,7 +128,7 @@ class PolicyOut(BaseModel):
 
 
 class ExportBatch(Strict):
-    format: Literal["label-studio", "cvat"]
+    format: Format
     assignee: Name = Field(description="who works the batch in the external tool (leases are theirs)")
     size: int = Field(default=100, ge=1, le=1000)
     lease_hours: float = Field(default=24.0, gt=0, le=24 * 14)

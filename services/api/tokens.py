@@ -28,9 +28,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.api.exceptions import TokenError, WeakAdminToken
 from services.db.engine import session_factory
 from services.db.models import ApiTokenRow
-from services.exceptions import ShadowQAError
 
 BOOTSTRAP = "admin (SHADOWQA_ADMIN_TOKEN)"  # the bootstrap token's principal; no token may take this name
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
@@ -44,14 +44,6 @@ class Role(StrEnum):
     ANNOTATOR = "annotator"
     READER = "reader"
     ADMIN = "admin"
-
-
-class TokenError(ShadowQAError):
-    """A token that cannot be created, rotated or revoked as asked (name taken or invalid, unknown name)."""
-
-
-class WeakAdminToken(ShadowQAError):
-    """SHADOWQA_ADMIN_TOKEN is shorter than ADMIN_TOKEN_MIN characters."""
 
 
 def check_name(name: str) -> str:

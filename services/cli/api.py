@@ -63,7 +63,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def token_name(text: str) -> str:
     """A token name, by the API's rule (services/api/tokens.py ``Name``)."""
-    from services.api.tokens import TokenError, check_name
+    from services.api.exceptions import TokenError
+    from services.api.tokens import check_name
 
     try:
         return check_name(text)

@@ -16,6 +16,7 @@ from services.api.formats.common import (
     Answer,
     BatchFormatError,
     BatchTask,
+    Format,
     Others,
     Rejected,
     Rotated,
@@ -29,14 +30,12 @@ from services.api.formats.label_studio import (
     label_studio_tasks,
 )
 
-FORMATS = ("label-studio", "cvat")
-
 __all__ = [
-    "FORMATS",
     "PRESENT",
     "Answer",
     "BatchFormatError",
     "BatchTask",
+    "Format",
     "Others",
     "Rejected",
     "Rotated",

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from services.exceptions import ShadowQAError
 
+Format = Literal["label-studio", "cvat"]  # the external tools a batch is exported to and imported from
 Rotated = Literal["enclose", "refuse"]  # a rotated box: its enclosing axis-aligned box, or the task refused
 Others = Literal["reject", "ignore"]  # a shape other than a box: the task rejected, or the shape left out (listed)
 PRESENT = "true"  # the value of a tag that is present without a value (CVAT's plain <tag label="good_frame">)

@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, update
 
-from services.api.queue import (
-    EVIDENCE_MAX_AGE_S,
-    Evidence,
-    Expired,
-    LeaseLost,
-    NotYourTask,
-    Queue,
-    QueueConfig,
-    TooManyLeases,
-)
+from services.api.exceptions import LeaseLost, NotYourTask, TooManyLeases
+from services.api.queue import EVIDENCE_MAX_AGE_S, Evidence, Expired, Queue, QueueConfig
 from services.db.engine import session_factory
 from services.db.models import ManualTaskRow
 from services.db.states import TaskState

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from services.api.app import create_app
-from services.api.tokens import ADMIN_TOKEN_MIN, BOOTSTRAP, Role, TokenError, Tokens, WeakAdminToken
+from services.api.exceptions import TokenError, WeakAdminToken
+from services.api.tokens import ADMIN_TOKEN_MIN, BOOTSTRAP, Role, Tokens
 from services.cli.main import main
 from services.db.engine import make_engine
 from tests.services.api.helpers import ADMIN, COCO_BODY, add_tasks, bearer, frame_tasks, manual_task

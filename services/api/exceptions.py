@@ -1,0 +1,50 @@
+"""Exceptions of the HTTP API. All derive from :class:`ShadowQAError`; services/api/errors.py and the routes say
+which HTTP status answers each."""
+
+from __future__ import annotations
+
+from services.exceptions import ShadowQAError
+
+
+class DatabaseBusy(ShadowQAError):
+    """Raised when the database was not free for a write within the API's wait (another writer held it)."""
+
+
+class QueueError(ShadowQAError):
+    """Raised when a queue step cannot be done; ``status`` is the HTTP status the API answers with."""
+
+    status = 409
+
+    def __init__(self, task_id: str, detail: str) -> None:
+        super().__init__(f"task {task_id!r}: {detail}" if task_id else detail)
+        self.task_id, self.detail = task_id, detail
+
+
+class NotYourTask(QueueError):
+    """Raised when the task does not exist or is not leased to the caller (both 404: no probing others' tasks)."""
+
+    status = 404
+
+
+class LeaseLost(QueueError):
+    """Raised when the caller's lease has run out (or the task was submitted or skipped)."""
+
+
+class TooManyLeases(QueueError):
+    """Raised when the annotator already holds as many tasks as allowed."""
+
+
+class TokenError(ShadowQAError):
+    """Raised when a token cannot be created, rotated or revoked as asked (name taken or invalid, unknown name)."""
+
+
+class WeakAdminToken(ShadowQAError):
+    """Raised at start when SHADOWQA_ADMIN_TOKEN is shorter than ADMIN_TOKEN_MIN characters."""
+
+
+class GateQueryError(ShadowQAError):
+    """Raised when the evidence cannot answer a gate question as asked; ``field`` names the query parameter."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field, self.detail = field, detail
