@@ -8,15 +8,19 @@ where the default handler answered 500.
 
 The database engine of ``shadowqa api serve`` waits for a lock, a statement and
 a connection only so long (services/db/engine.py ``Timeouts``); what runs out
-of time surfaces here as a SQLAlchemy ``OperationalError`` (SQLite "database is
-locked", PostgreSQL lock or statement timeout, connection refused), a pool
-``TimeoutError`` or :class:`DatabaseBusy`, and is answered 503.
+of time surfaces here as a pool ``TimeoutError``, :class:`DatabaseBusy` or a
+driver error that means the database is busy or away (:func:`unavailable`:
+SQLite "database is locked"; PostgreSQL lock or statement timeout, deadlock,
+refused or lost connection, server shutting down), and is answered 503. Any
+other database error (SQLite "no such table", a disk full) is a fault of this
+deployment, not a reason to retry: it stays a 500 with its traceback logged.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -29,7 +33,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from services.api.exceptions import DatabaseBusy
 
 log = logging.getLogger(__name__)
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+SQLITE_BUSY_OR_LOCKED = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+POSTGRES_BUSY_OR_AWAY = frozenset({
+    "55P03", "57014", "40P01", "40001",  # lock_not_available, query_canceled (timeouts), deadlock, serialization
+    "57P01", "57P02", "57P03", "53300",  # admin/crash shutdown, cannot connect now, too many connections
+})
 
 
 def install(app: FastAPI, retry_after_s: float) -> None:
@@ -43,13 +51,30 @@ def install(app: FastAPI, retry_after_s: float) -> None:
 
     app.add_exception_handler(RequestValidationError, validation)
 
-    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def database(_: Request, exc: Exception) -> JSONResponse:
+        if not unavailable(exc):
+            raise exc  # a fault, not a wait: the server error handler answers 500 and logs the traceback
         log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return JSONResponse({"detail": "the database is unavailable (locked, down or busy); retry later"},
                             status_code=503, headers={"Retry-After": retry_after})
 
-    for kind in (*UNAVAILABLE, DatabaseBusy):
-        app.add_exception_handler(kind, unavailable)
+    for kind in (OperationalError, InterfaceError, PoolTimeout, DatabaseBusy):
+        app.add_exception_handler(kind, database)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is busy or away (worth a retry later), rather than a fault."""
+    if isinstance(exc, PoolTimeout | DatabaseBusy):
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):  # only a lock another connection holds is a wait
+        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in SQLITE_BUSY_OR_LOCKED
+    state = getattr(orig, "sqlstate", None)  # PostgreSQL's SQLSTATE; None: no answer from a server at all
+    return state is None or state in POSTGRES_BUSY_OR_AWAY or str(state).startswith("08")  # 08: connection
 
 
 def json_safe(value: Any) -> Any:

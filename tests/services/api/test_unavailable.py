@@ -1,16 +1,24 @@
 """A database that is locked or down: requests get 503 with Retry-After (never a hang or a bare 500), /readyz says
-not ready, /healthz still answers; once the database is back, everything works again."""
+not ready, /healthz still answers; once the database is back, everything works again. A database error that is
+not a wait (a missing table, a full disk) stays a 500: retrying later would not help."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.api.app import ApiConfig, create_app
+from services.api.errors import unavailable
+from services.api.exceptions import DatabaseBusy
 from services.api.tokens import Role
 from services.db.engine import Timeouts, make_engine
 from tests.services.api.helpers import ADMIN_TOKEN, add_tasks, manual_task, token
@@ -58,3 +66,61 @@ def test_a_postgresql_server_that_refuses_connections_gives_503() -> None:
         metrics = client.get("/metrics")
         assert metrics.status_code == 200 and "shadowqa_queue_depth" not in metrics.text
     engine.dispose()
+
+
+def _sqlite_locked(path: Path) -> sqlite3.Error:
+    """The error SQLite gives a writer while another connection holds the write lock."""
+    holder, writer = sqlite3.connect(path, isolation_level=None), sqlite3.connect(path, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        holder.close()
+        writer.close()
+    raise AssertionError("the write lock was free")
+
+
+def _sqlite_no_table(_: Path) -> sqlite3.Error:
+    try:
+        sqlite3.connect(":memory:").execute("SELECT * FROM manual_tasks")
+    except sqlite3.OperationalError as exc:
+        return exc
+    raise AssertionError("no error")
+
+
+DRIVER_ERRORS: list[tuple[str, Callable[[Path], Exception], type[DBAPIError], bool]] = [  # case, orig, as, 503?
+    ("sqlite database is locked", _sqlite_locked, OperationalError, True),
+    ("sqlite no such table", _sqlite_no_table, OperationalError, False),
+    ("postgresql lock timeout", lambda _: psycopg.errors.LockNotAvailable("lock timeout"), OperationalError, True),
+    ("postgresql statement timeout", lambda _: psycopg.errors.QueryCanceled("timeout"), OperationalError, True),
+    ("postgresql connection refused", lambda _: psycopg.OperationalError("refused"), OperationalError, True),
+    ("postgresql shutting down", lambda _: psycopg.errors.AdminShutdown("bye"), OperationalError, True),
+    ("postgresql connection closed", lambda _: psycopg.InterfaceError("the connection is closed"),
+     InterfaceError, True),
+    ("postgresql disk full", lambda _: psycopg.errors.DiskFull("full"), OperationalError, False),
+    ("postgresql NUL in text", lambda _: psycopg.DataError("NUL"), DataError, False),
+]
+
+
+@pytest.mark.parametrize(("case", "orig", "wrapper", "busy"), DRIVER_ERRORS, ids=[c[0] for c in DRIVER_ERRORS])
+def test_only_a_database_that_is_busy_or_away_is_a_retry_later(tmp_path: Path, case: str,
+                                                                orig: Callable[[Path], Exception],
+                                                                wrapper: type[DBAPIError], busy: bool) -> None:
+    assert unavailable(wrapper("SELECT 1", None, orig(tmp_path / "db.sqlite3"))) is busy
+
+
+@pytest.mark.parametrize("exc", [PoolTimeout("pool"), DatabaseBusy("turn")], ids=["pool timeout", "busy"])
+def test_a_wait_that_ran_out_is_a_retry_later(exc: Exception) -> None:
+    assert unavailable(exc)
+
+
+def test_a_database_without_the_schema_is_a_500_not_a_retry_later(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}", timeouts=QUICK)
+    with TestClient(create_app(engine, admin_token=ADMIN_TOKEN, background=False),
+                    raise_server_exceptions=False) as client:
+        answer = client.get("/v1/stats", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    engine.dispose()
+    assert answer.status_code == 500, answer.text
+    assert "Retry-After" not in answer.headers
