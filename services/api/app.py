@@ -70,11 +70,11 @@ from services.engine.frame_refs import resolve_frame
 from services.exceptions import InvalidInput
 from services.infra.topic_names import TopicNames
 from services.messages import PolicyMessage, encode
-from services.messages.fields import valid_text
+from services.messages.fields import TaskId, valid_text
 from services.tools.kafka import Sink
 
 log = logging.getLogger(__name__)
-TaskId = Annotated[str, Path(min_length=1, max_length=255), AfterValidator(valid_text)]
+TaskIdPath = Annotated[TaskId, Path()]
 TokenName = Annotated[str, Path(pattern=NAME_PATTERN)]
 Stratum = Annotated[str, Path(min_length=1, max_length=255, description=f"a stratum key (weather=rain), or "
                                                                          f"{POOLED} for all frames"),
@@ -225,7 +225,7 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
 
     @app.get("/v1/tasks/{task_id:path}/image", tags=["queue"], name="task_image", response_class=Response,
              responses={200: {"content": {"image/png": {}}}, 404: {"description": "not your task"}})
-    def task_image(task_id: TaskId, who: Annotator) -> Response:
+    def task_image(task_id: TaskIdPath, who: Annotator) -> Response:
         lease = api.queue.held(who.name, task_id)
         try:
             frame = resolve_frame(lease.image)
@@ -237,25 +237,25 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
 
     @app.post("/v1/tasks/{task_id:path}/heartbeat", tags=["queue"],
               responses={404: {"description": "not your task"}, 409: {"description": "the lease ran out"}})
-    def heartbeat(task_id: TaskId, who: Annotator, request: Request) -> TaskView:
+    def heartbeat(task_id: TaskIdPath, who: Annotator, request: Request) -> TaskView:
         return view(api.queue.heartbeat(who.name, task_id), request)
 
     @app.post("/v1/tasks/{task_id:path}/submit", tags=["queue"],
               responses={404: {"description": "not your task"}, 409: {"description": "the lease ran out"}})
-    def submit(task_id: TaskId, body: Submission, who: Annotator) -> Submitted:
+    def submit(task_id: TaskIdPath, body: Submission, who: Annotator) -> Submitted:
         row = api.queue.submit(who.name, task_id, [a.annotated() for a in body.annotations], body.tags)
         metrics.SUBMITTED.labels(api.person(who.name)).inc()
         return Submitted(task_id=task_id, annotator=who.name, submitted_at=row.submitted_at)
 
     @app.post("/v1/tasks/{task_id:path}/skip", tags=["queue"], status_code=204, response_class=Response,
               responses={404: {"description": "not your task"}, 409: {"description": "the lease ran out"}})
-    def skip(task_id: TaskId, body: Skip, who: Annotator) -> Response:
+    def skip(task_id: TaskIdPath, body: Skip, who: Annotator) -> Response:
         api.queue.skip(who.name, task_id, body.reason)
         metrics.SKIPPED.labels(api.person(who.name)).inc()
         return Response(status_code=204)
 
     @app.get("/v1/tasks/{task_id:path}", tags=["queue"], responses={404: {"description": "not your task"}})
-    def my_task(task_id: TaskId, who: Annotator, request: Request) -> TaskView:
+    def my_task(task_id: TaskIdPath, who: Annotator, request: Request) -> TaskView:
         return view(api.queue.held(who.name, task_id), request)
 
     # --- gates, stats, recommendations ---------------------------------------------------------------------------

@@ -14,6 +14,8 @@ SQLite "database is locked"; PostgreSQL lock or statement timeout, deadlock,
 refused or lost connection, server shutting down), and is answered 503. Any
 other database error (SQLite "no such table", a disk full) is a fault of this
 deployment, not a reason to retry: it stays a 500 with its traceback logged.
+So does a ``DataError``: every value a client sends is checked at the door
+(422) before it reaches the database, so one from the database is a bug.
 """
 
 from __future__ import annotations

@@ -76,6 +76,8 @@ FrameId = Text
 Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX), AfterValidator(valid_text)]
 TagValue = Annotated[str, Field(max_length=TAG_VALUE_MAX), AfterValidator(valid_text)]
 Label = Annotated[str, Field(max_length=255), AfterValidator(valid_text)]  # a stratum; the database keeps 255
+TASK_ID_MAX = 255  # characters of a task id: the database's column
+TaskId = Annotated[str, Field(min_length=1, max_length=TASK_ID_MAX), AfterValidator(valid_text)]  # as people send it
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Length = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]

@@ -65,6 +65,8 @@ def problem_of(loc: Loc, kind: str, value: Any, ctx: dict[str, Any]) -> str:
         return f"expected {ctx.get('expected', 'one of the documented values')}, got {describe(value)}"
     if kind == "string_too_short":
         return "is empty"
+    if kind == "string_too_long":
+        return f"longer than {ctx.get('max_length', 'allowed')} characters"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", "invalid value"))
     return str(kind).replace("_", " ")

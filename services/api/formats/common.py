@@ -1,7 +1,8 @@
 """What both batch formats share: the tasks sent out, one task's answer read back, and how reading can fail.
 
-A body that is not the tool's export (not JSON or XML, a wrong type anywhere)
-is a :class:`BatchFormatError`, answered 422 naming the place. A well-formed
+A body that is not the tool's export (not JSON or XML, a wrong type anywhere,
+a task id this API cannot have exported) is a :class:`BatchFormatError`,
+answered 422 naming the place, and nothing of the batch is imported. A well-formed
 export whose task holds something this API cannot take (a label it does not
 know, a shape other than a box, a rotated box when rotation is refused) is a
 :class:`Rejected` task: the others are imported, and nothing of a person's
@@ -17,11 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import TypeAdapter, ValidationError
+
 from services.exceptions import ShadowQAError
+from services.messages.fields import TaskId
+from services.messages.reasons import reason
 
 Format = Literal["label-studio", "cvat"]  # the external tools a batch is exported to and imported from
 Rotated = Literal["enclose", "refuse"]  # a rotated box: its enclosing axis-aligned box, or the task refused
 Others = Literal["reject", "ignore"]  # a shape other than a box: the task rejected, or the shape left out (listed)
+_TASK_ID: TypeAdapter[str] = TypeAdapter(TaskId)
 PRESENT = "true"  # the value of a tag that is present without a value (CVAT's plain <tag label="good_frame">)
 
 
@@ -127,3 +133,14 @@ def number(value: Any, where: str, what: str) -> float:
     if not math.isfinite(result):
         raise BatchFormatError(where, f"{what}: expected a finite number, got {value!r}")
     return result
+
+
+def task_id(value: Any, where: str, what: str) -> str:
+    """``value`` if it is a task id this API could have exported (the queue's :data:`TaskId` rule: valid text of at
+    most 255 characters), else a :class:`BatchFormatError` naming ``what`` (the value itself is not echoed)."""
+    if not isinstance(value, str) or not value:
+        raise BatchFormatError(where, f"{what} missing: import the batch this API exported")
+    try:
+        return _TASK_ID.validate_python(value)
+    except ValidationError as exc:
+        raise BatchFormatError(where, f"{what} is not a task id this API exported: {reason(exc)}") from None

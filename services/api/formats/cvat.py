@@ -35,6 +35,7 @@ from services.api.formats.common import (
     number,
     outcome,
     rotated_corners,
+    task_id,
 )
 
 BOX = ("xtl", "ytl", "xbr", "ybr")
@@ -74,10 +75,8 @@ def from_cvat(document: bytes, categories: Mapping[str, int], rotated: Rotated =
     rejected."""
     out: list[Submission | Rejected] = []
     for image in cvat_root(document).iter("image"):
-        task_id = image.get("name") or ""
-        if not task_id:
-            raise BatchFormatError("image", "missing name (the task id this API exported)")
-        out.append(outcome(task_id, cvat_answer(image, categories, rotated, others, f"image {task_id!r}")))
+        tid = task_id(image.get("name"), "image", "name (the task id)")
+        out.append(outcome(tid, cvat_answer(image, categories, rotated, others, f"image {tid!r}")))
     return out
 
 

@@ -29,6 +29,7 @@ from services.api.formats.common import (
     number,
     outcome,
     rotated_corners,
+    task_id,
 )
 
 
@@ -57,11 +58,11 @@ def from_label_studio(document: Any, categories: Mapping[str, int], rotated: Rot
         raise BatchFormatError("document", "expected Label Studio's JSON export: a list of tasks")
     out: list[Submission | Rejected] = []
     for k, task in enumerate(document):
-        task_id = _task_id(task, f"task {k}")
-        first = _first_answer(task.get("annotations"), f"task {task_id!r}")
+        tid = _task_id(task, f"task {k}")
+        first = _first_answer(task.get("annotations"), f"task {tid!r}")
         if first is not None:  # else: not annotated in the tool, the task stays leased until its lease runs out
-            out.append(outcome(task_id, label_studio_answer(first.get("result"), categories, rotated, others,
-                                                            f"task {task_id!r}")))
+            out.append(outcome(tid, label_studio_answer(first.get("result"), categories, rotated, others,
+                                                        f"task {tid!r}")))
     return out
 
 
@@ -91,10 +92,7 @@ def label_studio_answer(result: Any, categories: Mapping[str, int], rotated: Rot
 def _task_id(task: Any, where: str) -> str:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise BatchFormatError(where, "expected an object with 'data'")
-    task_id = task["data"].get("shadowqa_task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise BatchFormatError(where, "data.shadowqa_task_id missing: import the batch this API exported")
-    return task_id
+    return task_id(task["data"].get("shadowqa_task_id"), where, "data.shadowqa_task_id")
 
 
 def _first_answer(annotations: Any, where: str) -> dict[str, Any] | None:

@@ -177,6 +177,7 @@ CVAT_BAD = [
     (BOMB, "document"),
     (b'<annotations><track id="0" label="car"/></annotations>', "document"),
     (b'<annotations><image id="0"/></annotations>', "image"),
+    (_cvat("").replace(b"t/1", b"t" * 256), "image"),
     (_cvat('<box label="car" xtl="a" ytl="0" xbr="1" ybr="1"/>'), "image 't/1': <box> 0"),
     (_cvat('<box label="car" xtl="0" ytl="0" xbr="1"/>'), "image 't/1': <box> 0"),
     (_cvat('<box label="car" xtl="0" ytl="0" xbr="1" ybr="inf"/>'), "image 't/1': <box> 0"),
@@ -194,6 +195,23 @@ def test_an_upload_the_api_cannot_read_gets_422_naming_where(engine: Engine, cli
     answer = _import(client, kind, "team", body)
     assert answer.status_code == 422, answer.text
     assert [error["loc"] for error in answer.json()["detail"]] == [["body", where]]
+    assert _stored(engine) == {}
+
+
+@pytest.mark.parametrize("bad", ["x\x00", "t" * 256, "\x00" * 300], ids=["NUL", "256 characters", "both"])
+def test_a_task_id_this_api_cannot_have_exported_is_422_before_any_task_is_imported(engine: Engine,
+                                                                                    client: TestClient,
+                                                                                    bad: str) -> None:
+    """The queue's task id rule (the path's): PostgreSQL refused the NUL (a DataError, a bare 500) after the
+    batch's first task was submitted."""
+    add_tasks(engine, [manual_task(1)])
+    (good,) = orjson.loads(_export(client, "label-studio", "team"))["tasks"]
+    good["annotations"] = [{"result": [_ls_box("car", 1, 1, 1, 1)]}]
+    hostile = {"id": 2, "data": {"shadowqa_task_id": bad}, "annotations": [{"result": [_ls_box("car", 1, 1, 1, 1)]}]}
+    answer = _import(client, "label-studio", "team", orjson.dumps([good, hostile]))
+    assert answer.status_code == 422, answer.text
+    assert [error["loc"] for error in answer.json()["detail"]] == [["body", "task 1"]]
+    assert "data.shadowqa_task_id" in answer.json()["detail"][0]["msg"]
     assert _stored(engine) == {}
 
 
@@ -322,7 +340,7 @@ def test_a_rotated_cvat_box_is_its_enclosing_box_about_its_centre(engine: Engine
     assert obj["attributes"] == {"rotation": 90.0}
 
 
-WRONG: list[Any] = [5, -1.5, "x", "", None, True, [], [1], {}, {"a": 1}, 2**70, "\udfff"]
+WRONG: list[Any] = [5, -1.5, "x", "", None, True, [], [1], {}, {"a": 1}, 2**70, "\udfff", "x\x00"]
 DELETE = object()
 
 
