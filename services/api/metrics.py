@@ -7,7 +7,9 @@ request counts and latencies per route.
 
 Every label takes its values from a fixed set, whatever clients send: the
 method is a known HTTP method or ``other``, the route its template (one
-``unmatched`` for paths no route serves). ``/metrics`` needs no token, so people
+``unmatched`` for paths no route serves), the status the one answered, or
+:data:`DISCONNECTED` when the client went away before anything was answered
+(mid-upload: nobody is left to answer, and that is no server error). ``/metrics`` needs no token, so people
 are not named there unless the API is told to (``--metrics-names``): the
 ``annotator`` label is then :data:`HIDDEN` and the consensus agreement is the
 whole team's.
@@ -17,16 +19,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.db.engine import session_factory
 from services.db.models import ComparisonRow, ManualAnnotationRow, ManualTaskRow
@@ -42,6 +45,7 @@ LATENCY = Histogram("shadowqa_api_request_seconds", "API request time", ["method
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # the route label of a path no route serves
+DISCONNECTED = "disconnected"  # the status label of a request whose client left before any answer
 HIDDEN = "all"  # the annotator label when people are not named
 log = logging.getLogger(__name__)
 WAITING = (TaskState.QUEUED.value, TaskState.REQUEUED.value)
@@ -54,24 +58,48 @@ def person(name: str, named: bool) -> str:
 
 
 def measure_requests(app: FastAPI) -> None:
-    """Count and time every request by method, route template and status (labels from fixed sets)."""
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        begin = time.perf_counter()
-        response = await call_next(request)
-        method = request.method if request.method in METHODS else "other"
-        route = _route(app, request)
-        REQUESTS.labels(method, route, str(response.status_code)).inc()
-        LATENCY.labels(method, route).observe(time.perf_counter() - begin)
-        return response
+    """Count and time every request by method, route template and status (labels from fixed sets); added last,
+    so outermost: the answers of the other middleware (the body limit's 413) are counted too."""
+    app.add_middleware(MeasureRequests, routes=app.router.routes)
 
 
-def _route(app: FastAPI, request: Request) -> str:
+class MeasureRequests:
+    """ASGI middleware: :data:`REQUESTS` and :data:`LATENCY` of every HTTP request. The status is read from the
+    answer as it is sent; a request that ends without one was left by its client (:data:`DISCONNECTED`) or
+    failed (``500``, which the server error handler outside answers)."""
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        begin, status = time.perf_counter(), DISCONNECTED
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            status = "500" if status == DISCONNECTED else status
+            raise
+        finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            route = _route(self.routes, scope)
+            REQUESTS.labels(method, route, status).inc()
+            LATENCY.labels(method, route).observe(time.perf_counter() - begin)
+
+
+def _route(routes: list[BaseRoute], scope: Scope) -> str:
     """The template of the route that served (or would serve) the request, or UNMATCHED."""
-    route = request.scope.get("route")
-    if route is None:  # answered before routing (413): find the route the path belongs to
-        route = next((r for r in app.router.routes if r.matches(request.scope)[0] != Match.NONE), None)
+    route = scope.get("route")
+    if route is None:  # answered before routing (413, a client gone): find the route the path belongs to
+        route = next((r for r in routes if r.matches(scope)[0] != Match.NONE), None)
     return str(getattr(route, "path", UNMATCHED))
 
 

@@ -5,15 +5,31 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
+import anyio
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
+from starlette.types import Message
 
-from services.api.app import ApiConfig
+from services.api.app import ApiConfig, create_app
+from services.api.metrics import DISCONNECTED
 from services.api.tokens import Role
-from services.db.engine import session_factory
-from tests.services.api.helpers import COCO_BODY, ClientFactory, add, add_tasks, comparison, frame_tasks, task, token
+from services.db.engine import make_engine, session_factory
+from tests.services.api.helpers import (
+    ADMIN,
+    ADMIN_TOKEN,
+    COCO_BODY,
+    ClientFactory,
+    add,
+    add_tasks,
+    comparison,
+    frame_tasks,
+    task,
+    token,
+)
 
 SHORT = ApiConfig(lease_s=0.3, sweep_every_s=0.05)
 NAMED = ApiConfig(metrics_names=True)
@@ -160,3 +176,46 @@ def test_labels_come_from_fixed_sets_whatever_the_client_sends(client: TestClien
     samples = _samples(client)
     assert _value(samples, "shadowqa_api_requests_total", method="other", route="/v1/tasks/claim", status="405") >= 300
     assert _value(samples, "shadowqa_api_requests_total", method="GET", route="unmatched", status="404") >= 300
+
+
+def _disconnect_mid_upload(client: TestClient, path: str) -> list[Message]:
+    """What the API sends for a request whose client sends 10 bytes of a longer body, then goes away."""
+    messages = iter([{"type": "http.request", "body": b"0123456789", "more_body": True},
+                     {"type": "http.disconnect"}])
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "path": path,
+             "raw_path": path.encode(), "root_path": "", "scheme": "http", "query_string": b"",
+             "headers": [(b"content-type", b"application/json")], "client": ("127.0.0.1", 5000),
+             "server": ("testserver", 80)}
+    anyio.run(client.app, scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/v1/tasks/t/1/submit", "/v1/admin/tokens", "/nowhere"])
+def test_a_client_that_goes_away_mid_upload_is_counted_not_an_error(client: TestClient, path: str) -> None:
+    """Nobody is left to answer: nothing is sent, nothing is raised (it was RuntimeError "No response returned.",
+    a 500 and a traceback for any route, without a token), and the request is counted as disconnected."""
+    route = "unmatched" if path == "/nowhere" else path.replace("t/1", "{task_id:path}")
+    before = _value(_samples(client), "shadowqa_api_requests_total", method="POST", route=route,
+                    status=DISCONNECTED)
+    assert _disconnect_mid_upload(client, path) == []
+    assert _value(_samples(client), "shadowqa_api_requests_total", method="POST", route=route,
+                  status=DISCONNECTED) == before + 1
+
+
+def test_a_request_that_fails_is_counted_as_the_500_it_gets(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}")
+    with TestClient(create_app(engine, admin_token=ADMIN_TOKEN, background=False),
+                    raise_server_exceptions=False) as client:
+        before = _value(_samples(client), "shadowqa_api_requests_total", method="GET", route="/v1/stats", status="500")
+        assert client.get("/v1/stats", headers=ADMIN).status_code == 500  # no such table
+        after = _value(_samples(client), "shadowqa_api_requests_total", method="GET", route="/v1/stats", status="500")
+    engine.dispose()
+    assert after == before + 1
