@@ -17,6 +17,11 @@ concurrent annotators on PostgreSQL):
 
 Deadlines are checked against the API's clock: a submission after the deadline
 is refused (the task has gone or is going back to the queue).
+
+On SQLite a write waits for the database at most ``wait_s`` in all, from one
+deadline: first for this process's other writers (one writer at a time), then,
+with what is left as the connection's busy timeout, for another process's
+write lock; then :class:`DatabaseBusy` or SQLite's "database is locked".
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, case, exists, func, select, text
+from sqlalchemy import Connection, Engine, and_, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from services.api.exceptions import DatabaseBusy, LeaseLost, NotYourTask, TooManyLeases
@@ -103,7 +108,7 @@ class Evidence:
 class QueueConfig:
     lease_s: float = 300.0  # a claim's lease; a heartbeat extends it by as much again
     max_leases: int = 1  # tasks one annotator may hold at once
-    wait_s: float | None = None  # SQLite: how long a write waits for this process's other writers (None: no bound)
+    wait_s: float | None = None  # SQLite: how long a write waits for the database in all (None: the engine's wait)
 
 
 class Queue:
@@ -124,21 +129,21 @@ class Queue:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Session]:
-        with self._turn(), self._sessions() as session, session.begin():
+        wait = self.config.wait_s
+        deadline = None if wait is None else time.monotonic() + wait
+        with self._turn(deadline), self._sessions() as session, session.begin():
             if not self._postgres:  # take SQLite's write lock first: a read-then-write transaction could
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")  # otherwise fail on another's commit
+                _begin_immediate(session.connection(), deadline)  # otherwise fail on another's commit
             yield session
 
     @contextlib.contextmanager
-    def _turn(self) -> Iterator[None]:
-        """SQLite: this process's writers one at a time, each waiting at most ``wait_s`` for its turn (a database
-        locked by another process makes the one ahead wait its busy timeout; the rest give up with it)."""
+    def _turn(self, deadline: float | None) -> Iterator[None]:
+        """SQLite: this process's writers one at a time, each waiting for its turn until ``deadline`` at most."""
         if self._postgres:
             yield
             return
-        wait = self.config.wait_s
-        if not self._sqlite_writer.acquire(timeout=-1 if wait is None else wait):
-            raise DatabaseBusy(f"the database was not free for writing within {wait:g} s")
+        if not self._sqlite_writer.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())):
+            raise DatabaseBusy(f"the database was not free for writing within {self.config.wait_s:g} s")
         try:
             yield
         finally:
@@ -304,6 +309,20 @@ class Queue:
             TaskLeaseRow.task_id == task_id, TaskLeaseRow.annotator == annotator, TaskLeaseRow.outcome.is_(None)))
         if lease is not None:
             lease.ended_at, lease.outcome, lease.reason = now, outcome, reason
+
+
+def _begin_immediate(connection: Connection, deadline: float | None) -> None:
+    """Take SQLite's write lock now, waiting for another connection's until ``deadline`` at most (None: the
+    engine's busy timeout); the connection keeps the engine's busy timeout for its other uses."""
+    if deadline is None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    (busy_ms,) = connection.exec_driver_sql("PRAGMA busy_timeout").one()
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={max(1, round((deadline - time.monotonic()) * 1000))}")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
 
 
 def _lease(row: ManualTaskRow) -> Lease:

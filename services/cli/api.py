@@ -32,8 +32,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     s.add_argument("--max-weight", type=weight, default=4.0, metavar="W",
                    help="default weight bound 1/π of the gates (default 4 = 1/the default audit floor 0.25)")
     s.add_argument("--db-timeout", type=seconds, default=5.0, metavar="S",
-                   help="how long a request waits for a database lock or connection before it gets 503 with "
-                   "Retry-After (default 5)")
+                   help="how long a request waits for the database before it gets 503 with Retry-After (SQLite: "
+                   "in all; PostgreSQL: each lock or connection wait) (default 5)")
     s.add_argument("--max-body-bytes", type=positive_int, default=1024 * 1024, metavar="N",
                    help="largest request body of every route but batch imports; larger gets 413 (default 1 MiB)")
     s.add_argument("--max-import-bytes", type=positive_int, default=32 * 1024 * 1024, metavar="N",

@@ -5,7 +5,9 @@ not a wait (a missing table, a full disk) stays a 500: retrying later would not 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -20,7 +22,7 @@ from services.api.app import ApiConfig, create_app
 from services.api.errors import unavailable
 from services.api.exceptions import DatabaseBusy
 from services.api.tokens import Role
-from services.db.engine import Timeouts, make_engine
+from services.db.engine import Timeouts, make_engine, upgrade
 from tests.services.api.helpers import ADMIN_TOKEN, add_tasks, manual_task, token
 
 QUICK = Timeouts(lock_s=0.5, statement_s=5.0, connect_s=2.0)
@@ -124,3 +126,39 @@ def test_a_database_without_the_schema_is_a_500_not_a_retry_later(tmp_path: Path
     engine.dispose()
     assert answer.status_code == 500, answer.text
     assert "Retry-After" not in answer.headers
+
+
+WAIT_S = 1.0
+
+
+def _timed_claim(client: TestClient, headers: dict[str, str], delay_s: float) -> tuple[int, float]:
+    """A claim sent after ``delay_s``: its status and how long it took."""
+    time.sleep(delay_s)
+    begin = time.perf_counter()
+    status = client.post("/v1/tasks/claim", headers=headers).status_code
+    return status, time.perf_counter() - begin
+
+
+def test_claims_on_a_sqlite_database_locked_by_another_connection_each_get_503_within_the_timeout(
+        tmp_path: Path) -> None:
+    """One deadline per request: the wait for this process's other writers and SQLite's busy wait together (each
+    used to take up to the timeout, so a claim that queued behind another waited about twice as long)."""
+    path = tmp_path / "locked.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}", timeouts=Timeouts(lock_s=WAIT_S))
+    add_tasks(engine, [manual_task(i) for i in range(3)])
+    ann = token(engine, "ann", Role.ANNOTATOR)
+    holder = sqlite3.connect(path, isolation_level=None)
+    with TestClient(create_app(engine, config=ApiConfig(wait_s=WAIT_S), admin_token=ADMIN_TOKEN,
+                               background=False)) as client:
+        holder.execute("BEGIN EXCLUSIVE")  # another process's writer holds the database
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                answers = list(pool.map(lambda k: _timed_claim(client, ann, 0.15 * k), range(6)))
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert client.post("/v1/tasks/claim", headers=ann).status_code == 200
+    engine.dispose()
+    assert [status for status, _ in answers] == [503] * 6
+    assert max(took for _, took in answers) < 1.6 * WAIT_S, [round(took, 2) for _, took in answers]
