@@ -44,7 +44,7 @@ from sqlalchemy import Engine, func, select
 from services.api import batches, metrics
 from services.api.errors import install, invalid
 from services.api.evidence import POOLED, Evidence, GateQuery
-from services.api.exceptions import GateQueryError, QueueError, TokenError
+from services.api.exceptions import GateQueryError, QueueError, TokenConflict, TokenError
 from services.api.formats import Format, Others, Rotated
 from services.api.health import database_problem
 from services.api.limits import BodyLimit, BodyLimits
@@ -362,11 +362,14 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
                          revoked=t.revoked) for t in api.tokens.list()]
 
     @app.post("/v1/admin/tokens/{name}/rotate", tags=["admin"], status_code=201,
-              responses={404: {"description": "no unrevoked token of that name"}})
+              responses={404: {"description": "no unrevoked token of that name"},
+                         409: {"description": "a concurrent rotation of the name won; list the tokens"}})
     def rotate_token(name: TokenName, who: Admin) -> TokenOut:
         """Revoke the name's token and issue a new secret with the same role, at once: the same identity."""
         try:
             token, role = api.tokens.rotate(name, who.name)
+        except TokenConflict as exc:
+            raise HTTPException(409, str(exc)) from None
         except TokenError as exc:
             raise HTTPException(404, str(exc)) from None
         return TokenOut(name=name, role=role, token=token, created_by=who.name)

@@ -38,6 +38,10 @@ class TokenError(ShadowQAError):
     """Raised when a token cannot be created, rotated or revoked as asked (name taken or invalid, unknown name)."""
 
 
+class TokenConflict(TokenError):
+    """Raised when a concurrent creation or rotation of the same name won: the name changed meanwhile (409)."""
+
+
 class WeakAdminToken(ShadowQAError):
     """Raised at start when SHADOWQA_ADMIN_TOKEN is shorter than ADMIN_TOKEN_MIN characters."""
 

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.api.exceptions import TokenError, WeakAdminToken
+from services.api.exceptions import TokenConflict, TokenError, WeakAdminToken
 from services.db.engine import session_factory
 from services.db.models import ApiTokenRow
 
@@ -106,6 +106,9 @@ class Tokens:
         try:
             with self._sessions() as session, session.begin():
                 row = _active(session, name)
+                if row is None and _active(session, name) is not None:
+                    # the token this rotation waited for was rotated meanwhile; the fresh read sees the winner's
+                    raise TokenConflict(f"{name!r} was changed meanwhile; list the tokens and try again")
                 if row is None:
                     raise TokenError(f"no unrevoked token named {name!r} (a revoked name takes a new token with "
                                      "create)")
@@ -113,7 +116,7 @@ class Tokens:
                 session.flush()  # the name is free for the new row
                 return _issue(session, name, Role(row.role), rotated_by), Role(row.role)
         except IntegrityError:  # a concurrent rotation or creation of the same name won
-            raise TokenError(f"{name!r} was changed meanwhile; list the tokens and try again") from None
+            raise TokenConflict(f"{name!r} was changed meanwhile; list the tokens and try again") from None
 
     def revoke(self, name: str) -> None:
         """Revoke ``name``'s token (frees the name; revoking a revoked name does nothing)."""

@@ -6,18 +6,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from services.api.app import create_app
-from services.api.exceptions import TokenError, WeakAdminToken
+from services.api.exceptions import TokenConflict, TokenError, WeakAdminToken
 from services.api.tokens import ADMIN_TOKEN_MIN, BOOTSTRAP, Role, Tokens
 from services.cli.main import main
 from services.db.engine import make_engine
-from tests.services.api.helpers import ADMIN, COCO_BODY, add_tasks, bearer, frame_tasks, manual_task
+from tests.services.api.helpers import ADMIN, ADMIN_TOKEN, COCO_BODY, add_tasks, bearer, frame_tasks, manual_task
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -128,3 +130,52 @@ def test_api_serve_refuses_a_short_admin_token_before_anything_starts(tmp_path: 
     assert done.returncode == 2
     assert "SHADOWQA_ADMIN_TOKEN has 8 characters; it must have at least 32" in done.stderr, done.stderr
     assert not (tmp_path / "api.sqlite3").exists(), "nothing may be created for a refused start"
+
+
+def _until_waiting_for_locks(engine: Engine, count: int) -> None:
+    """Until ``count`` sessions of the database wait for a lock (at most 60 s: a hang guard, not a timing)."""
+    deadline = time.monotonic() + 60
+    with engine.connect() as probe:
+        while probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock'")) != count:
+            assert time.monotonic() < deadline, f"{count} rotations never waited for the token's lock"
+            time.sleep(0.02)
+
+
+def test_the_loser_of_two_concurrent_rotations_hears_changed_meanwhile(pg_engine: Engine) -> None:
+    """Both wait for the token's row; the loser finds it revoked by the winner: "changed meanwhile" (409), not
+    "no unrevoked token" (404), since the name has a live token, the winner's."""
+    tokens = Tokens(pg_engine)
+    tokens.create("ann", Role.ANNOTATOR, created_by="tests")
+
+    def rotate() -> str:
+        try:
+            tokens.rotate("ann", "tests")
+        except TokenError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return "rotated"
+
+    with pg_engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute(text("SELECT id FROM api_tokens WHERE name = 'ann' FOR UPDATE"))
+        rotations = [pool.submit(rotate) for _ in range(2)]
+        try:
+            _until_waiting_for_locks(pg_engine, 2)
+        finally:
+            holder.rollback()  # both go: one wins, the other finds the token it waited for revoked
+        outcomes = sorted(r.result() for r in rotations)
+    assert outcomes[1] == "rotated" and outcomes[0].startswith("TokenConflict: 'ann' was changed meanwhile"), outcomes
+    assert [t.revoked for t in tokens.list()] == [True, False]
+
+
+def test_a_rotation_that_lost_a_race_is_a_409(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    Tokens(engine).create("ann", Role.ANNOTATOR, created_by="tests")
+
+    def lost(self: Tokens, name: str, rotated_by: str) -> tuple[str, Role]:
+        raise TokenConflict(f"{name!r} was changed meanwhile; list the tokens and try again")
+
+    monkeypatch.setattr(Tokens, "rotate", lost)
+    with TestClient(create_app(engine, admin_token=ADMIN_TOKEN, background=False)) as client:
+        answer = client.post("/v1/admin/tokens/ann/rotate", headers=ADMIN)
+        unknown = client.delete("/v1/admin/tokens/bob", headers=ADMIN)
+    assert answer.status_code == 409 and "changed meanwhile" in answer.json()["detail"], answer.text
+    assert unknown.status_code == 404
