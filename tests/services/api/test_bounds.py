@@ -32,10 +32,11 @@ def _body(attributes: Any = None, *, bbox: Any = (1, 2, 3, 4), category_id: Any 
     return {"annotations": [obj] * objects, "tags": tags or {}}
 
 
-def _raw(body: dict[str, Any], **literals: str) -> str:
+def _raw(body: dict[str, Any], *, ascii_only: bool = True, **literals: str) -> str:
     """``body`` as JSON text, with each ``"@NAME"`` string replaced by the raw JSON text ``literals[NAME]``
-    (NaN, Infinity, 1e999: values Python's JSON parser takes but JSON does not)."""
-    text = json.dumps(body)  # a lone surrogate is written as its \\u escape, as a hostile client would send it
+    (NaN, Infinity, 1e999: values Python's JSON parser takes but JSON does not). ``ascii_only=False`` writes
+    characters as UTF-8 instead of \\u escapes (an emoji: 4 bytes instead of 12)."""
+    text = json.dumps(body, ensure_ascii=ascii_only)  # a lone surrogate: its \\u escape, as a hostile client sends
     for name, literal in literals.items():
         text = text.replace(f'"@{name}"', literal)
     return text
@@ -72,7 +73,7 @@ SUBMIT_REFUSED: list[tuple[str, str, list[Any]]] = [  # case, body, the loc the 
     ("10,001 objects", _raw(_body(objects=10_001)), ["body", "annotations"]),
     ("over the encoded size", _raw(_body(objects=9_000)), ["body"]),  # 360 KB of body, 520 KB as a message
     ("two objects of 64 long emoji attributes",
-     _raw(_body({f"a{k:02}": EMOJI * 1024 for k in range(64)}, objects=2)), ["body"]),
+     _raw(_body({f"a{k:02}": EMOJI * 1024 for k in range(64)}, objects=2), ascii_only=False), ["body"]),
 ]
 
 
@@ -105,7 +106,7 @@ def _nothing_stored(engine: Engine) -> None:
 def test_a_hostile_submission_is_refused_naming_the_field_and_nothing_is_stored(
         engine: Engine, client: TestClient, annotator: dict[str, str], case: str, raw: str, loc: list[Any]) -> None:
     answer = _post(client, f"/v1/tasks/{TASK}/submit", raw, annotator)
-    if len(raw) > 1024 * 1024:
+    if len(raw.encode()) > 1024 * 1024:  # the body limit, in bytes
         assert answer.status_code == 413, answer.text
     else:
         assert answer.status_code == 422, answer.text
