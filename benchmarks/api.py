@@ -55,7 +55,7 @@ from services.db.engine import make_engine, session_factory, upgrade
 from services.db.mappers import task_row
 from services.db.models import ManualAnnotationRow, ManualTaskRow
 from services.infra import postgres
-from services.messages import ManualTask, task_id
+from services.loop.messages import ManualTask, task_id
 from services.settings import load_settings
 from services.tools.api_processes import api_processes
 

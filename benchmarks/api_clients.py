@@ -20,7 +20,7 @@ import httpx
 from services.api.exceptions import QueueError
 from services.api.queue import Queue
 from services.db.engine import make_engine
-from services.messages import AnnotatedObject
+from services.loop.messages import AnnotatedObject
 
 PROCESSES, THREADS = 4, 2  # C = 8 annotators
 STRATA = ("weather=clear", "weather=rain", "weather=fog", "time_of_day=night")

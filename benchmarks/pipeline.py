@@ -41,8 +41,8 @@ from benchmarks.harness import DATA, ROOT, machine, write_section
 from services.infra import kafka
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics, topic_layout
-from services.messages import AgreementStats, AutomationMessage, FrameMessage, ManualAnnotation, decode, encode
-from services.pipeline.routing import route
+from services.loop.messages import AgreementStats, AutomationMessage, FrameMessage, ManualAnnotation, decode, encode
+from services.loop.routing import route
 from services.settings import load_settings
 from services.tools.annotators import annotate_task, error_model
 from services.tools.kafka import KafkaSink
@@ -73,7 +73,7 @@ def recording() -> list[Frame]:
 
 def _record() -> None:
     from services.engine.loading import load_runner
-    from services.pipeline.annotate import annotate
+    from services.loop.annotate import annotate
 
     runner = load_runner("builtin:driving-detector")
     frames = [FrameMessage(frame_id=f"driving-s41-{i:06d}", seq=i + 1, image=f"synthetic://driving?seed=41#{i}",

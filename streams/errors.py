@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import Counter as PromCounter
 
-from services.messages import dead_letter, encode
+from services.loop.messages import dead_letter, encode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from typing import get_args
 from prometheus_client import Counter, Gauge, Histogram
 
 from analysis.sampling import Route
-from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
+from services.loop.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
 
 FRAMES = Counter("shadowqa_frames_processed", "Frames the automation engine answered", ["outcome"])
 INFERENCE = Histogram("shadowqa_inference_seconds", "Engine inference time per frame",

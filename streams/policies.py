@@ -17,7 +17,7 @@ import math
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analysis.policy.automation import AutomationPolicy
-from services.messages import InvalidMessage, PolicyMessage, decode
+from services.loop.messages import InvalidMessage, PolicyMessage, decode
 
 log = logging.getLogger(__name__)
 

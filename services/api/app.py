@@ -69,8 +69,8 @@ from services.db.models import PolicyRow
 from services.engine.frame_refs import resolve_frame
 from services.exceptions import InvalidInput
 from services.infra.topic_names import TopicNames
-from services.messages import PolicyMessage, encode
-from services.messages.fields import TaskId, valid_text
+from services.loop.messages import PolicyMessage, encode
+from services.loop.messages.fields import TaskId, valid_text
 from services.tools.kafka import Sink
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from services.api.queue import Lease, Queue
 from services.api.schemas import ImportResult, Submission
 from services.engine.frame_refs import frame_truth
 from services.exceptions import InvalidInput
-from services.messages.reasons import reason
+from services.loop.messages.reasons import reason
 
 
 def export_batch(leases: list[Lease], kind: formats.Format, image_url: Callable[[str], object]) -> tuple[bytes, str]:

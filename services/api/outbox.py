@@ -31,8 +31,8 @@ from services.db.engine import session_factory
 from services.db.mappers import annotation_message
 from services.db.models import ManualAnnotationRow, ManualTaskRow
 from services.infra.topic_names import TopicNames
-from services.messages import dead_letter, encode
-from services.messages.reasons import reason as why
+from services.loop.messages import dead_letter, encode
+from services.loop.messages.reasons import reason as why
 from services.tools.exceptions import DeliveryFailed, RecordRefused, RecordTooLarge
 from services.tools.kafka import Delivery, Sink, key_bytes
 

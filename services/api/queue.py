@@ -40,7 +40,7 @@ from services.api.exceptions import DatabaseBusy, LeaseLost, NotYourTask, TooMan
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
 from services.db.states import LEASABLE, TaskState, transition
-from services.messages import AnnotatedObject
+from services.loop.messages import AnnotatedObject
 
 LEASABLE_STATES = tuple(s.value for s in LEASABLE)
 EVIDENCE_MAX_AGE_S = 2.0  # how late other replicas' submissions may reach this one's claim order

@@ -1,7 +1,7 @@
 """The API's request and response bodies: what a client may send, bounded, and what it gets back.
 
 Every value a request can put in the database or on Kafka is bounded by the
-message field types (services/messages/fields.py: 64-bit integers, finite
+message field types (services/loop/messages/fields.py: 64-bit integers, finite
 numbers, valid Unicode, lengths and counts), and a submission as a whole by
 its encoded size (:data:`SUBMISSION_MAX_BYTES`, well under Kafka's 1 MB
 record), so nothing is stored that the outbox cannot publish. A body outside
@@ -17,8 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from services.api.formats import Format
 from services.api.tokens import Name, Role
-from services.messages import AnnotatedObject
-from services.messages.fields import (
+from services.loop.messages import AnnotatedObject
+from services.loop.messages.fields import (
     ENTRIES_MAX,
     TEXT_VALUE_MAX,
     Attributes,

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 def _from_snapshot(args: argparse.Namespace) -> int:
     import orjson
 
-    from services.pipeline.offline import replay_snapshot, result_document
+    from services.loop.offline import replay_snapshot, result_document
 
     folder: Path = args.from_snapshot
     if not folder.is_dir():

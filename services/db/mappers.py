@@ -22,7 +22,7 @@ from services.db.models import (
     StatsRow,
 )
 from services.db.states import TaskState
-from services.messages import (
+from services.loop.messages import (
     AgreementStats,
     ComparisonMessage,
     Delivery,

@@ -31,7 +31,7 @@ from services.db.models import (
     RouteRow,
     StatsRow,
 )
-from services.messages import (
+from services.loop.messages import (
     AgreementStats,
     ComparisonMessage,
     Delivery,

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import orjson
 
-from services.pipeline.offline import result_document
+from services.loop.offline import result_document
 from services.replay.report.html import Page
 from services.replay.report.plots import to_png
 from services.tools.pipeline_run import RunOptions, RunOutcome

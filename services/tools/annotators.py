@@ -20,7 +20,15 @@ from dataclasses import fields, replace
 from analysis.exceptions import InvalidInput
 from services.engine.frame_refs import FrameTruth, frame_truth
 from services.infra.topic_names import TopicNames
-from services.messages import AnnotatedObject, InvalidMessage, ManualAnnotation, ManualTask, dead_letter, decode, encode
+from services.loop.messages import (
+    AnnotatedObject,
+    InvalidMessage,
+    ManualAnnotation,
+    ManualTask,
+    dead_letter,
+    decode,
+    encode,
+)
 from services.replay.annotators import HumanErrorModel, annotate_frame, annotator_rng
 from services.tools.kafka import Record, Sink, key_bytes
 

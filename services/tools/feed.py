@@ -16,7 +16,7 @@ from analysis.exceptions import InvalidInput
 from analysis.policy.automation import ALL
 from services.engine.frame_refs import digits_ref, synthetic_ref
 from services.engine.sources import DigitsSource, SyntheticDrivingSource, open_source
-from services.messages import FrameMessage, encode
+from services.loop.messages import FrameMessage, encode
 from services.tools.kafka import KafkaSink, Sink, key_bytes, require_topics
 
 FEEDABLE = "synthetic://driving?seed=S&n=N or sklearn-digits://?split=SPLIT[&n=N]"

@@ -42,8 +42,8 @@ from services.infra import kafka
 from services.infra.client import admin_client
 from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
 from services.infra.topics import create_topics, delete_topics, topic_layout
-from services.pipeline.offline import OfflineResult, replay_snapshot
-from services.pipeline.tally import Tally
+from services.loop.offline import OfflineResult, replay_snapshot
+from services.loop.tally import Tally
 from services.settings import Settings
 from services.tools.api_annotators import Team, TeamOptions, TeamTally
 from services.tools.api_processes import api_processes

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.pipeline.tally import Tally
+from services.loop.tally import Tally
 
 
 @dataclass(frozen=True)

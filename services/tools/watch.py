@@ -11,7 +11,7 @@ from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
 from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from services.infra.topic_names import TopicNames
-from services.pipeline.tally import Tally
+from services.loop.tally import Tally
 from services.tools.kafka import CLIENT_ID
 
 WATCHED = ("automation-results", "deliveries", "manual-queue", "manual-annotations", "comparisons",

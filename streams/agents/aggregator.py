@@ -1,7 +1,7 @@
 """Aggregator and recommender: ``comparisons`` → ``agreement-stats``, ``recommendations`` and ``policies``.
 
 The aggregator's state is a function of the ``comparisons`` topic: each
-(frame, kind) counted once, folded per stratum (``services/pipeline/aggregate.py``),
+(frame, kind) counted once, folded per stratum (``services/loop/aggregate.py``),
 and stepped through the recommender once per window of machine comparisons.
 So it keeps no state of its own: every start reads the topic from the
 beginning (no consumer group), catches up silently to the end offsets it found
@@ -32,9 +32,9 @@ from analysis.recommend import (
     RecommenderState,
     candidates_at_rates,
 )
-from services.messages import ComparisonMessage, InvalidMessage, decode, encode
-from services.pipeline.aggregate import StratumFold
-from services.pipeline.recommend import observation, policy_message, recommendation_message, weight_bounds
+from services.loop.aggregate import StratumFold
+from services.loop.messages import ComparisonMessage, InvalidMessage, decode, encode
+from services.loop.recommend import observation, policy_message, recommendation_message, weight_bounds
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.lag import ReadPositions

@@ -15,8 +15,8 @@ from typing import Any
 
 from services.engine.loading import load_runner
 from services.engine.runner import TorchRunner
-from services.messages import AutomationMessage, FrameMessage, InvalidMessage, decode, encode
-from services.pipeline.annotate import annotate
+from services.loop.annotate import annotate
+from services.loop.messages import AutomationMessage, FrameMessage, InvalidMessage, decode, encode
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters

@@ -1,7 +1,7 @@
 """Comparator agent: joins ``automation-results``, ``manual-queue``, ``deliveries`` and ``manual-annotations``
 by frame id (all co-partitioned), compares in batches, and emits ``comparisons``.
 
-Each frame's join state (``services/pipeline/join.py``) lives in a keyed state
+Each frame's join state (``services/loop/join.py``) lives in a keyed state
 topic partitioned like the input (``streams/state.py``) until the frame is
 shipped or fully compared, then as a payload-free settled entry until the TTL,
 so a record replayed after a crash is recognised. Entries still incomplete
@@ -18,9 +18,9 @@ from functools import partial
 from typing import Any
 
 from services.infra.topic_names import TopicNames
-from services.messages import InvalidMessage, encode
-from services.pipeline.context import CompareContext
-from services.pipeline.join import JOINED, Pending, Update, absorb, compare_ready
+from services.loop.context import CompareContext
+from services.loop.join import JOINED, Pending, Update, absorb, compare_ready
+from services.loop.messages import InvalidMessage, encode
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters

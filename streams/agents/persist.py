@@ -28,7 +28,7 @@ import orjson
 
 from services.db.sink import KINDS, Batch, transient
 from services.infra.topic_names import TopicNames
-from services.messages import InvalidMessage, decode
+from services.loop.messages import InvalidMessage, decode
 from streams import metrics
 from streams.errors import DeadLetters
 

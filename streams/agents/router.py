@@ -12,8 +12,8 @@ from typing import Any
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.sampling import AuditFloor, ConfidenceWeighted, Router, RouterState
-from services.messages import AutomationMessage, InvalidMessage, decode, encode
-from services.pipeline.routing import route
+from services.loop.messages import AutomationMessage, InvalidMessage, decode, encode
+from services.loop.routing import route
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from services.api.outbox import Outbox
 from services.db.engine import make_engine, upgrade
 from services.infra.topic_names import TopicNames
-from services.messages import DeadLetter, ManualAnnotation, decode
+from services.loop.messages import DeadLetter, ManualAnnotation, decode
 from services.tools.exceptions import DeliveryFailed
 from services.tools.kafka import KafkaSink
 from services.tools.snapshot import read_topic

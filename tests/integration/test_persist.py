@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.db.models import ComparisonRow, ManualTaskRow, PolicyRow, RecommendationRow, RouteRow, StatsRow
 from services.infra.topic_names import TopicNames
-from services.messages import DeadLetter, decode
+from services.loop.messages import DeadLetter, decode
 from services.tools.kafka import KafkaSink
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
@@ -27,7 +27,7 @@ from streams.agents.persist import topics as persist_topics
 from streams.app import app_id
 from streams.lag import LagReporter
 from tests.services.infra.fakes import free_port
-from tests.services.messages.samples import T, sample
+from tests.services.loop.messages.samples import T, sample
 from tests.streams.scrape import scrape
 
 Record = tuple[str, str, dict[str, Any] | bytes]  # (topic base name, key, document or raw bytes)

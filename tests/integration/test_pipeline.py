@@ -20,16 +20,16 @@ import pytest
 
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, topic_layout
-from services.messages import DeadLetter, decode
-from services.pipeline.offline import OfflineResult, replay_snapshot
-from services.pipeline.tally import Tally
+from services.loop.messages import DeadLetter, decode
+from services.loop.offline import OfflineResult, replay_snapshot
+from services.loop.tally import Tally
 from services.settings import Settings
 from services.tools.kafka import KafkaSink
 from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics, drive, export_run
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from tests.integration.conftest import PARTITIONS
-from tests.services.messages.samples import DELETE, sample
+from tests.services.loop.messages.samples import DELETE, sample
 
 Tick = Callable[[Tally, Supervisor], None]
 

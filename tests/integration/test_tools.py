@@ -10,7 +10,7 @@ from kafka.partitioner.default import murmur2  # type: ignore[import-untyped, un
 
 from services.cli.main import main
 from services.infra.topic_names import TopicNames
-from services.messages import (
+from services.loop.messages import (
     ComparisonMessage,
     DeadLetter,
     FrameMessage,
@@ -26,7 +26,7 @@ from services.tools.annotators import annotate_task
 from services.tools.kafka import KafkaSink, Record
 from services.tools.snapshot import read_topic
 from tests.integration.conftest import PARTITIONS
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 
 def _partition_of(key: bytes) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.messages import DeadLetter, decode, original_value
+from services.loop.messages import DeadLetter, decode, original_value
 from streams.errors import DEAD_LETTERS, DeadLetters
 
 

@@ -21,7 +21,7 @@ from streams.app import app_id
 from streams.lag import LagReporter, ReadPositions, lag_by_topic
 from tests.integration.conftest import kafka_bootstrap, settings, topics  # noqa: F401 (fixtures)
 from tests.services.infra.fakes import free_port
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 from tests.streams.scrape import scrape
 
 A0, A1, B0 = ("a", 0), ("a", 1), ("b", 0)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
+from services.loop.messages import AgreementStats, AutomationMessage, ComparisonMessage, RecommendationMessage
 from streams import metrics
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
 

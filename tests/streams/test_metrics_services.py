@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from services.messages import AgreementStats
+from services.loop.messages import AgreementStats
 from streams import metrics
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 
 def test_stats_set_the_acceptance_target_of_their_stratum() -> None:

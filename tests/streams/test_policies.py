@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from analysis.policy.automation import AutomationPolicy
-from services.messages import PolicyMessage, encode
+from services.loop.messages import PolicyMessage, encode
 from streams.policies import PolicyFollower, policy_of
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 
 def policy(version: int, default: float | None = 0.9, **thresholds: float | None) -> bytes:

@@ -21,8 +21,8 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from services.exceptions import ShadowQAError
-from services.messages.fields import TaskId
-from services.messages.reasons import reason
+from services.loop.messages.fields import TaskId
+from services.loop.messages.reasons import reason
 
 Format = Literal["label-studio", "cvat"]  # the external tools a batch is exported to and imported from
 Rotated = Literal["enclose", "refuse"]  # a rotated box: its enclosing axis-aligned box, or the task refused

@@ -15,7 +15,7 @@ from services.api.tokens import Role, Tokens
 from services.db.engine import session_factory
 from services.db.mappers import task_row
 from services.db.models import Base, ComparisonRow, ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
-from services.messages import ManualTask, task_id
+from services.loop.messages import ManualTask, task_id
 
 T0 = 1_760_000_000.0
 ADMIN_TOKEN = "sqa_test_admin_token_of_32_characters_or_more"

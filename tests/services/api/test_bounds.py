@@ -16,8 +16,8 @@ from services.api.tokens import Role
 from services.db.engine import session_factory
 from services.db.mappers import annotation_message
 from services.db.states import TaskState
-from services.messages import encode
-from services.messages.fields import INT64_MAX, INT64_MIN
+from services.loop.messages import encode
+from services.loop.messages.fields import INT64_MAX, INT64_MIN
 from tests.services.api.helpers import ADMIN, add_tasks, answers, manual_task, task, token
 
 TASK = "driving-s0-000001/1"

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from services.db.engine import session_factory
 from services.db.mappers import annotation_message
 from services.db.states import TaskState
-from services.messages import encode
+from services.loop.messages import encode
 from tests.services.api.helpers import ADMIN, add_tasks, answers, manual_task, task
 
 CATEGORY = {"car": 1, "pedestrian": 2, "cyclist": 3, "traffic_sign": 4}

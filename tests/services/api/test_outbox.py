@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from services.api.outbox import Outbox, dead_letter_topic
 from services.infra.topic_names import TopicNames
-from services.messages import DeadLetter, ManualAnnotation, decode
+from services.loop.messages import DeadLetter, ManualAnnotation, decode
 from services.tools.exceptions import DeliveryFailed, RecordRefused, RecordTooLarge
 from tests.services.tools.memory import MemorySink
 from tests.utils.outbox import marks, poison, submit

@@ -12,7 +12,7 @@ from services.api.tokens import BOOTSTRAP, Role
 from services.db.engine import session_factory
 from services.db.models import PolicyRow, RecommendationRow
 from services.infra.topic_names import TopicNames
-from services.messages import PolicyMessage, decode
+from services.loop.messages import PolicyMessage, decode
 from tests.services.api.helpers import ADMIN, ClientFactory, add, token
 from tests.services.tools.memory import MemorySink
 

@@ -10,7 +10,7 @@ from services.api.queue import EVIDENCE_MAX_AGE_S, Evidence, Expired, Queue, Que
 from services.db.engine import session_factory
 from services.db.models import ManualTaskRow
 from services.db.states import TaskState
-from services.messages import AnnotatedObject
+from services.loop.messages import AnnotatedObject
 from tests.services.api.helpers import (
     FakeClock,
     add_tasks,

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from services.db.engine import session_factory
-from services.messages import Message, decode
-from tests.services.messages.samples import sample
+from services.loop.messages import Message, decode
+from tests.services.loop.messages.samples import sample
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.db import mappers
 from services.db.models import Base, ComparisonRow, ManualTaskRow
-from services.messages import ComparisonMessage, Delivery, ManualAnnotation, ManualTask, PolicyMessage
+from services.loop.messages import ComparisonMessage, Delivery, ManualAnnotation, ManualTask, PolicyMessage
 from tests.services.db.conftest import message
 
 

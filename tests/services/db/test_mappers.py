@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from services.db import mappers
 from services.db.exceptions import RowMismatch
 from services.db.models import Base, ManualTaskRow
-from services.messages import (
+from services.loop.messages import (
     AgreementStats,
     ComparisonMessage,
     Delivery,
@@ -23,7 +23,7 @@ from services.messages import (
     RecommendationMessage,
 )
 from tests.services.db.conftest import message
-from tests.services.messages.samples import T
+from tests.services.loop.messages.samples import T
 
 FRAME = "driving-s0-000007"
 OBJECT = {"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1,

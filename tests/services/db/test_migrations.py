@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from services.db.engine import current_revision, downgrade, head_revision, make_engine, upgrade
 from services.db.mappers import comparison_row, recommendation_row, stats_row, values
 from services.db.models import Base
-from services.messages import AgreementStats, ComparisonMessage, RecommendationMessage
+from services.loop.messages import AgreementStats, ComparisonMessage, RecommendationMessage
 from tests.services.db.conftest import message
-from tests.services.messages.samples import T
+from tests.services.loop.messages.samples import T
 
 VERSION_TABLE = "alembic_version"
 ROOT = Path(__file__).resolve().parents[3]

@@ -18,7 +18,7 @@ from services.db.models import (
     RouteRow,
     StatsRow,
 )
-from services.messages import (
+from services.loop.messages import (
     AgreementStats,
     ComparisonMessage,
     Delivery,
@@ -27,7 +27,7 @@ from services.messages import (
     RecommendationMessage,
 )
 from tests.services.db.conftest import message
-from tests.services.messages.samples import T
+from tests.services.loop.messages.samples import T
 
 SALT = "shadowqa"
 MODELS = (ManualTaskRow, ComparisonRow, StatsRow, RecommendationRow, PolicyRow, RouteRow)

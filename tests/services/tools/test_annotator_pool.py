@@ -10,7 +10,7 @@ import pytest
 from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from services.infra.topic_names import TopicNames
-from services.messages import ManualAnnotation, ManualTask, decode, encode, task_id
+from services.loop.messages import ManualAnnotation, ManualTask, decode, encode, task_id
 from services.tools.annotator_pool import AnnotatorPool, PoolOptions
 from tests.services.tools.memory import MemorySink
 

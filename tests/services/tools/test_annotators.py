@@ -7,7 +7,7 @@ import pytest
 
 from services.engine.sources import open_source
 from services.infra.topic_names import TopicNames
-from services.messages import DeadLetter, ManualAnnotation, ManualTask, decode, original_value, task_id
+from services.loop.messages import DeadLetter, ManualAnnotation, ManualTask, decode, original_value, task_id
 from services.replay.annotators import HumanErrorModel, annotate_document
 from services.tools.annotators import (
     annotate_task,

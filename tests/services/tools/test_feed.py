@@ -6,7 +6,7 @@ import pytest
 
 from analysis.exceptions import InvalidInput
 from services.datasets import digits
-from services.messages import FrameMessage, decode
+from services.loop.messages import FrameMessage, decode
 from services.tools.feed import FeedProgress, feed, plan
 from tests.services.tools.memory import MemorySink
 

@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from services.cli.main import main
-from services.messages import ComparisonMessage, encode
+from services.loop.messages import ComparisonMessage, encode
 from services.tools.kafka import Record
 from services.tools.snapshot import entries, lines, write_lines
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 
 def _rec(partition: int, offset: int, key: str | None, value: bytes | None, ts: int = 0) -> Record:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.pipeline.tally import Tally
+from services.loop.tally import Tally
 from services.tools.stall import StallWatch, movement, stall_message, stalled_stage
-from tests.services.pipeline.test_tally import add, comparison, stats, task
+from tests.services.loop.test_tally import add, comparison, stats, task
 
 
 def _run(engine: int = 4, routed: int = 4, annotated: int = 4, compared: int = 4, aggregated: int = 4) -> Tally:

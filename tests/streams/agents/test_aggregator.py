@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from analysis.recommend import Recommendation
-from services.messages import ComparisonMessage
-from services.pipeline.aggregate import fold_all
+from services.loop.aggregate import fold_all
+from services.loop.messages import ComparisonMessage
 from streams.agents.aggregator import Derived
 from streams.config import PipelineConfig
-from tests.services.pipeline.records import comparison, random_comparisons
+from tests.services.loop.records import comparison, random_comparisons
 
 CFG = PipelineConfig(window=50)
 SEEDS = [0, 1, 4]  # with 1500 comparisons the recommender raises the rate under 0 and 1, not under 4

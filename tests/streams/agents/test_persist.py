@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.db.sink import Batch
 from services.infra.topic_names import TopicNames
-from services.messages import DeadLetter, decode
+from services.loop.messages import DeadLetter, decode
 from streams.agents.persist import Persister, pin, topics, unpin, until_done
 from streams.errors import DeadLetters
-from tests.services.messages.samples import sample
+from tests.services.loop.messages.samples import sample
 
 NAMES = TopicNames(prefix="t-")
 

@@ -10,7 +10,7 @@ from services.engine.frame_refs import resolve_frame
 from services.engine.frames import Frame
 from services.engine.results import AutomationResult
 from services.engine.runner import TorchRunner
-from services.messages.frames import AutomationMessage, FrameMessage
+from services.loop.messages.frames import AutomationMessage, FrameMessage
 
 
 def annotate(runner: TorchRunner, messages: Sequence[FrameMessage]) -> list[AutomationMessage]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from services.messages.fields import Message, Offset, Text, Time
+from services.loop.messages.fields import Message, Offset, Text, Time
 
 
 class DeadLetter(Message):

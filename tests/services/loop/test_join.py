@@ -9,11 +9,11 @@ import numpy as np
 import orjson
 import pytest
 
-from services.messages import ComparisonMessage, InvalidMessage, ManualAnnotation, ManualTask, encode
-from services.pipeline.context import CompareContext
-from services.pipeline.join import JOINED, Pending, absorb, compare_ready
-from tests.services.messages.samples import T, sample
-from tests.services.pipeline.records import FrameCase, Record
+from services.loop.context import CompareContext
+from services.loop.join import JOINED, Pending, absorb, compare_ready
+from services.loop.messages import ComparisonMessage, InvalidMessage, ManualAnnotation, ManualTask, encode
+from tests.services.loop.messages.samples import T, sample
+from tests.services.loop.records import FrameCase, Record
 
 CTX = CompareContext.for_dataset("driving")
 

@@ -1,6 +1,6 @@
 """Field types shared by the messages of docs/streaming.md, and their common base class.
 
-Messages read from the wire (:func:`services.messages.decode`) are validated
+Messages read from the wire (:func:`services.loop.messages.decode`) are validated
 strictly — no ``"3"`` for 3, no 0/1 for booleans, ``schema_version`` required —
 because a missing or mistyped known field makes a message invalid; numbers must
 be finite, and fields the contract does not know are ignored (forward

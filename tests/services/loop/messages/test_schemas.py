@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import pytest
 
-from services.messages import KINDS, InvalidMessage, ManualTask, Message, decode, encode
-from tests.services.messages.samples import DELETE, SAMPLES, sample
+from services.loop.messages import KINDS, InvalidMessage, ManualTask, Message, decode, encode
+from tests.services.loop.messages.samples import DELETE, SAMPLES, sample
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
@@ -182,7 +182,7 @@ def test_models_are_immutable_values() -> None:
 
 
 def test_messages_built_in_python_default_to_schema_version_1() -> None:
-    from services.messages import AutomationMessage
+    from services.loop.messages import AutomationMessage
 
     doc = {k: v for k, v in SAMPLES["automation-results"].items() if k != "schema_version"}
     built = AutomationMessage(**doc)

@@ -5,19 +5,19 @@ message raises :class:`InvalidMessage` whose reason names the field, and
 ``dead_letter(...)`` builds what goes to ``dead-letters`` instead.
 """
 
-from services.messages.codec import KINDS, MODELS, decode, encode, model_of
-from services.messages.dead_letters import DeadLetter, dead_letter, original_value
-from services.messages.decisions import (
+from services.loop.messages.codec import KINDS, MODELS, decode, encode, model_of
+from services.loop.messages.dead_letters import DeadLetter, dead_letter, original_value
+from services.loop.messages.decisions import (
     AgreementStats,
     ComparisonMessage,
     HumanFloor,
     PolicyMessage,
     RecommendationMessage,
 )
-from services.messages.exceptions import InvalidMessage
-from services.messages.fields import Message
-from services.messages.frames import AutomationMessage, Delivery, FrameMessage
-from services.messages.manual import AnnotatedObject, ManualAnnotation, ManualTask, task_id
+from services.loop.messages.exceptions import InvalidMessage
+from services.loop.messages.fields import Message
+from services.loop.messages.frames import AutomationMessage, Delivery, FrameMessage
+from services.loop.messages.manual import AnnotatedObject, ManualAnnotation, ManualTask, task_id
 
 __all__ = [
     "KINDS",

@@ -6,8 +6,8 @@ import math
 
 from analysis.policy.automation import FrameInfo
 from analysis.sampling import Router, RouterState
-from services.messages.frames import AutomationMessage, Delivery
-from services.messages.manual import ManualTask, task_id
+from services.loop.messages.frames import AutomationMessage, Delivery
+from services.loop.messages.manual import ManualTask, task_id
 
 
 def route(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from analysis.policy.automation import ALL
-from services.messages.fields import (
+from services.loop.messages.fields import (
     Attributes,
     Box,
     CategoryId,

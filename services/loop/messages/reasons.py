@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from analysis.annotations.checks import describe
-from services.messages.fields import BOX_PARTS
+from services.loop.messages.fields import BOX_PARTS
 
 Loc = tuple[int | str, ...]
 

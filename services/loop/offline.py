@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 
 from analysis.exceptions import InvalidInput
-from services.messages import AgreementStats, ComparisonMessage, InvalidMessage, decode
-from services.pipeline.aggregate import StratumFold, fold_all
-from services.pipeline.context import CompareContext
-from services.pipeline.join import JOINED, Pending, absorb, compare_ready
+from services.loop.aggregate import StratumFold, fold_all
+from services.loop.context import CompareContext
+from services.loop.join import JOINED, Pending, absorb, compare_ready
+from services.loop.messages import AgreementStats, ComparisonMessage, InvalidMessage, decode
 
 TOLERANCE = 1e-9  # online and offline folds add the same terms in another order
 

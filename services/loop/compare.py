@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from analysis.annotations import parse_automation, parse_ground_truth
 from analysis.compare import Comparator, CompareOptions
-from services.messages.decisions import ComparisonMessage
-from services.messages.frames import AutomationMessage
-from services.messages.manual import ManualAnnotation
-from services.pipeline.context import CompareContext
+from services.loop.context import CompareContext
+from services.loop.messages.decisions import ComparisonMessage
+from services.loop.messages.frames import AutomationMessage
+from services.loop.messages.manual import ManualAnnotation
 
 Pair = tuple[AutomationMessage, ManualAnnotation]
 HumanPair = tuple[ManualAnnotation, ManualAnnotation]  # (copy 2, copy 1)

@@ -8,11 +8,11 @@ import orjson
 import pytest
 
 from analysis.exceptions import InvalidInput
-from services.messages import AgreementStats, ComparisonMessage, encode
-from services.pipeline.aggregate import fold_all
-from services.pipeline.join import JOINED
-from services.pipeline.offline import OfflineResult, replay_snapshot, result_document
-from tests.services.pipeline.records import FrameCase, Record
+from services.loop.aggregate import fold_all
+from services.loop.join import JOINED
+from services.loop.messages import AgreementStats, ComparisonMessage, encode
+from services.loop.offline import OfflineResult, replay_snapshot, result_document
+from tests.services.loop.records import FrameCase, Record
 
 FRAMES = [
     FrameCase("drv-000001", 1),

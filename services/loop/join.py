@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from services.messages import (
+from services.loop.compare import compare_machine, compare_people
+from services.loop.context import CompareContext
+from services.loop.messages import (
     AutomationMessage,
     ComparisonMessage,
     Delivery,
@@ -22,8 +24,6 @@ from services.messages import (
     ManualTask,
     decode,
 )
-from services.pipeline.compare import compare_machine, compare_people
-from services.pipeline.context import CompareContext
 
 Side = Literal["machine", "first", "second"]
 

@@ -12,9 +12,9 @@ from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.stats import RatioState
-from services.messages import ComparisonMessage
-from services.pipeline.aggregate import StratumFold, fold_all
-from tests.services.pipeline.records import comparison, random_comparisons
+from services.loop.aggregate import StratumFold, fold_all
+from services.loop.messages import ComparisonMessage
+from tests.services.loop.records import comparison, random_comparisons
 
 REL = 1e-12
 

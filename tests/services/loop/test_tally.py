@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from services.pipeline.tally import Tally
-from tests.services.messages.samples import T, sample
+from services.loop.tally import Tally
+from tests.services.loop.messages.samples import T, sample
 
 
 def add(tally: Tally, topic: str, **changes: object) -> None:

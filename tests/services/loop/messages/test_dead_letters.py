@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.messages import DeadLetter, InvalidMessage, dead_letter, decode, encode, original_value
+from services.loop.messages import DeadLetter, InvalidMessage, dead_letter, decode, encode, original_value
 
 
 @pytest.mark.parametrize(("value", "encoding"), [

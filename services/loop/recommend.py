@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from analysis.observations import Observation
 from analysis.recommend import Recommendation
-from services.messages import ComparisonMessage, PolicyMessage, RecommendationMessage
+from services.loop.messages import ComparisonMessage, PolicyMessage, RecommendationMessage
 
 
 def weight_bounds(

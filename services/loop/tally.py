@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.messages import AgreementStats, InvalidMessage, RecommendationMessage, decode
+from services.loop.messages import AgreementStats, InvalidMessage, RecommendationMessage, decode
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import model_validator
 
 from analysis.policy.automation import ALL
-from services.messages.fields import (
+from services.loop.messages.fields import (
     Box,
     CategoryId,
     FrameId,

@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis.gate import Decision
 from analysis.stats import RatioState, ratio_interval
-from services.messages.decisions import AgreementStats, ComparisonMessage, HumanFloor
+from services.loop.messages.decisions import AgreementStats, ComparisonMessage, HumanFloor
 
 
 @dataclass(frozen=True)

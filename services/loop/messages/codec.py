@@ -7,13 +7,13 @@ from typing import TypeVar, overload
 import orjson
 from pydantic import ValidationError
 
-from services.messages.dead_letters import DeadLetter
-from services.messages.decisions import AgreementStats, ComparisonMessage, PolicyMessage, RecommendationMessage
-from services.messages.exceptions import InvalidMessage
-from services.messages.fields import WIRE, Message
-from services.messages.frames import AutomationMessage, Delivery, FrameMessage
-from services.messages.manual import ManualAnnotation, ManualTask
-from services.messages.reasons import reason
+from services.loop.messages.dead_letters import DeadLetter
+from services.loop.messages.decisions import AgreementStats, ComparisonMessage, PolicyMessage, RecommendationMessage
+from services.loop.messages.exceptions import InvalidMessage
+from services.loop.messages.fields import WIRE, Message
+from services.loop.messages.frames import AutomationMessage, Delivery, FrameMessage
+from services.loop.messages.manual import ManualAnnotation, ManualTask
+from services.loop.messages.reasons import reason
 
 M = TypeVar("M", bound=Message)
 

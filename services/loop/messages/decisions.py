@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from analysis.gate import Decision
 from analysis.policy.automation import ALL
 from analysis.recommend.guardrails import Action
-from services.messages.fields import (
+from services.loop.messages.fields import (
     Count,
     FrameId,
     InclusionProb,

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from services.messages import AutomationMessage, ComparisonMessage, Delivery, ManualAnnotation, ManualTask, encode
-from services.messages.fields import Message
-from tests.services.messages.samples import T, sample
+from services.loop.messages import AutomationMessage, ComparisonMessage, Delivery, ManualAnnotation, ManualTask, encode
+from services.loop.messages.fields import Message
+from tests.services.loop.messages.samples import T, sample
 
 Record = tuple[str, bytes]  # (topic without prefix, value)
 
