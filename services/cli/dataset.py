@@ -11,7 +11,7 @@ from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 from analysis.exceptions import InvalidInput
 from services.cli.parser import Parser, positive_int
 from services.datasets import digits
-from services.datasets.driving.export import ANNOTATIONS, ExportSummary, export_source
+from services.engine.export import ANNOTATIONS, ExportSummary, export_source
 from services.engine.frames import FrameSource
 from services.engine.sources import DigitsSource, SyntheticDrivingSource
 

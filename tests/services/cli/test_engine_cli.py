@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.main import main
-from services.datasets.driving.export import export_source
+from services.engine.export import export_source
 from services.engine.sources import open_source
 
 

@@ -13,7 +13,7 @@ import pytest
 from analysis.exceptions import InvalidInput
 from services.datasets import digits
 from services.datasets.driving import render_frame
-from services.datasets.driving.export import export_source
+from services.engine.export import export_source
 from services.engine.sources import NumpySource, SyntheticDrivingSource, open_source
 
 # --- synthetic://driving ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from analysis.annotations import parse_ground_truth
 from analysis.exceptions import InvalidInput
 from services.cli.main import main
 from services.datasets.driving import render_frame
-from services.datasets.driving.export import export_source
+from services.engine.export import export_source
 from services.engine.frames import Frame
 from services.engine.sources import NumpySource, SyntheticDrivingSource
 
