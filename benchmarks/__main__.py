@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import agreement, api, engine, models, pipeline, replay
+from benchmarks import aggregator_restart, agreement, api, engine, models, pipeline, replay
 
 BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main,
-              "pipeline": pipeline.main, "api": api.main}
+              "pipeline": pipeline.main, "api": api.main,
+              "aggregator-restart": aggregator_restart.main}
 
 
 def main() -> None:
