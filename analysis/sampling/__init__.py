@@ -9,6 +9,7 @@ from analysis.sampling.budget import BudgetCapped
 from analysis.sampling.floor import AuditFloor
 from analysis.sampling.hashing import drawn, unit_hash
 from analysis.sampling.policies import ConfidenceWeighted, SamplingPolicy, SamplingState, Stratified, Uniform
+from analysis.sampling.registry import build_policy, parse_params, policy_names, register
 from analysis.sampling.router import Decision, Route, Router, RouterState
 
 __all__ = [
@@ -23,6 +24,10 @@ __all__ = [
     "SamplingState",
     "Stratified",
     "Uniform",
+    "build_policy",
     "drawn",
+    "parse_params",
+    "policy_names",
+    "register",
     "unit_hash",
 ]

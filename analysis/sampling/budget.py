@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from analysis.policy.automation import FrameInfo
 from analysis.sampling.exceptions import InvalidPolicy
 from analysis.sampling.policies import SamplingPolicy, SamplingState
+from analysis.sampling.registry import register
 
 
+@register("budget")
 @dataclass(frozen=True)
 class BudgetCapped:
     """At most ``per_window`` audits per window (beyond floor-rate draws), paced over the window."""

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from analysis.policy.automation import FrameInfo
 from analysis.sampling.exceptions import InvalidPolicy
+from analysis.sampling.registry import register
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def _check_probability(policy: str, name: str, value: float) -> None:
         raise InvalidPolicy("sampling policy", f"{policy}.{name}", f"must be in (0, 1], got {value}")
 
 
+@register("uniform")
 @dataclass(frozen=True)
 class Uniform(Stateless):
     """Every eligible frame with the same probability: the simplest unbiased audit."""
@@ -65,6 +67,7 @@ class Uniform(Stateless):
         return self.rate
 
 
+@register("stratified")
 @dataclass(frozen=True)
 class Stratified(Stateless):
     """Target audit counts per stratum and window, turned into π from the arrivals expected.
@@ -96,6 +99,7 @@ class Stratified(Stateless):
         return min(1.0, max(self.floor, target / self.expected[frame.stratum]))
 
 
+@register("confidence")
 @dataclass(frozen=True)
 class ConfidenceWeighted(Stateless):
     """Lower confidence, more audits: π = min(cap, scale·(1 − confidence)^power + floor).
