@@ -24,6 +24,7 @@ import numpy as np
 from analysis.annotations import checks
 from analysis.annotations.model import BoolArray, Categories, FloatArray, Objects
 from analysis.exceptions import InvalidInput, InvalidSpec
+from analysis.geometry import extent_of
 
 _CLASS_KEYS = ("min_iou", "min_area", "min_height")
 _TOP_KEYS = (*_CLASS_KEYS, "max_missed", "max_extra", "attributes", "tags", "classes")
@@ -48,7 +49,7 @@ class ClassRules:
 
     def too_small(self, objects: Objects) -> BoolArray:
         c = objects.category
-        return (objects.area < self.min_area[c]) | (objects.boxes[:, 3] < self.min_height[c])
+        return (objects.area < self.min_area[c]) | (extent_of(objects) < self.min_height[c])
 
 
 @dataclass(frozen=True)

@@ -77,11 +77,11 @@ def parse_objects(items: list[Any], ctx: Context) -> Objects:
                          rasterise=ctx.rasterise, required=ctx.with_masks)
     boxes = boxes_from_masks(columns["bbox"], boxless, masks)
     objects = Objects(
-        frame=frame, ann_id=ann_id, category=category, boxes=boxes,
+        frame=frame, ann_id=ann_id, category=category,
         area=_areas(boxes, columns["area"], masks, from_mask=area_from_mask or not ctx.rules.results),
         score=columns["score"], crowd=columns["iscrowd"], ignore=columns["ignore"],
         track_id=columns["track_id"], attributes=columns["attributes"],
-        masks=masks if ctx.with_masks else None,
+        geometry={"box2d": boxes, "mask": masks} if ctx.with_masks else {"box2d": boxes},
     )
     if len(frame) < 2 or bool(np.all(frame[:-1] <= frame[1:])):
         return objects

@@ -78,28 +78,62 @@ class Images:
         return len(self.ids)
 
 
-@dataclass(frozen=True, eq=False)
+Column = Any  # one geometry kind's column block: an array with a row per object, or a list
+
+
+@dataclass(frozen=True, eq=False, init=False)
 class Objects:
     """Annotated objects of many frames in flat columns, sorted by frame.
 
-    Within one frame objects keep their order in the source file, which score-tie
-    rules (pycocotools) depend on.
+    ``geometry`` maps a geometry kind's name (``analysis/geometry``: ``box2d``,
+    ``mask``, ...) to that kind's column block, one entry per object; ``boxes``
+    and ``masks`` read the ``box2d`` and ``mask`` blocks, and are accepted as
+    keyword arguments for them. Within one frame objects keep their order in the
+    source file, which score-tie rules (pycocotools) depend on.
     """
 
     frame: IntArray  # index into Images, non-decreasing
     ann_id: IntArray
     category: IntArray  # dense category index, see Categories.index_of
-    boxes: FloatArray  # (N, 4) x, y, width, height
     area: FloatArray
     score: FloatArray  # NaN where the source has no score
     crowd: BoolArray
     ignore: BoolArray
     track_id: IntArray  # -1 where absent
-    attributes: LabelTable | None = None
-    masks: Sequence[Rle | None] | None = None
+    attributes: LabelTable | None
+    geometry: Mapping[str, Column]
+
+    def __init__(
+        self, *, frame: IntArray, ann_id: IntArray, category: IntArray, area: FloatArray, score: FloatArray,
+        crowd: BoolArray, ignore: BoolArray, track_id: IntArray, attributes: LabelTable | None = None,
+        geometry: Mapping[str, Column] | None = None, boxes: FloatArray | None = None,
+        masks: Sequence[Rle | None] | None = None,
+    ) -> None:
+        blocks = dict(geometry or {})
+        if boxes is not None:
+            blocks[BOX2D] = boxes
+        if masks is not None:
+            blocks[MASK] = masks
+        values = {"frame": frame, "ann_id": ann_id, "category": category, "area": area, "score": score,
+                  "crowd": crowd, "ignore": ignore, "track_id": track_id, "attributes": attributes,
+                  "geometry": blocks}
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    @property
+    def boxes(self) -> FloatArray:
+        """The ``box2d`` block: (N, 4) x, y, width, height."""
+        boxes: FloatArray = self.geometry[BOX2D]
+        return boxes
+
+    @property
+    def masks(self) -> Sequence[Rle | None] | None:
+        """The ``mask`` block, None when the objects were read without masks."""
+        masks: Sequence[Rle | None] | None = self.geometry.get(MASK)
+        return masks
 
     @property
     def has_scores(self) -> bool:
@@ -107,17 +141,21 @@ class Objects:
 
     def take(self, index: IntArray) -> Objects:
         """The objects at ``index`` (which must keep frame order)."""
-
-        def pick(seq: Sequence[Any] | None) -> Sequence[Any] | None:
-            return None if seq is None else [seq[i] for i in index.tolist()]
-
         return Objects(
             frame=self.frame[index], ann_id=self.ann_id[index], category=self.category[index],
-            boxes=self.boxes[index], area=self.area[index], score=self.score[index],
-            crowd=self.crowd[index], ignore=self.ignore[index], track_id=self.track_id[index],
-            attributes=None if self.attributes is None else self.attributes.take(index),
-            masks=pick(self.masks),
+            area=self.area[index], score=self.score[index], crowd=self.crowd[index], ignore=self.ignore[index],
+            track_id=self.track_id[index], attributes=None if self.attributes is None else self.attributes.take(index),
+            geometry={kind: _take(block, index) for kind, block in self.geometry.items()},
         )
+
+
+BOX2D, MASK = "box2d", "mask"  # the blocks ``boxes`` and ``masks`` name
+
+
+def _take(block: Column, index: IntArray) -> Column:
+    if isinstance(block, np.ndarray):
+        return block[index]
+    return [block[i] for i in index.tolist()]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,20 +1,44 @@
-"""Geometry kinds as plug-ins: each computes overlaps for the matcher."""
+"""Geometry kinds as plug-ins: one module per kind, found by name in a registry.
+
+A kind (``box2d``, ``mask``, ``polygon``) reads and writes its tagged wire form,
+stores its values as a column block of :class:`Objects`, gives the area and
+height the QA spec's size rules read, and computes IoU for the matcher. A new
+kind is one module with a class decorated by :func:`register`; importing it is
+all it takes.
+"""
 
 from __future__ import annotations
 
-from analysis.exceptions import InvalidInput
-from analysis.geometry.base import Geometry
+from analysis.geometry.base import Geometry, GeometryKind
 from analysis.geometry.boxes import BoxGeometry, box_iou
 from analysis.geometry.masks import MaskGeometry
+from analysis.geometry.polygons import PolygonGeometry
+from analysis.geometry.registry import (
+    GEOMETRIES,
+    columns,
+    extent_of,
+    get_geometry,
+    known,
+    read_geometry,
+    register,
+    unregister,
+    write_geometry,
+)
 
-GEOMETRIES: dict[str, Geometry] = {"box": BoxGeometry(), "mask": MaskGeometry()}
-
-
-def get_geometry(kind: str) -> Geometry:
-    try:
-        return GEOMETRIES[kind]
-    except KeyError:
-        raise InvalidInput("options", "geometry", f"unknown kind '{kind}' (known: {sorted(GEOMETRIES)})") from None
-
-
-__all__ = ["GEOMETRIES", "BoxGeometry", "Geometry", "MaskGeometry", "box_iou", "get_geometry"]
+__all__ = [
+    "GEOMETRIES",
+    "BoxGeometry",
+    "Geometry",
+    "GeometryKind",
+    "MaskGeometry",
+    "PolygonGeometry",
+    "box_iou",
+    "columns",
+    "extent_of",
+    "get_geometry",
+    "known",
+    "read_geometry",
+    "register",
+    "unregister",
+    "write_geometry",
+]

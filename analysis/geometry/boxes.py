@@ -1,18 +1,45 @@
-"""Axis-aligned 2D boxes (COCO ``[x, y, width, height]``)."""
+"""``box2d``: axis-aligned 2D boxes, COCO ``[x, y, width, height]`` in pixels.
+
+Wire form ``{"type": "box2d", "xywh": [x, y, width, height]}``; column block an
+``(N, 4)`` float array. Also answers to ``box`` (the matcher's older name).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
+from analysis.annotations import checks
 from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
+from analysis.geometry.registry import register
 
 Columns = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+Box = tuple[float, float, float, float]
 
 
+@register
 class BoxGeometry:
     """Box IoU computed exactly as pycocotools' ``bbIou`` does, vectorised over pairs."""
 
-    kind = "box"
+    kind = "box2d"
+    aliases: tuple[str, ...] = ("box",)
+
+    def read(self, doc: Mapping[str, Any], source: str, where: str) -> Box:
+        return checks.box(checks.field(doc, "xywh", source, where), source, f"{where}.xywh")
+
+    def write(self, value: Sequence[float]) -> dict[str, Any]:
+        return {"type": self.kind, "xywh": [float(v) for v in value]}
+
+    def column(self, values: Sequence[Sequence[float]]) -> FloatArray:
+        return np.array(values, dtype=np.float64).reshape(len(values), 4)
+
+    def area(self, column: FloatArray) -> FloatArray:
+        return column[:, 2] * column[:, 3]
+
+    def extent(self, column: FloatArray) -> FloatArray:
+        return column[:, 3]
 
     def pair_iou(self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray) -> FloatArray:
         d = tuple(c.take(dt_idx) for c in _columns(dt.boxes))

@@ -1,0 +1,92 @@
+"""Geometry kinds by name: a kind registers itself; readers, the matcher and the wire look it up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from analysis.annotations import checks
+from analysis.annotations.model import FloatArray, Objects
+from analysis.exceptions import InvalidInput
+from analysis.geometry.base import GeometryKind
+
+K = TypeVar("K")
+
+GEOMETRIES: dict[str, GeometryKind] = {}  # canonical name -> kind
+_NAMES: dict[str, str] = {}  # name or alias -> canonical name
+
+
+def register(cls: Callable[[], K]) -> Callable[[], K]:
+    """Class decorator: make an instance of ``cls`` known by its ``kind`` and ``aliases``."""
+    kind: Any = cls()
+    for name in (kind.kind, *kind.aliases):
+        owner = _NAMES.get(name)
+        if owner is not None and owner != kind.kind:
+            raise InvalidInput("geometry", name, f"already names geometry kind {owner!r}")
+    GEOMETRIES[kind.kind] = kind
+    _NAMES.update({name: kind.kind for name in (kind.kind, *kind.aliases)})
+    return cls
+
+
+def unregister(name: str) -> None:
+    """Forget kind ``name`` and its aliases (for tests that register a kind of their own)."""
+    kind = GEOMETRIES.pop(_NAMES.get(name, name), None)
+    if kind is not None:
+        for alias in (kind.kind, *kind.aliases):
+            _NAMES.pop(alias, None)
+
+
+def known() -> tuple[str, ...]:
+    return tuple(sorted(GEOMETRIES))
+
+
+def get_geometry(kind: str) -> GeometryKind:
+    """The kind named ``kind`` (or one of its aliases); the error lists the known kinds."""
+    try:
+        return GEOMETRIES[_NAMES[kind]]
+    except KeyError:
+        raise InvalidInput("options", "geometry", f"unknown kind '{kind}' (known: {list(known())})") from None
+
+
+def read_geometry(doc: Any, source: str, where: str) -> tuple[str, Any]:
+    """``(kind, value)`` of a tagged wire mapping ``{"type": kind, ...}``."""
+    rec = checks.as_record(doc, source, where)
+    name = checks.text(checks.field(rec, "type", source, where), source, f"{where}.type")
+    if name not in GEOMETRIES:
+        raise InvalidInput(source, f"{where}.type", f"unknown geometry kind {name!r} (known: {list(known())})")
+    return name, GEOMETRIES[name].read(rec, source, where)
+
+
+def write_geometry(kind: str, value: Any) -> dict[str, Any]:
+    """The tagged wire mapping of one object's ``value`` of ``kind``."""
+    return get_geometry(kind).write(value)
+
+
+def columns(kinds: Sequence[str], values: Sequence[Any], source: str) -> dict[str, Any]:
+    """The column blocks of objects whose geometries are ``values`` of ``kinds`` (one kind per batch).
+
+    With no objects there is nothing to store: the mapping is empty.
+    """
+    present = sorted(set(kinds))
+    if len(present) > 1:
+        raise InvalidInput(source, "geometry", f"objects of several geometry kinds {present}: a comparison "
+                           "matches one kind at a time")
+    return {name: get_geometry(name).column(values) for name in present}
+
+
+def primary_kind(objects: Objects) -> str | None:
+    """The kind size rules read: ``box2d`` when objects have boxes, else their only kind."""
+    blocks: Mapping[str, Any] = objects.geometry
+    if "box2d" in blocks or not blocks:
+        return "box2d" if blocks else None
+    return next(iter(blocks))
+
+
+def extent_of(objects: Objects) -> FloatArray:
+    """Each object's height by its primary kind (zeros when objects carry no geometry)."""
+    name = primary_kind(objects)
+    if name is None:
+        return np.zeros(len(objects), dtype=np.float64)
+    return get_geometry(name).extent(objects.geometry[name])
