@@ -6,6 +6,7 @@ carries its π for the 1/π-weighted estimates downstream.
 """
 
 from analysis.sampling.budget import BudgetCapped
+from analysis.sampling.evidence import Evidence, StratumEvidence
 from analysis.sampling.floor import AuditFloor
 from analysis.sampling.hashing import drawn, unit_hash
 from analysis.sampling.policies import ConfidenceWeighted, SamplingPolicy, SamplingState, Stratified, Uniform
@@ -17,12 +18,14 @@ __all__ = [
     "BudgetCapped",
     "ConfidenceWeighted",
     "Decision",
+    "Evidence",
     "Route",
     "Router",
     "RouterState",
     "SamplingPolicy",
     "SamplingState",
     "Stratified",
+    "StratumEvidence",
     "Uniform",
     "build_policy",
     "drawn",

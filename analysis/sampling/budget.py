@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, replace
 
 from analysis.policy.automation import FrameInfo
+from analysis.sampling.evidence import Evidence
 from analysis.sampling.exceptions import InvalidPolicy
 from analysis.sampling.policies import SamplingPolicy, SamplingState
 from analysis.sampling.registry import register
@@ -53,6 +54,10 @@ class BudgetCapped:
         current = self.current(state, frame.time)
         base = self.inner.probability(frame, current)
         return replace(current, used=current.used + int(sampled), demand=current.demand + base)
+
+    def with_evidence(self, evidence: Evidence) -> BudgetCapped:
+        """The wrapped policy learns; the budget stays."""
+        return replace(self, inner=self.inner.with_evidence(evidence))
 
     def current(self, state: SamplingState, time: float) -> SamplingState:
         """The state moved to the window holding ``time`` (a new window starts from zero used)."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from analysis.policy.automation import FrameInfo
+from analysis.sampling.evidence import Evidence
 from analysis.sampling.exceptions import InvalidPolicy
 from analysis.sampling.registry import register
 
@@ -40,12 +41,19 @@ class SamplingPolicy(Protocol):
         """The state after the router drew (``sampled``) or shipped this frame."""
         ...
 
+    def with_evidence(self, evidence: Evidence) -> SamplingPolicy:
+        """The policy adapted to what the loop has learnt per stratum (itself if it does not learn)."""
+        ...
+
 
 class Stateless:
-    """Mixin for policies whose π depends on the frame alone."""
+    """Mixin for policies whose π depends on the frame alone (no running state, no learning)."""
 
     def observe(self, state: SamplingState, frame: FrameInfo, sampled: bool) -> SamplingState:
         return state
+
+    def with_evidence(self, evidence: Evidence) -> Self:
+        return self
 
 
 def _check_probability(policy: str, name: str, value: float) -> None:

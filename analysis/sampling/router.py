@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from analysis.policy.automation import AutomationPolicy, FrameInfo
+from analysis.sampling.evidence import Evidence
 from analysis.sampling.exceptions import InvalidPolicy
 from analysis.sampling.floor import AuditFloor
 from analysis.sampling.hashing import unit_hash
@@ -87,6 +88,10 @@ class Router:
     def with_policy(self, policy: AutomationPolicy) -> Router:
         """The same router under a new automation policy (the recommender's update)."""
         return replace(self, policy=policy)
+
+    def with_evidence(self, evidence: Evidence) -> Router:
+        """The same router with its sampling policy adapted to the loop's per-stratum evidence."""
+        return replace(self, sampling=self.sampling.with_evidence(evidence))
 
     @property
     def max_weight(self) -> float:
