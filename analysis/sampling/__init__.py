@@ -10,7 +10,7 @@ from analysis.sampling.evidence import Evidence, StratumEvidence
 from analysis.sampling.floor import AuditFloor
 from analysis.sampling.hashing import drawn, unit_hash
 from analysis.sampling.policies import ConfidenceWeighted, SamplingPolicy, SamplingState, Stratified, Uniform
-from analysis.sampling.registry import build_policy, parse_params, policy_names, register
+from analysis.sampling.registry import build_policy, parse_params, policy_names, policy_params, register
 from analysis.sampling.router import Decision, Route, Router, RouterState
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "drawn",
     "parse_params",
     "policy_names",
+    "policy_params",
     "register",
     "unit_hash",
 ]

@@ -5,6 +5,7 @@ The interface the loop uses (its config holds ``sampling: {kind, params}``):
 - ``build_policy(kind, params) -> SamplingPolicy``: the policy registered as ``kind``, its parameters
   validated (an unknown kind or parameter raises :class:`InvalidPolicy` naming it and listing the known ones);
 - ``policy_names()``: the registered kinds, for ``--help`` and validation messages;
+- ``policy_params(kind)``: the parameter names a kind takes (``"floor" in policy_params(kind)``);
 - ``parse_params(["scale=0.3", "targets.night=40"])``: CLI/Helm strings to a params mapping
   (numbers parsed, dotted names nested: ``{"scale": 0.3, "targets": {"night": 40}}``).
 
@@ -68,8 +69,9 @@ def build_policy(kind: str, params: Mapping[str, Any] | None = None) -> Sampling
     return typing.cast("SamplingPolicy", policy)
 
 
-def parameters(kind: str) -> tuple[str, ...]:
-    """The parameter names ``kind`` accepts (of a dataclass policy)."""
+def policy_params(kind: str) -> tuple[str, ...]:
+    """The parameter names ``kind`` accepts (of a dataclass policy), e.g. to pass the loop's audit floor
+    as ``floor`` only to policies that take one."""
     _discover()
     cls = _KINDS.get(kind)
     return tuple(_param_fields(cls)) if cls is not None and dataclasses.is_dataclass(cls) else ()

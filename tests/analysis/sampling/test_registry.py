@@ -19,6 +19,7 @@ from analysis.sampling import (
     build_policy,
     parse_params,
     policy_names,
+    policy_params,
     register,
 )
 from analysis.sampling.exceptions import InvalidPolicy
@@ -54,7 +55,18 @@ def test_build_policy_by_name(kind: str, params: dict[str, Any], expected: objec
 
 
 def test_the_shipped_kinds_are_registered() -> None:
-    assert {"uniform", "stratified", "confidence", "budget"} <= set(policy_names())
+    assert {"uniform", "stratified", "confidence", "budget", "neyman"} <= set(policy_names())
+
+
+@pytest.mark.parametrize(("kind", "params"), [
+    ("uniform", ("rate",)),
+    ("confidence", ("scale", "power", "floor", "cap")),
+    ("neyman", ("rate", "floor", "prior", "prior_weight")),  # its allocation is state, not a parameter
+    ("budget", ("inner", "per_window", "window_seconds", "floor", "warmup_seconds")),
+    ("sideways", ()),
+])
+def test_policy_params(kind: str, params: tuple[str, ...]) -> None:
+    assert policy_params(kind) == params
 
 
 @pytest.mark.parametrize(("kind", "params", "names"), [
