@@ -2,7 +2,9 @@
 
 The loop calls ``router.with_evidence(evidence)`` (or ``policy.with_evidence``) whenever its per-stratum
 folds have new results, at the same points online and in replay, so both route the same frames the same
-way. A policy that does not learn returns itself; the loop never knows which policy it holds.
+way: naturally where it already calls ``router.with_policy`` (each recommender step), and online the
+evidence travels to the router with the policy update. A policy that does not learn returns itself; the
+loop never knows which policy it holds, and π stays a pure function of (policy as adapted, frame).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ class StratumEvidence:
     """One stratum's evidence: audited comparisons, their 1/π-weighted acceptance, frames seen.
 
     ``frames`` counts the frames of the stratum the sampling policy was asked about (those eligible to
-    ship); ``n`` the audited frames compared so far; ``acceptance`` their weighted acceptance estimate
-    (NaN while ``n`` is 0).
+    ship, ``AutomationPolicy.ships``); ``n`` the audited frames compared so far; ``acceptance`` their
+    1/π-weighted acceptance estimate (NaN while ``n`` is 0). The stratum's acceptance over all its compared
+    frames is an acceptable stand-in while few frames ship.
     """
 
     n: int = 0
