@@ -70,11 +70,18 @@ class Comparator:
         except ShadowQAError:
             raise
         except Exception as exc:
-            raise AnalysisFailed(
-                f"comparing {automation.source or 'automation'} with {manual.source or 'manual'}: {exc!r}"
-            ) from exc
+            raise AnalysisFailed(f"comparing {_sides(automation, manual)}: {exc!r}") from exc
 
-    def _calculate(self, automation: Annotations, manual: Annotations) -> Comparison:
+    def frame_agreement(self, automation: Annotations, manual: Annotations) -> FrameAgreement:
+        """Only the per-frame agreement (what a streaming comparison keeps): no summaries, no COCO AP."""
+        try:
+            return self._frames(automation, manual)[0]
+        except ShadowQAError:
+            raise
+        except Exception as exc:
+            raise AnalysisFailed(f"comparing {_sides(automation, manual)} frame by frame: {exc!r}") from exc
+
+    def _frames(self, automation: Annotations, manual: Annotations) -> tuple[FrameAgreement, Matches, Confusion]:
         opts = self.options
         rules = opts.spec.resolve(manual.categories)
         matches = match(
@@ -87,6 +94,11 @@ class Comparator:
             attributes=attribute_agreement(automation, manual, matches, opts.spec.attributes),
             tags=tag_agreement(automation, manual, opts.spec.tags),
         )
+        return frames, matches, confusion
+
+    def _calculate(self, automation: Annotations, manual: Annotations) -> Comparison:
+        opts = self.options
+        frames, matches, confusion = self._frames(automation, manual)
         coco, coco_skipped = self._coco(automation, manual)
         counts = FrameCounts(
             frames.accepted, frames.tp, frames.fp, frames.fn, frames.iou_sum, 1.0 / manual.images.inclusion_prob
@@ -141,6 +153,10 @@ class Comparator:
                 for value in sorted(set(labels[known].tolist()))
             }
         return out
+
+
+def _sides(automation: Annotations, manual: Annotations) -> str:
+    return f"{automation.source or 'automation'} with {manual.source or 'manual'}"
 
 
 def _tag_summaries(automation: Annotations, manual: Annotations) -> dict[str, TagSummary]:

@@ -15,7 +15,6 @@ from analysis.geometry.masks import MaskGeometry
 from analysis.geometry.polygons import PolygonGeometry
 from analysis.geometry.registry import (
     GEOMETRIES,
-    columns,
     extent_of,
     get_geometry,
     known,
@@ -33,7 +32,6 @@ __all__ = [
     "MaskGeometry",
     "PolygonGeometry",
     "box_iou",
-    "columns",
     "extent_of",
     "get_geometry",
     "known",

@@ -6,6 +6,7 @@ Wire form ``{"type": "box2d", "xywh": [x, y, width, height]}``; column block an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from analysis.geometry.registry import register
 
 Columns = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
 Box = tuple[float, float, float, float]
+_NUMBERS = (int, float)  # not bool: checks.box refuses booleans
 
 
 @register
@@ -27,6 +29,12 @@ class BoxGeometry:
     aliases: tuple[str, ...] = ("box",)
 
     def read(self, doc: Mapping[str, Any], source: str, where: str) -> Box:
+        xywh = doc.get("xywh")
+        if type(xywh) is list and len(xywh) == 4:
+            x, y, w, h = xywh
+            if (type(x) in _NUMBERS and type(y) in _NUMBERS and type(w) in _NUMBERS and type(h) in _NUMBERS
+                    and w >= 0 and h >= 0 and math.isfinite(x + y + w + h)):
+                return float(x), float(y), float(w), float(h)
         return checks.box(checks.field(doc, "xywh", source, where), source, f"{where}.xywh")
 
     def write(self, value: Sequence[float]) -> dict[str, Any]:

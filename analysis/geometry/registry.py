@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -52,6 +52,9 @@ def get_geometry(kind: str) -> GeometryKind:
 
 def read_geometry(doc: Any, source: str, where: str) -> tuple[str, Any]:
     """``(kind, value)`` of a tagged wire mapping ``{"type": kind, ...}``."""
+    name = doc.get("type") if type(doc) is dict else None
+    if type(name) is str and name in GEOMETRIES:  # the common case, without the exact checks' calls
+        return name, GEOMETRIES[name].read(doc, source, where)
     rec = checks.as_record(doc, source, where)
     name = checks.text(checks.field(rec, "type", source, where), source, f"{where}.type")
     if name not in GEOMETRIES:
@@ -62,18 +65,6 @@ def read_geometry(doc: Any, source: str, where: str) -> tuple[str, Any]:
 def write_geometry(kind: str, value: Any) -> dict[str, Any]:
     """The tagged wire mapping of one object's ``value`` of ``kind``."""
     return get_geometry(kind).write(value)
-
-
-def columns(kinds: Sequence[str], values: Sequence[Any], source: str) -> dict[str, Any]:
-    """The column blocks of objects whose geometries are ``values`` of ``kinds`` (one kind per batch).
-
-    With no objects there is nothing to store: the mapping is empty.
-    """
-    present = sorted(set(kinds))
-    if len(present) > 1:
-        raise InvalidInput(source, "geometry", f"objects of several geometry kinds {present}: a comparison "
-                           "matches one kind at a time")
-    return {name: get_geometry(name).column(values) for name in present}
 
 
 def primary_kind(objects: Objects) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +21,12 @@ class AutomationResult:
     ``category_ids`` and ``scores``; ``tags`` are image-level labels with their
     probabilities in ``tag_scores``; ``confidence`` is the model's belief that the
     whole frame is right, which the router samples on. A frame the engine could
-    not process has ``error`` set and nothing else.
+    not process has ``error`` set and nothing else. ``GEOMETRY`` names the
+    registered geometry kind (``analysis/geometry``) the rows of ``boxes`` are.
     """
+
+    GEOMETRY: ClassVar[str] = "box2d"
+
 
     frame_id: int
     model_version: str

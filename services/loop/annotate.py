@@ -11,6 +11,7 @@ from services.engine.frames import Frame
 from services.engine.results import AutomationResult
 from services.engine.runner import TorchRunner
 from services.loop.messages.frames import AutomationMessage, FrameMessage
+from services.loop.messages.geometry import Shape
 
 
 def annotate(runner: TorchRunner, messages: Sequence[FrameMessage]) -> list[AutomationMessage]:
@@ -33,7 +34,7 @@ def _message(m: FrameMessage, r: AutomationResult, now: float) -> AutomationMess
     return AutomationMessage(
         frame_id=m.frame_id, seq=m.seq, image=m.image, stratum=m.stratum, time=now, model_version=r.model_version,
         confidence=r.confidence if ok and math.isfinite(r.confidence) else None,
-        boxes=[(float(x), float(y), float(w), float(h)) for x, y, w, h in r.boxes.tolist()] if ok else [],
+        geometries=[Shape(r.GEOMETRY, tuple(b)) for b in r.boxes.tolist()] if ok else [],
         category_ids=r.category_ids.tolist() if ok else [], scores=[min(1.0, float(s)) for s in r.scores.tolist()]
         if ok else [], tags=dict(r.tags), tag_scores={k: float(v) for k, v in r.tag_scores.items()},
         inference_ms=float(r.inference_ms), error=r.error,

@@ -3,34 +3,36 @@
 A batch is compared with one call of the vectorised comparator, so the cost per
 frame stays small however the frames arrive; results do not depend on how
 frames are batched, which is what lets an offline replay of a snapshot equal
-the online comparator.
+the online comparator. Decoded messages go straight into the annotation model:
+each object's tagged geometry was read once, when its message was decoded.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from analysis.annotations import parse_automation, parse_ground_truth
+from analysis.annotations.coco_frames import parse_categories
+from analysis.annotations.columns import FrameColumns, annotations_of, frames_of, shared_kind
 from analysis.compare import Comparator, CompareOptions
+from analysis.matching import MatchOptions
 from services.loop.context import CompareContext
 from services.loop.messages.decisions import ComparisonMessage
 from services.loop.messages.frames import AutomationMessage
+from services.loop.messages.geometry import V1_BOX
 from services.loop.messages.manual import ManualAnnotation
 
 Pair = tuple[AutomationMessage, ManualAnnotation]
 HumanPair = tuple[ManualAnnotation, ManualAnnotation]  # (copy 2, copy 1)
+DEFAULT_KIND = V1_BOX  # the kind a batch without any object is compared in (nothing to match either way)
 
 
 def compare_machine(pairs: Sequence[Pair], ctx: CompareContext) -> list[ComparisonMessage]:
     """One ``machine`` comparison per (machine annotation, copy-1 annotation) pair."""
     if not pairs:
         return []
-    manual = _ground_truth([p[1] for p in pairs], ctx)
-    automation = {"annotations": [rec for m, h in pairs for rec in _machine_records(m, h.seq)],
-                  "images": [_machine_image(m, h.seq) for m, h in pairs]}
-    accepted, tp, fp, fn, iou = _compare(automation, manual, ctx)
+    accepted, tp, fp, fn, iou = _compare(_machine([m for m, _ in pairs]), _people([h for _, h in pairs]), ctx)
     return [
         ComparisonMessage(
             frame_id=h.frame_id, kind="machine", accepted=accepted[i], inclusion_prob=h.inclusion_prob,
@@ -45,9 +47,7 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
     """One ``consensus`` comparison per (copy 2, copy 1) pair: the human-vs-human floor."""
     if not pairs:
         return []
-    manual = _ground_truth([p[1] for p in pairs], ctx)
-    second = _ground_truth([p[0] for p in pairs], ctx)
-    accepted, tp, fp, fn, iou = _compare(second, manual, ctx)
+    accepted, tp, fp, fn, iou = _compare(_people([p[0] for p in pairs]), _people([p[1] for p in pairs]), ctx)
     return [
         ComparisonMessage(
             frame_id=first.frame_id, kind="consensus", accepted=accepted[i], inclusion_prob=first.consensus_prob,
@@ -58,40 +58,36 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
     ]
 
 
-def _ground_truth(annotations: Sequence[ManualAnnotation], ctx: CompareContext) -> dict[str, Any]:
-    records: list[dict[str, Any]] = []
-    images: list[dict[str, Any]] = []
-    for a in annotations:
-        images.append({"id": a.seq, "tags": dict(a.tags)})
-        for obj in a.objects:
-            x, y, w, h = obj.bbox
-            record: dict[str, Any] = {"id": len(records) + 1, "image_id": a.seq, "category_id": obj.category_id,
-                                      "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0}
-            if obj.attributes:
-                record["attributes"] = dict(obj.attributes)
-            records.append(record)
-    return {"images": images, "annotations": records, "categories": list(ctx.categories)}
+def _people(annotations: Sequence[ManualAnnotation]) -> FrameColumns:
+    objects = [o for a in annotations for o in a.objects]
+    return FrameColumns(
+        counts=[len(a.objects) for a in annotations], kinds=[o.geometry.kind for o in objects],
+        values=[o.geometry.value for o in objects], category_ids=[o.category_id for o in objects],
+        tags=[dict(a.tags) for a in annotations], attributes=[dict(o.attributes) or None for o in objects],
+    )
 
 
-def _machine_records(m: AutomationMessage, seq: int) -> list[dict[str, Any]]:
-    return [{"image_id": seq, "category_id": c, "bbox": list(b), "score": s}
-            for b, c, s in zip(m.boxes, m.category_ids, m.scores, strict=True)]
-
-
-def _machine_image(m: AutomationMessage, seq: int) -> dict[str, Any]:
-    image: dict[str, Any] = {"id": seq, "model_version": m.model_version, "tags": dict(m.tags)}
-    if m.confidence is not None:
-        image["confidence"] = m.confidence
-    return image
+def _machine(results: Sequence[AutomationMessage]) -> FrameColumns:
+    shapes = [g for m in results for g in m.geometries]
+    return FrameColumns(
+        counts=[len(m.geometries) for m in results], kinds=[g.kind for g in shapes], values=[g.value for g in shapes],
+        category_ids=[c for m in results for c in m.category_ids], scores=[s for m in results for s in m.scores],
+        tags=[dict(m.tags) for m in results], confidence=[m.confidence for m in results],
+        model_version=[m.model_version for m in results],
+    )
 
 
 Counts = tuple[list[bool], list[int], list[int], list[int], list[float | None]]
 
 
-def _compare(automation_doc: dict[str, Any], manual_doc: dict[str, Any], ctx: CompareContext) -> Counts:
-    manual = parse_ground_truth(manual_doc, "manual-annotations")
-    automation = parse_automation(automation_doc, "automation-results", manual)
-    frames = Comparator(CompareOptions(spec=ctx.spec)).calculate(automation, manual).frames
+def _compare(automation_side: FrameColumns, manual_side: FrameColumns, ctx: CompareContext) -> Counts:
+    """Per frame: accepted, TP, FP, FN and mean IoU of ``automation_side`` against ``manual_side``."""
+    images, categories = frames_of(len(manual_side.counts)), parse_categories(list(ctx.categories), "categories")
+    kind = shared_kind((automation_side, manual_side), DEFAULT_KIND)
+    manual = annotations_of(manual_side, images, categories, kind=kind, source="manual-annotations")
+    automation = annotations_of(automation_side, images, categories, kind=kind, source="automation-results")
+    options = CompareOptions(matching=MatchOptions(geometry=kind), spec=ctx.spec)
+    frames = Comparator(options).frame_agreement(automation, manual)
     iou = [None if math.isnan(v) else min(1.0, v) for v in frames.mean_iou.tolist()]
     return frames.accepted.tolist(), frames.tp.tolist(), frames.fp.tolist(), frames.fn.tolist(), iou
 

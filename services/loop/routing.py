@@ -20,7 +20,7 @@ def route(
     if decision.route == "ship":
         delivery = Delivery(
             frame_id=m.frame_id, seq=m.seq, model_version=m.model_version, policy_version=decision.policy_version,
-            inclusion_prob=decision.inclusion_prob, time=now, boxes=m.boxes, category_ids=m.category_ids,
+            inclusion_prob=decision.inclusion_prob, time=now, geometries=m.geometries, category_ids=m.category_ids,
             scores=m.scores, tags=m.tags,
         )
         return state, [], delivery

@@ -69,7 +69,20 @@ def bounded_scalar(value: Any) -> Any:
     return value
 
 
+def _version_2_by_default(value: Any, info: ValidationInfo) -> Any:
+    """As :func:`_version_given_on_the_wire`, for the messages whose current schema is version 2."""
+    version = _version_given_on_the_wire(value, info)
+    return 2 if value is _UNSET else version
+
+
+def version_field() -> Any:
+    """The ``schema_version`` field: required on the wire, defaulted for messages built in Python."""
+    return Field(default=_UNSET, validate_default=True)
+
+
 SchemaVersion = Annotated[Literal[1], BeforeValidator(_version_given_on_the_wire)]
+# messages carrying tagged geometry: version 2; version 1 (``boxes`` / ``bbox``) is still read
+SchemaVersion2 = Annotated[Literal[1, 2], BeforeValidator(_version_2_by_default)]
 ValidText = Annotated[str, AfterValidator(valid_text)]  # any length, possibly empty
 Text = Annotated[str, Field(min_length=1), AfterValidator(valid_text)]
 FrameId = Text
@@ -113,12 +126,12 @@ class Message(BaseModel):
 
     KIND: ClassVar[str] = ""
 
-    schema_version: SchemaVersion = Field(default=_UNSET, validate_default=True)
+    schema_version: SchemaVersion = version_field()
 
 
-def check_lengths(boxes: int, category_ids: int, scores: int) -> None:
-    """A machine annotation lists one category id and one score per box."""
-    if category_ids != boxes:
-        raise ValueError(f"category_ids: {category_ids} values for {boxes} boxes")
-    if scores != boxes:
-        raise ValueError(f"scores: {scores} values for {boxes} boxes")
+def check_lengths(objects: int, category_ids: int, scores: int, what: str = "geometries") -> None:
+    """A machine annotation lists one category id and one score per object (``what``: how they are listed)."""
+    if category_ids != objects:
+        raise ValueError(f"category_ids: {category_ids} values for {objects} {what}")
+    if scores != objects:
+        raise ValueError(f"scores: {scores} values for {objects} {what}")

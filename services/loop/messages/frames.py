@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from analysis.policy.automation import ALL
 from services.loop.messages.fields import (
@@ -13,6 +13,7 @@ from services.loop.messages.fields import (
     FrameId,
     Message,
     Milliseconds,
+    SchemaVersion2,
     Seq,
     Tags,
     Text,
@@ -20,7 +21,9 @@ from services.loop.messages.fields import (
     Unit,
     Version,
     check_lengths,
+    version_field,
 )
+from services.loop.messages.geometry import Shape
 
 
 class FrameMessage(Message):
@@ -36,7 +39,34 @@ class FrameMessage(Message):
     meta: dict[str, Any]
 
 
-class AutomationMessage(Message):
+class MachineObjects(Message):
+    """The machine's objects, column-wise: a tagged geometry, a category id and a score each.
+
+    Version 2 lists ``geometries``; a version 1 message's ``boxes`` are read as
+    ``box2d`` geometries, and the message is held (and re-encoded) as version 2.
+    """
+
+    schema_version: SchemaVersion2 = version_field()  # type: ignore[assignment]
+    geometries: list[Shape] = Field(default_factory=list)
+    boxes: list[Box] | None = Field(default=None, exclude=True)  # version 1, read only
+    category_ids: list[CategoryId]
+    scores: list[Unit]
+
+    @model_validator(mode="after")
+    def _one_geometry_category_and_score_each(self) -> MachineObjects:
+        given = "geometries" in self.model_fields_set
+        if not given and self.boxes is None:
+            raise ValueError("missing required field 'geometries'")
+        what = "geometries" if given else "boxes"
+        if not given:
+            self.__dict__["geometries"] = [Shape.box(b) for b in self.boxes or ()]
+            self.__pydantic_fields_set__.add("geometries")  # read: given as far as a revalidation can tell
+        self.__dict__.update(boxes=None, schema_version=2)
+        check_lengths(len(self.geometries), len(self.category_ids), len(self.scores), what)
+        return self
+
+
+class AutomationMessage(MachineObjects):
     """The engine's annotation of one frame, or why it failed (``error``)."""
 
     KIND = "automation-results"
@@ -48,21 +78,13 @@ class AutomationMessage(Message):
     time: Time
     model_version: Text
     confidence: Unit | None
-    boxes: list[Box]
-    category_ids: list[CategoryId]
-    scores: list[Unit]
     tags: Tags
     tag_scores: dict[str, Unit]
     inference_ms: Milliseconds
     error: str | None
 
-    @model_validator(mode="after")
-    def _one_category_and_score_per_box(self) -> AutomationMessage:
-        check_lengths(len(self.boxes), len(self.category_ids), len(self.scores))
-        return self
 
-
-class Delivery(Message):
+class Delivery(MachineObjects):
     """A frame shipped on automation alone, with the machine annotation that ships."""
 
     KIND = "deliveries"
@@ -73,12 +95,4 @@ class Delivery(Message):
     policy_version: Version
     inclusion_prob: Unit
     time: Time
-    boxes: list[Box]
-    category_ids: list[CategoryId]
-    scores: list[Unit]
     tags: Tags
-
-    @model_validator(mode="after")
-    def _one_category_and_score_per_box(self) -> Delivery:
-        check_lengths(len(self.boxes), len(self.category_ids), len(self.scores))
-        return self

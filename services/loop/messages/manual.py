@@ -14,13 +14,16 @@ from services.loop.messages.fields import (
     InclusionProb,
     Label,
     Message,
+    SchemaVersion2,
     Seq,
     Tags,
     Text,
     Time,
     Unit,
     Version,
+    version_field,
 )
+from services.loop.messages.geometry import Shape
 
 
 def task_id(frame_id: str, copy: int) -> str:
@@ -58,13 +61,24 @@ class ManualTask(Message):
 
 
 class AnnotatedObject(BaseModel):
-    """One object a person drew: COCO box, category and attributes."""
+    """One object a person drew: its tagged geometry (version 1: a COCO ``bbox``), category and attributes."""
 
     model_config = ManualTask.model_config
 
-    bbox: Box
+    geometry: Shape = Field(default=None, validate_default=False)  # type: ignore[assignment]  # checked below
+    bbox: Box | None = Field(default=None, exclude=True)  # version 1, read as a box2d geometry
     category_id: CategoryId
     attributes: Attributes
+
+    @model_validator(mode="after")
+    def _geometry_or_v1_box(self) -> AnnotatedObject:
+        if "geometry" not in self.model_fields_set:
+            if self.bbox is None:
+                raise ValueError("missing required field 'geometry'")
+            self.__dict__["geometry"] = Shape.box(self.bbox)
+            self.__pydantic_fields_set__.add("geometry")  # read: given as far as a revalidation can tell
+        self.__dict__["bbox"] = None
+        return self
 
 
 class ManualAnnotation(Message):
@@ -72,6 +86,7 @@ class ManualAnnotation(Message):
 
     KIND = "manual-annotations"
 
+    schema_version: SchemaVersion2 = version_field()  # type: ignore[assignment]  # 1 is read, 2 is written
     task_id: Text
     frame_id: FrameId
     seq: Seq
@@ -89,4 +104,5 @@ class ManualAnnotation(Message):
     @model_validator(mode="after")
     def _task_id_names_frame_and_copy(self) -> ManualAnnotation:
         _check_task_id(self.task_id, self.frame_id, self.copy_)
+        self.__dict__["schema_version"] = 2  # version 1's boxes are held as geometries
         return self

@@ -26,8 +26,10 @@ from tests.services.db.conftest import message
 from tests.services.loop.messages.samples import T
 
 FRAME = "driving-s0-000007"
-OBJECT = {"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1,
+OBJECT = {"geometry": {"type": "box2d", "xywh": [10.0, 20.0, 30.0, 12.0]}, "category_id": 1,
           "attributes": {"occluded": False, "visibility": 0.8, "truncated": 0, "colour": "red"}}
+V1_OBJECT = {"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1,  # as rows stored before schema version 2 hold it
+             "attributes": {"occluded": False, "visibility": 0.8, "truncated": 0, "colour": "red"}}
 
 ROWS: list[tuple[type[Message], Callable[[Any], Base], dict[str, Any]]] = [
     (ManualTask, mappers.task_row, {
@@ -100,6 +102,21 @@ def test_an_annotation_reads_back_with_the_sampling_fields_of_its_task(session: 
     other = mappers.task_row(message(ManualTask))
     with pytest.raises(RowMismatch, match=f"annotation of task '{FRAME}/1' given task '{FRAME}/2'"):
         mappers.annotation_message(row, other)
+
+
+def test_an_annotation_stored_with_version_1_boxes_reads_back_as_box2d_geometry(session: Session) -> None:
+    annotation = message(ManualAnnotation)
+    task = message(ManualTask, task_id=f"{FRAME}/1", copy=1, copies=1, inclusion_prob=1.0, consensus_prob=0.0,
+                   policy_version=0)
+    old = mappers.annotation_row(annotation)
+    old.objects = [V1_OBJECT]
+    session.add_all([mappers.task_row(task), old])
+    session.commit()
+    session.expunge_all()
+    (task_row,) = session.scalars(select(ManualTaskRow)).all()
+    (row,) = session.scalars(select(type(old))).all()
+    assert row.objects == [V1_OBJECT]
+    assert mappers.annotation_message(row, task_row) == annotation
 
 
 def test_task_rows_take_priority_and_creation_time() -> None:

@@ -14,11 +14,15 @@ from tests.services.loop.messages.samples import T, sample
 Record = tuple[str, bytes]  # (topic without prefix, value)
 
 # The engine's sample sees one car (the 5 px box is under the spec's 12 px minimum height).
-CAR = {"bbox": [10.0, 20.0, 30.0, 12.0], "category_id": 1, "attributes": {"occluded": False}}
-MISSED = [{"bbox": [100.0, 60.0, 40.0, 30.0], "category_id": 1, "attributes": {}},
-          {"bbox": [200.0, 50.0, 30.0, 30.0], "category_id": 2, "attributes": {}}]
-EXTRA = [{"bbox": [60.0, 90.0, 25.0, 25.0], "category_id": 3, "attributes": {}},
-         {"bbox": [150.0, 10.0, 20.0, 40.0], "category_id": 4, "attributes": {}}]
+def _box(x: float, y: float, w: float, h: float) -> dict[str, Any]:
+    return {"type": "box2d", "xywh": [x, y, w, h]}
+
+
+CAR = {"geometry": _box(10.0, 20.0, 30.0, 12.0), "category_id": 1, "attributes": {"occluded": False}}
+MISSED = [{"geometry": _box(100.0, 60.0, 40.0, 30.0), "category_id": 1, "attributes": {}},
+          {"geometry": _box(200.0, 50.0, 30.0, 30.0), "category_id": 2, "attributes": {}}]
+EXTRA = [{"geometry": _box(60.0, 90.0, 25.0, 25.0), "category_id": 3, "attributes": {}},
+         {"geometry": _box(150.0, 10.0, 20.0, 40.0), "category_id": 4, "attributes": {}}]
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class FrameCase:
         doc = sample("automation-results", frame_id=self.frame_id, seq=self.seq, stratum=self.stratum,
                      image=f"synthetic://driving?seed=0#{self.seq}", time=T + self.seq)
         if self.failed:
-            doc.update(confidence=None, boxes=[], category_ids=[], scores=[], error="decode failed: truncated PNG")
+            doc.update(confidence=None, geometries=[], category_ids=[], scores=[], error="decode failed: truncated PNG")
         return doc
 
     def _delivery(self) -> dict[str, Any]:

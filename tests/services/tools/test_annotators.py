@@ -62,7 +62,8 @@ def test_the_offline_replay_reproduces_every_annotation() -> None:
             online = annotate_task(_task(index, copy), seed=11, model=model, people=2, now=0.0)
             expected = [a for a in offline["annotations"] if a["image_id"] == index + 1]
             assert [o.model_dump() for o in online.objects] == [
-                {"bbox": tuple(a["bbox"]), "category_id": a["category_id"], "attributes": a["attributes"]}
+                {"geometry": {"type": "box2d", "xywh": list(a["bbox"])}, "category_id": a["category_id"],
+                 "attributes": a["attributes"]}
                 for a in expected
             ]
             real = truth["images"][index]["tags"]

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from services.loop.messages import KINDS, InvalidMessage, ManualTask, Message, decode, encode
-from tests.services.loop.messages.samples import DELETE, SAMPLES, sample
+from services.loop.messages.geometry import Shape
+from tests.services.loop.messages.samples import DELETE, SAMPLES, V1_SAMPLES, sample, v1_sample
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
@@ -42,8 +43,8 @@ def test_integers_are_accepted_where_numbers_are_expected() -> None:
     assert orjson.loads(encode(message))["time"] == 17.0
 
 
-MACHINE_OUTPUT = ("boxes", "category_ids", "scores", "tags", "tag_scores", "confidence", "model_version", "objects",
-                  "accepted", "error", "inference_ms")
+MACHINE_OUTPUT = ("geometries", "boxes", "category_ids", "scores", "tags", "tag_scores", "confidence",
+                  "model_version", "objects", "accepted", "error", "inference_ms")
 
 
 def test_a_manual_task_has_no_place_for_machine_output() -> None:
@@ -55,7 +56,8 @@ def test_a_manual_task_has_no_place_for_machine_output() -> None:
 
 
 def _annotation_object(**changes: Any) -> dict[str, Any]:
-    obj = dict(SAMPLES["manual-annotations"]["objects"][0])
+    """The sample's object (in its version 1 form when ``bbox`` is changed)."""
+    obj = dict((V1_SAMPLES if "bbox" in changes else SAMPLES)["manual-annotations"]["objects"][0])
     obj.update(changes)
     return obj
 
@@ -63,6 +65,8 @@ def _annotation_object(**changes: Any) -> dict[str, Any]:
 def _four_objects(bad: dict[str, Any]) -> list[dict[str, Any]]:
     return [_annotation_object(), _annotation_object(), _annotation_object(), bad]
 
+
+BOX = {"type": "box2d", "xywh": [1, 2, 3, 4]}
 
 INVALID: list[tuple[str, Any, str]] = [
     ("frames", b"{nope", "frames: not JSON (key must be a string at line 1 column 2)"),
@@ -82,22 +86,38 @@ INVALID: list[tuple[str, Any, str]] = [
     ("frames", sample("frames", meta=[]), "frames: meta: expected an object, got a list of 0"),
     ("frames", b'{"schema_version": 1, "frame_id": "f", "seq": 1, "image": "x", "time": NaN, "meta": {}}',
      "frames: time: must be finite, got nan"),
-    ("automation-results", sample("automation-results", boxes=[[1, 2, 3, 4], [1, 2, -3, 4]]),
+    ("automation-results", v1_sample("automation-results", boxes=[[1, 2, 3, 4], [1, 2, -3, 4]]),
      "automation-results: boxes[1]: width is negative"),
-    ("automation-results", sample("automation-results", boxes=[[1, 2, 3, 4], [1, 2, 3, -0.5]]),
+    ("automation-results", v1_sample("automation-results", boxes=[[1, 2, 3, 4], [1, 2, 3, -0.5]]),
      "automation-results: boxes[1]: height is negative"),
-    ("automation-results", sample("automation-results", boxes=[[1, 2, 3], [1, 2, 3, 4]]),
+    ("automation-results", v1_sample("automation-results", boxes=[[1, 2, 3], [1, 2, 3, 4]]),
      "automation-results: boxes[0]: expected [x, y, width, height], got 3 values"),
-    ("automation-results", sample("automation-results", boxes=[[1, 2, 3, 4, 5], [1, 2, 3, 4]]),
+    ("automation-results", v1_sample("automation-results", boxes=[[1, 2, 3, 4, 5], [1, 2, 3, 4]]),
      "automation-results: boxes[0]: expected [x, y, width, height], got 5 values"),
-    ("automation-results", sample("automation-results", boxes=[[1, "a", 3, 4], [1, 2, 3, 4]]),
+    ("automation-results", v1_sample("automation-results", boxes=[[1, "a", 3, 4], [1, 2, 3, 4]]),
      "automation-results: boxes[0][1]: expected a number, got string 'a'"),
-    ("automation-results", sample("automation-results", boxes=[5, [1, 2, 3, 4]]),
+    ("automation-results", v1_sample("automation-results", boxes=[5, [1, 2, 3, 4]]),
      "automation-results: boxes[0]: expected a list, got number 5"),
-    ("automation-results", sample("automation-results", scores=[0.9]),
+    ("automation-results", v1_sample("automation-results", scores=[0.9]),
      "automation-results: scores: 1 values for 2 boxes"),
     ("automation-results", sample("automation-results", category_ids=[1, 2, 3]),
-     "automation-results: category_ids: 3 values for 2 boxes"),
+     "automation-results: category_ids: 3 values for 2 geometries"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "box2d", "xywh": [1, 2, -3, 4]}]),
+     "automation-results: geometries[1]: xywh: width is negative"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "box2d", "xywh": [1, 2, 3]}]),
+     "automation-results: geometries[1]: xywh: expected [x, y, width, height], got 3 values"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "box2d", "xywh": [1, "a", 3, 4]}]),
+     "automation-results: geometries[1]: xywh[1]: expected a number, got string 'a'"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"xywh": [1, 2, 3, 4]}]),
+     "automation-results: geometries[1]: missing required field 'type'"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "cuboid3d", "xyz": [1]}]),
+     "automation-results: geometries[1]: type: unknown geometry kind 'cuboid3d' (known: ['box2d', 'mask', 'polygon'])"),
+    ("automation-results", sample("automation-results", geometries=[BOX, [1, 2, 3, 4]]),
+     "automation-results: geometries[1]: expected an object, got a list of 4"),
+    ("automation-results", sample("automation-results", geometries=DELETE),
+     "automation-results: missing required field 'geometries'"),
+    ("automation-results", sample("automation-results", schema_version=3),
+     "automation-results: schema_version 3 is not supported"),
     ("automation-results", sample("automation-results", scores=[0.9, 1.5]),
      "automation-results: scores[1]: must be <= 1.0, got 1.5"),
     ("automation-results", sample("automation-results", confidence="high"),
@@ -114,9 +134,15 @@ INVALID: list[tuple[str, Any, str]] = [
      "manual-queue: policy_version: expected an integer, got null"),
     ("manual-annotations", sample("manual-annotations", objects=_four_objects(_annotation_object(bbox=[1, 2, -3, 4]))),
      "manual-annotations: objects[3].bbox: width is negative"),
-    ("manual-annotations", sample("manual-annotations", objects=_four_objects({"bbox": [1, 2, 3, 4],
+    ("manual-annotations", sample("manual-annotations", objects=_four_objects({"geometry": BOX,
                                                                                 "category_id": 1})),
      "manual-annotations: objects[3]: missing required field 'attributes'"),
+    ("manual-annotations", sample("manual-annotations", objects=_four_objects({"category_id": 1, "attributes": {}})),
+     "manual-annotations: objects[3]: missing required field 'geometry'"),
+    ("manual-annotations", sample("manual-annotations", objects=_four_objects(
+        _annotation_object(geometry={"type": "polygon", "parts": [[0, 0, 1, 1]]}))),
+     "manual-annotations: objects[3].geometry: parts[0]: a polygon part needs an even count of at least 6 numbers "
+     "(3 points), got 4"),
     ("manual-annotations", sample("manual-annotations", objects=[_annotation_object(category_id="car")]),
      "manual-annotations: objects[0].category_id: expected an integer, got string 'car'"),
     ("manual-annotations", sample("manual-annotations", objects=[_annotation_object(attributes={"occluded": [1]})]),
@@ -165,8 +191,8 @@ def test_an_unknown_kind_is_named() -> None:
 def test_decoding_a_20_box_automation_message_is_fast() -> None:
     import time
 
-    doc = sample("automation-results", boxes=[[i, i, 10.5, 20.25] for i in range(20)], category_ids=[1] * 20,
-                 scores=[0.5] * 20)
+    doc = sample("automation-results", geometries=[{"type": "box2d", "xywh": [i, i, 10.5, 20.25]} for i in range(20)],
+                 category_ids=[1] * 20, scores=[0.5] * 20)
     raw = orjson.dumps(doc)
     n, start = 5000, time.perf_counter()
     for _ in range(n):
@@ -181,13 +207,40 @@ def test_models_are_immutable_values() -> None:
         message.schema_version = 1
 
 
-def test_messages_built_in_python_default_to_schema_version_1() -> None:
-    from services.loop.messages import AutomationMessage
+def test_messages_built_in_python_default_to_their_current_schema_version() -> None:
+    from services.loop.messages import AutomationMessage, ManualTask
 
     doc = {k: v for k, v in SAMPLES["automation-results"].items() if k != "schema_version"}
     built = AutomationMessage(**doc)
-    assert built.schema_version == 1 and built.boxes[0] == (10.0, 20.5, 30.0, 12.0)
+    assert built.schema_version == 2 and built.geometries[0] == Shape("box2d", (10.0, 20.5, 30.0, 12.0))
     assert orjson.loads(encode(built)) == SAMPLES["automation-results"]
+    task = ManualTask(**{k: v for k, v in SAMPLES["manual-queue"].items() if k != "schema_version"})
+    assert task.schema_version == 1
+
+
+@pytest.mark.parametrize("kind", sorted(V1_SAMPLES))
+def test_version_1_messages_are_read_as_their_version_2_equivalent(kind: str) -> None:
+    """Recorded topics and stored rows hold version 1: boxes read as box2d geometries, re-encoded as version 2."""
+    old = decode(kind, orjson.dumps(V1_SAMPLES[kind]))
+    assert old == decode(kind, orjson.dumps(SAMPLES[kind]))
+    assert orjson.loads(encode(old)) == SAMPLES[kind]
+
+
+def test_version_1_wins_nothing_over_a_given_geometry_and_is_not_written() -> None:
+    both = sample("automation-results", boxes=[[0, 0, 1, 1], [0, 0, 1, 1]])
+    message = decode("automation-results", orjson.dumps(both))
+    assert message.geometries[0].value == (10.0, 20.5, 30.0, 12.0) and "boxes" not in orjson.loads(encode(message))
+
+
+@pytest.mark.parametrize("geometry", [
+    {"type": "mask", "size": [2, 3], "counts": "123"},
+    {"type": "polygon", "parts": [[0.0, 0.0, 4.0, 0.0, 4.0, 2.0]]},
+])
+def test_every_registered_kind_travels(geometry: dict[str, Any]) -> None:
+    doc = sample("manual-annotations", objects=[_annotation_object(geometry=geometry)])
+    message = decode("manual-annotations", orjson.dumps(doc))
+    assert message.objects[0].geometry.kind == geometry["type"]
+    assert orjson.loads(encode(message))["objects"][0]["geometry"] == geometry
 
 
 def test_copy_is_copy_on_the_wire() -> None:
