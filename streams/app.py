@@ -112,7 +112,8 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
         comparator.register(app, names, topics, dead, cfg, state)
     elif role == "persist":
         engine = make_engine(settings.database_url)
-        persist.register(app, names, dead, writer(engine, hash_salt=cfg.salt), partial(upgrade, engine))
+        persist.register(app, names, dead, writer(engine, hash_salt=cfg.loop.salt), partial(upgrade, engine))
     else:
-        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons, positions)
+        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons, names.recommendations,
+                            positions)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from services.cli.parser import Parser, open_interval, positive_int, rate, seconds
+from services.cli.loop_options import add_loop_options, loop_config
+from services.cli.parser import Parser, positive_int, rate, seconds
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -25,8 +26,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r.add_argument("--rate", type=rate, default=80.0, help="frames per second (default 80)")
     r.add_argument("--seed", type=int, default=11, help="scene and annotator seed (default 11)")
     r.add_argument("--annotators", type=positive_int, default=8, help="simulated people (default 8)")
-    r.add_argument("--target", type=open_interval, default=0.85, help="acceptance target (default 0.85)")
-    r.add_argument("--audit-floor", type=open_interval, default=0.25, help="smallest audit π (default 0.25)")
+    add_loop_options(r, dataset=False)
     r.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
                    help="folder for the report, snapshots and worker logs, relative to the working directory "
                    "(default reports/demo)")
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from services.tools.progress import ProgressLine
 
     options = RunOptions(frames=args.frames, rate=args.rate, seed=args.seed, annotators=args.annotators,
-                         target=args.target, audit_floor=args.audit_floor, out=args.report.resolve(),
+                         loop=loop_config(args), out=args.report.resolve(),
                          stall_s=args.stall_timeout, timeout_s=args.timeout, metrics_port=args.metrics_port,
                          lease_s=args.lease_seconds)
     line = ProgressLine()

@@ -5,32 +5,39 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.exceptions import InvalidInput
-from services.cli.parser import Parser, open_interval, positive_int
+from services.cli.loop_options import add_loop_options, loop_config
+from services.cli.parser import Parser, positive_int
+
+if TYPE_CHECKING:
+    from services.loop.config import LoopConfig
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p = commands.add_parser(
         "replay", help="run engine → router → blind annotators → comparator → gate/recommender offline",
-        description="Replay the shadow loop over a dataset in time windows, starting from automation rate 0, "
-        "with simulated annotators; write summary.json and report.html. With --from-snapshot DIR, recompute "
-        "the streaming comparator and aggregator from topic snapshots (DIR/<topic>.jsonl) instead, and check "
-        "them against the online comparisons and agreement-stats when DIR has them (exit 1 if they differ).",
+        description="Replay the shadow loop over a dataset frame by frame, starting from automation rate 0, "
+        "with simulated annotators, the recommender stepping every --window machine comparisons as the streaming "
+        "aggregator does; write summary.json and report.html. With --from-snapshot DIR, recompute the streaming "
+        "comparator and aggregator from topic snapshots (DIR/<topic>.jsonl) instead, and check them against the "
+        "online comparisons, agreement-stats and recommendations when DIR has them (exit 1 if they differ); the "
+        "loop options must then be the online run's.",
     )
     p.add_argument("--from-snapshot", type=Path, metavar="DIR",
                    help="folder of `shadowqa snapshot export` files: automation-results, manual-queue, "
-                   "deliveries, manual-annotations (and optionally comparisons, agreement-stats)")
+                   "deliveries, manual-annotations (and optionally comparisons, agreement-stats, recommendations)")
     p.add_argument("--json", action="store_true", help="with --from-snapshot: print the result as JSON")
-    p.add_argument("--dataset", default="builtin:driving", help="builtin:driving, builtin:digits or a COCO JSON")
+    p.add_argument("--dataset", default="driving", metavar="NAME",
+                   help="dataset profile: driving or digits (builtin:driving and builtin:digits are accepted as "
+                   "aliases), or a COCO JSON of frames with ground truth judged as driving (needs --model; "
+                   "default driving)")
     p.add_argument("--report", type=Path, metavar="DIR", help="folder for summary.json and report.html (required "
                    "without --from-snapshot)")
     p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits)")
-    p.add_argument("--seed", type=int, default=0, help="scene, annotator and routing seed (default 0)")
-    p.add_argument("--window", type=positive_int, default=150, help="frames between policy updates (default 150)")
-    p.add_argument("--target", type=open_interval, default=0.85, help="required acceptance (default 0.85)")
-    p.add_argument("--alpha", type=open_interval, default=0.05, help="error probability (default 0.05)")
-    p.add_argument("--audit-floor", type=open_interval, default=0.25, help="smallest audit π (default 0.25)")
+    p.add_argument("--seed", type=int, default=0, help="scene and annotator seed (default 0)")
+    add_loop_options(p, dataset=False)
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec (default: the dataset's)")
     p.add_argument("--model", help="model to replay (default: the dataset's reference model)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
@@ -43,14 +50,15 @@ def run(args: argparse.Namespace) -> int:
         return _from_snapshot(args)
     if args.report is None:
         raise InvalidInput("replay", "--report", "required (a folder for summary.json and report.html)")
+    from services.datasets.profiles import profile
     from services.io.annotation_files import load_spec
     from services.replay.config import ReplayConfig
     from services.replay.run import replay
 
-    frames = args.frames or (1797 if args.dataset == "builtin:digits" else 3000)
+    loop, source = _loop(args)
+    frames = args.frames or profile(loop.dataset).default_frames
     cfg = ReplayConfig(
-        dataset=args.dataset, frames=frames, seed=args.seed, window=min(args.window, frames), target=args.target,
-        alpha=args.alpha, audit_floor=args.audit_floor, spec=load_spec(args.spec) if args.spec else None,
+        loop=loop, frames=frames, seed=args.seed, source=source, spec=load_spec(args.spec) if args.spec else None,
         model=args.model, device=args.device,
     )
     out = replay(cfg, args.report, progress=not args.no_progress and sys.stderr.isatty())
@@ -74,8 +82,10 @@ def _from_snapshot(args: argparse.Namespace) -> int:
     folder: Path = args.from_snapshot
     if not folder.is_dir():
         raise InvalidInput(str(folder), "--from-snapshot", "not a folder")
-    dataset = "digits" if args.dataset == "builtin:digits" else "driving"
-    result = replay_snapshot(folder, dataset, target=args.target, alpha=args.alpha)
+    loop, source = _loop(args)
+    if source is not None:
+        raise InvalidInput("replay", "--dataset", f"--from-snapshot needs a dataset profile, got {source!r}")
+    result = replay_snapshot(folder, loop)
     if args.json:
         print(orjson.dumps(result_document(result), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -90,3 +100,13 @@ def _from_snapshot(args: argparse.Namespace) -> int:
             for problem in result.problems[:20]:
                 print(f"  {problem}")
     return 0 if result.matches else 1
+
+
+def _loop(args: argparse.Namespace) -> tuple[LoopConfig, str | None]:
+    """The loop's settings, and the frames' COCO JSON when ``--dataset`` names a file rather than a profile."""
+    from services.datasets.profiles import DRIVING
+    from services.loop.datasets import profile_names
+
+    if args.dataset.endswith(".json") and args.dataset not in profile_names():
+        return loop_config(argparse.Namespace(**{**vars(args), "dataset": DRIVING.name})), args.dataset
+    return loop_config(args), None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PER_FRAME = ("frames", "automation-results", "manual-queue", "deliveries", "manual-annotations", "comparisons")
-SINGLE = ("agreement-stats", "recommendations", "policies", "dead-letters")
-COMPACTED = ("agreement-stats", "policies")
+SINGLE = ("agreement-stats", "recommendations", "policies", "policy-pins", "dead-letters")
+COMPACTED = ("agreement-stats", "policies", "policy-pins")
+ORDERED = ("comparisons",)  # one partition whatever the partition count: the aggregator's order is the topic's
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class TopicNames:
     @property
     def policies(self) -> str:
         return self.name("policies")
+
+    @property
+    def policy_pins(self) -> str:
+        return self.name("policy-pins")
 
     @property
     def dead_letters(self) -> str:

@@ -1,6 +1,7 @@
 """The pipeline's topics on a broker: created with the layout of docs/streaming.md, checked, deleted.
 
-Per-frame topics share one partition count (co-partitioned by frame id), the others have a single
+Per-frame topics share one partition count (co-partitioned by frame id), except ``comparisons``: it has
+one partition, so the order the aggregator counts in is the topic's and its snapshot's. The others have a single
 partition; ``agreement-stats`` and ``policies`` are compacted, the rest expire after the retention.
 """
 
@@ -17,7 +18,7 @@ from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-
 
 from services.infra.client import admin_client
 from services.infra.exceptions import TopicAdminFailed, TopicLayoutMismatch
-from services.infra.topic_names import COMPACTED, PER_FRAME, SINGLE, TopicNames
+from services.infra.topic_names import COMPACTED, ORDERED, PER_FRAME, SINGLE, TopicNames
 
 REPLICATION_FACTOR = 1  # the local broker is a single node
 TIMEOUT_S = 30.0
@@ -68,7 +69,7 @@ def topic_layout(names: TopicNames, partitions: int, retention_hours: float) -> 
     return tuple(
         TopicSpec(
             name=names.name(base),
-            partitions=partitions if base in PER_FRAME else 1,
+            partitions=partitions if base in PER_FRAME and base not in ORDERED else 1,
             cleanup_policy="compact" if base in COMPACTED else "delete",
             retention_ms=None if base in COMPACTED else retention_ms,
         )

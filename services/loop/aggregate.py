@@ -7,6 +7,7 @@ online aggregator and an offline replay of a snapshot give the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,9 +67,25 @@ def _floor(people: RatioState, alpha: float) -> HumanFloor | None:
     return HumanFloor(estimate=people.estimate, lower=interval.lower, upper=interval.upper, n=people.n)
 
 
-def fold_all(comparisons: list[ComparisonMessage]) -> dict[str, StratumFold]:
+Folds = Mapping[str, StratumFold]
+
+
+class StatsFold:
+    """Per-stratum agreement as a fold (``initialize / add / result``): the aggregator's statistics."""
+
+    def initialize(self) -> Folds:
+        return {}
+
+    def add(self, state: Folds, c: ComparisonMessage) -> Folds:
+        return {**state, c.stratum: state.get(c.stratum, StratumFold()).add(c)}
+
+    def result(self, state: Folds, *, target: float, alpha: float, time: float) -> dict[str, AgreementStats]:
+        return {s: f.stats(s, target=target, alpha=alpha, time=time) for s, f in sorted(state.items())}
+
+
+def fold_all(comparisons: Iterable[ComparisonMessage]) -> dict[str, StratumFold]:
     """Every stratum's fold over ``comparisons`` (the offline path)."""
-    folds: dict[str, StratumFold] = {}
+    fold, state = StatsFold(), StatsFold().initialize()
     for c in comparisons:
-        folds[c.stratum] = folds.get(c.stratum, StratumFold()).add(c)
-    return folds
+        state = fold.add(state, c)
+    return dict(state)

@@ -6,11 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.agreement import QualitySpec
-from analysis.exceptions import InvalidInput
-from services.datasets.driving.coco import categories as driving_categories
-from services.datasets.driving.qa_spec import REFERENCE_SPEC
-
-DIGITS_SPEC = QualitySpec.from_mapping({"tags": ["digit"]}, "digits spec")
+from services.loop.datasets import DatasetProfile, profile
 
 
 @dataclass(frozen=True)
@@ -21,9 +17,10 @@ class CompareContext:
     spec: QualitySpec
 
     @classmethod
+    def of(cls, dataset: DatasetProfile) -> CompareContext:
+        return cls(tuple(dict(c) for c in dataset.categories), dataset.spec)
+
+    @classmethod
     def for_dataset(cls, name: str) -> CompareContext:
-        if name == "driving":
-            return cls(tuple(driving_categories()), REFERENCE_SPEC)
-        if name == "digits":
-            return cls((), DIGITS_SPEC)
-        raise InvalidInput("pipeline", "dataset", f"unknown dataset {name!r} (known: driving, digits)")
+        """The context of the registered dataset profile ``name`` (``services/loop/datasets.py``)."""
+        return cls.of(profile(name))

@@ -1,9 +1,11 @@
 """Everything the shadow loop replays, prepared once: engine output, people's annotations, truth.
 
 The engine runs over every frame (as the automation worker would); two
-simulated annotators label every frame blind (only the frames the router sends
-to people are ever read by the loop). Truth — known only in replay — is every
-frame's acceptance against annotator 1, as if people had labelled everything.
+simulated annotators label every frame blind, and every frame is compared up
+front (machine vs annotator 1, annotator 2 vs 1): only the comparisons of the
+frames the router sends to people are ever read by the loop. Truth — known only
+in replay — is every frame's acceptance against annotator 1, as if people had
+labelled everything.
 """
 
 from __future__ import annotations
@@ -26,15 +28,34 @@ from services.replay.config import ReplayConfig
 
 
 @dataclass(frozen=True, eq=False)
+class FrameCounts:
+    """Per frame (in replay order): accepted, matched, extra and missed objects, mean IoU (NaN: none matched)."""
+
+    accepted: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    mean_iou: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class ReplayData:
     frames: list[Frame]
     results: list[AutomationResult]
     info: list[FrameInfo]
     machine: dict[str, Any]  # COCO results object of every frame
     people: tuple[dict[str, Any], dict[str, Any]]  # annotator 1 and annotator 2, every frame
-    true_accepted: np.ndarray  # machine vs annotator 1, per frame
-    true_floor: np.ndarray  # annotator 2 vs annotator 1, per frame
+    machine_vs_people: FrameCounts  # machine vs annotator 1, per frame
+    people_vs_people: FrameCounts  # annotator 2 vs annotator 1, per frame
     model_version: str
+
+    @property
+    def true_accepted(self) -> np.ndarray:
+        return self.machine_vs_people.accepted
+
+    @property
+    def true_floor(self) -> np.ndarray:
+        return self.people_vs_people.accepted
 
 
 def prepare(cfg: ReplayConfig, progress: bool = False) -> ReplayData:
@@ -53,15 +74,16 @@ def prepare(cfg: ReplayConfig, progress: bool = False) -> ReplayData:
                       time=i / cfg.frames_per_second) for i, r in enumerate(report.results)]
     return ReplayData(
         frames=frames, results=report.results, info=info, machine=machine, people=(people[0], people[1]),
-        true_accepted=accepted_against(machine, people[0], cfg), true_floor=accepted_against(people[1], people[0], cfg),
-        model_version=runner.model_version,
+        machine_vs_people=counts_against(machine, people[0], cfg),
+        people_vs_people=counts_against(people[1], people[0], cfg), model_version=runner.model_version,
     )
 
 
-def accepted_against(automation_doc: dict[str, Any], manual_doc: dict[str, Any], cfg: ReplayConfig) -> np.ndarray:
-    """Per frame of ``manual_doc``: would ``automation_doc``'s annotation pass QA against it?"""
+def counts_against(automation_doc: dict[str, Any], manual_doc: dict[str, Any], cfg: ReplayConfig) -> FrameCounts:
+    """Per frame of ``manual_doc``: does ``automation_doc``'s annotation pass QA against it, and its counts."""
     manual, automation = annotation_pair(automation_doc, manual_doc)
-    return Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual).frames.accepted
+    f = Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual).frames
+    return FrameCounts(f.accepted, f.tp, f.fp, f.fn, f.mean_iou)
 
 
 def annotation_pair(automation_doc: dict[str, Any], manual_doc: dict[str, Any]) -> tuple[Annotations, Annotations]:

@@ -40,13 +40,13 @@ def policy_rate(data: ReplayData, tau: float) -> float:
 
 def summary(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> dict[str, Any]:
     last = run.windows[-1]
-    best = oracle(run, data, cfg.target)
+    best = oracle(run, data, cfg.loop.target)
     final_tau = last.recommendation.policy.default
     shipped = np.array([d.route == "ship" for d in run.decisions])
     final_rate = policy_rate(data, final_tau)
     return {
         "dataset": cfg.dataset, "seed": cfg.seed, "frames": len(data.info), "model_version": data.model_version,
-        "target": cfg.target, "alpha": cfg.alpha,
+        "target": cfg.loop.target, "alpha": cfg.loop.alpha,
         "true_population_acceptance": float(data.true_accepted.mean()),
         "estimated_population_acceptance": {"estimate": last.gate.estimate, "lower": last.gate.lower,
                                             "upper": last.gate.upper, "n": last.gate.n, "method": last.gate.method},
@@ -58,7 +58,7 @@ def summary(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> dict[str, Any]
         "final_threshold": _finite(final_tau), "final_automation_rate": final_rate,
         "oracle": {"threshold": _finite(best.threshold), "automation_rate": best.rate},
         "share_of_oracle": final_rate / best.rate if best.rate > 0 else None,
-        "final_threshold_truly_meets_target": _meets(data, final_tau, cfg.target),
+        "final_threshold_truly_meets_target": _meets(data, final_tau, cfg.loop.target),
         "windows": [_window(w, data) for w in run.windows],
     }
 

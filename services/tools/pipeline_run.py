@@ -37,11 +37,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from services.cli.loop_options import loop_args
+from services.datasets.profiles import profile
 from services.db.engine import upgrade
 from services.infra import kafka
 from services.infra.client import admin_client
 from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
 from services.infra.topics import create_topics, delete_topics, topic_layout
+from services.loop.config import LoopConfig
 from services.loop.offline import OfflineResult, replay_snapshot
 from services.loop.tally import Tally
 from services.settings import Settings
@@ -75,10 +78,7 @@ class RunOptions:
     annotators: int = 8
     annotator_delay_ms: float = 20.0
     error_model: str = "default"
-    target: float = 0.85
-    alpha: float = 0.05
-    audit_floor: float = 0.25
-    window: int = 150  # machine comparisons per recommender step
+    loop: LoopConfig = field(default_factory=LoopConfig)  # the workers' and the offline recomputation's
     out: Path = Path("reports/demo")  # made absolute (against the working directory) before anything starts
     stall_s: float = 120.0  # give up when nothing has moved for this long
     timeout_s: float | None = None  # give up past this in all, however the run moves (None: no cap)
@@ -88,6 +88,14 @@ class RunOptions:
     abandon: float = 0.02  # share of claimed tasks the simulated people walk away from
     skip: float = 0.01  # share they hand back with a reason (a run of 1,000 claims has one: P(none) ~ 5e-5)
     database_url: str | None = None  # None: SHADOWQA_DATABASE_URL if set, else a fresh SQLite file in ``out``
+
+    @property
+    def target(self) -> float:
+        return self.loop.target
+
+    @property
+    def alpha(self) -> float:
+        return self.loop.alpha
 
 
 @dataclass
@@ -130,7 +138,7 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
         outcome.database_url = database
         outcome.snapshot_dir = options.out / "snapshot"
         export_run(settings.kafka_bootstrap, names, outcome.snapshot_dir)
-        outcome.offline = replay_snapshot(outcome.snapshot_dir, "driving", target=options.target, alpha=options.alpha)
+        outcome.offline = replay_snapshot(outcome.snapshot_dir, options.loop)
     finally:
         if not options.keep_topics:
             delete_run_topics(settings.kafka_bootstrap, prefix)
@@ -143,8 +151,7 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
 
 @contextlib.contextmanager
 def _workers(prefix: str, options: RunOptions, database: str) -> Iterator[Supervisor]:
-    args = ["--target", str(options.target), "--alpha", str(options.alpha), "--audit-floor", str(options.audit_floor),
-            "--window", str(options.window)]
+    args = loop_args(options.loop)
     ports = {} if options.metrics_port is None else {
         role: options.metrics_port + offset for role, offset in METRICS_OFFSETS.items() if role != "api"}
     supervisor = Supervisor(prefix, options.out / "logs", worker_args=args, metrics_ports=ports,
@@ -162,7 +169,7 @@ def api_server(prefix: str, database: str, admin_token: str, options: RunOptions
     """``shadowqa api serve`` for the run (its topics, its database) until the block ends; yields its base URL."""
     port = 0 if options.metrics_port is None else options.metrics_port + METRICS_OFFSETS["api"]  # 0: any free
     env = {"SHADOWQA_TOPIC_PREFIX": prefix, "SHADOWQA_DATABASE_URL": database, "SHADOWQA_ADMIN_TOKEN": admin_token}
-    serve = ["--lease-seconds", str(options.lease_s), "--max-weight", str(1.0 / options.audit_floor)]
+    serve = ["--lease-seconds", str(options.lease_s), "--max-weight", str(options.loop.max_weight)]
     with api_processes(1, env, options.out / "logs", serve, port=port) as (api,):
         yield api.url
 
@@ -231,7 +238,7 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
     Raises :class:`RunStalled` when nothing has moved for ``options.stall_s`` (naming the stage that stopped),
     :class:`RunTimedOut` past ``options.timeout_s`` if set."""
     watcher = TopicWatcher(settings.kafka_bootstrap, names).start()
-    source = f"synthetic://driving?seed={options.seed}&n={options.frames}"
+    source = profile(options.loop.dataset).source(options.seed, options.frames)
     feed = FeedThread(settings.kafka_bootstrap, names.frames, source, options.frames, options.rate).start()
     start = time.monotonic()
     stall = StallWatch()
@@ -268,10 +275,12 @@ def _give_up_if_stuck(options: RunOptions, tally: Tally, fed: int, still_s: floa
 
 
 def export_run(bootstrap: str, names: TopicNames, folder: Path) -> None:
-    """Snapshot every topic of the run into ``folder/<topic>.jsonl``."""
+    """Snapshot every topic of the run into ``folder/<topic>.jsonl`` (``comparisons`` in offset order: the order
+    the aggregator counted them in, which the offline recomputation of recommendations follows)."""
     folder.mkdir(parents=True, exist_ok=True)
     for base in PER_FRAME + SINGLE:
-        export_snapshot(bootstrap, names.name(base), folder / f"{base}.jsonl")
+        export_snapshot(bootstrap, names.name(base), folder / f"{base}.jsonl",
+                        order="offset" if base == "comparisons" else "time")
 
 
 def delete_run_topics(bootstrap: str, prefix: str) -> None:

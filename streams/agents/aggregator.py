@@ -1,13 +1,14 @@
 """Aggregator and recommender: ``comparisons`` → ``agreement-stats``, ``recommendations`` and ``policies``.
 
 The aggregator's state is a function of the ``comparisons`` topic: each
-(frame, kind) counted once, folded per stratum (``services/loop/aggregate.py``),
-and stepped through the recommender once per window of machine comparisons.
+(frame, kind) counted once and fed to the loop's folds (``services/loop/aggregation.py``:
+per-stratum stats, and the recommender stepped once per window of machine comparisons).
 So it keeps no state of its own: every start reads the topic from the
-beginning (no consumer group), catches up silently to the end offsets it found
-— publishing nothing it has published before — and then follows the topic,
-emitting stats after every batch and a recommendation (and, with auto-apply, a
-policy) after every window. A duplicate comparison (a comparator replay after a
+beginning (no consumer group), catches up to the end offsets it found —
+publishing no stats and no recommendation it has published before, but the
+recommendations of windows closed while it was down — and then follows the
+topic, emitting stats after every batch and a recommendation (and, with
+auto-apply, a policy) after every window. A duplicate comparison (a comparator replay after a
 crash) is recognised by its key and dropped. Run one aggregator process.
 """
 
@@ -16,25 +17,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from analysis.policy.automation import ALL
-from analysis.recommend import (
-    GRID_RATES,
-    Guardrails,
-    MaxStep,
-    Recommendation,
-    Recommender,
-    RecommenderConfig,
-    RecommenderState,
-    candidates_at_rates,
-)
-from services.loop.aggregate import StratumFold
+from analysis.recommend import Recommendation
+from services.loop.aggregation import Aggregation
+from services.loop.config import LoopConfig
 from services.loop.messages import ComparisonMessage, InvalidMessage, decode, encode
-from services.loop.recommend import observation, policy_message, recommendation_message, weight_bounds
+from services.loop.recommend import policy_message, recommendation_message
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.lag import ReadPositions
@@ -43,61 +35,10 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Derived:
-    """What the counted comparisons imply: folds per stratum and the recommender's state.
-
-    The recommender steps once per window of ``cfg.window`` machine comparisons
-    (its guardrails bound each step), as the offline replay steps once per
-    window of frames; its threshold grid is placed at the confidences of the
-    first window (thresholds shipping 2.5 %, 5 %, … of such frames). Everything
-    is a function of the comparisons in arrival order, so a rebuild reproduces it.
-    """
-
-    cfg: PipelineConfig
-    folds: dict[str, StratumFold] = field(default_factory=dict)
-    counted: int = 0
-    window: list[ComparisonMessage] = field(default_factory=list)
-    recommender: Recommender | None = None
-    state: RecommenderState | None = None
-    published: int = -1  # the last policy version published to ``policies``
-
-    def add(self, batch: list[ComparisonMessage]) -> list[Recommendation]:
-        """Count ``batch``; the recommendations of the windows it completes."""
-        out = []
-        for c in batch:
-            self.folds[c.stratum] = self.folds.get(c.stratum, StratumFold()).add(c)
-            self.counted += 1
-            self.window.append(c)
-            if c.kind == "machine" and sum(w.kind == "machine" for w in self.window) >= self.cfg.window:
-                out.append(self._step(self.window))
-                self.window = []
-        return out
-
-    def _step(self, window: list[ComparisonMessage]) -> Recommendation:
-        if self.recommender is None:
-            seen = [c.confidence for c in window if c.kind == "machine" and c.confidence is not None]
-            self.recommender = recommender_for(self.cfg, candidates_at_rates(seen or [0.5], GRID_RATES))
-            self.state = self.recommender.initial()
-        assert self.state is not None
-        recommendation = None
-        for group, max_weight in weight_bounds(window, {}, 1.0 / self.cfg.audit_floor):
-            machine = [observation(c) for c in group if c.kind == "machine"]
-            people = [observation(c) for c in group if c.kind == "consensus"]
-            self.state, recommendation = self.recommender.update(self.state, machine, people, max_weight=max_weight)
-        assert recommendation is not None
-        return recommendation
-
-
-def recommender_for(cfg: PipelineConfig, candidates: tuple[float, ...]) -> Recommender:
-    return Recommender(RecommenderConfig(target=cfg.target, alpha=cfg.alpha, audit_floor=cfg.audit_floor,
-                                         candidates=candidates, guardrails=Guardrails(max_step=MaxStep(cfg.max_step))))
-
-
 def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comparisons_topic: str,
-             positions: ReadPositions | None = None) -> Any:
+             recommendations_topic: str, positions: ReadPositions | None = None) -> Any:
     """The aggregator task; its read positions go to ``positions`` (its consumer lag: it has no group)."""
-    derived = [Derived(cfg)]
+    derived = [Aggregation(cfg.loop)]
     counted: set[tuple[str, str]] = set()
     caught_up: list[bool] = []
 
@@ -112,7 +53,9 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             catch_up = {tp: end for tp, end in (await consumer.end_offsets(tps)).items() if end > 0}
-            log.info("aggregator: catching up on %d comparisons", sum(catch_up.values()))
+            sent = await _published(consumer, recommendations_topic)
+            log.info("aggregator: catching up on %d comparisons (%d recommendations published before)",
+                     sum(catch_up.values()), sent.published)
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
                 batch = []
@@ -127,7 +70,7 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
                         if (c.frame_id, c.kind) not in counted:
                             counted.add((c.frame_id, c.kind))
                             batch.append(c)
-                recommendations = derived[0].add(batch)
+                recommendations = sent.unpublished(derived[0].add(batch), cfg.loop.auto_apply)
                 metrics.counted(batch)
                 if positions is not None:
                     for tp in tps:
@@ -135,13 +78,13 @@ def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comp
                 for tp in list(catch_up):
                     if await consumer.position(tp) >= catch_up[tp]:
                         del catch_up[tp]
-                if catch_up:
-                    continue  # catching up silently: what was published before stays as it was
-                if not caught_up:  # once after the catch-up, every stratum's stats as they stand
+                if catch_up:  # catching up: no stats; recommendations only those never published
+                    await _publish(topics, derived[0].config, recommendations, sent)
+                elif not caught_up:  # once after the catch-up, every stratum's stats as they stand
                     caught_up.append(True)
-                    await _emit(topics, derived[0], sorted(derived[0].folds), recommendations, cfg)
+                    await _emit(topics, derived[0], derived[0].folds, recommendations, sent)
                 elif batch:
-                    await _emit(topics, derived[0], {c.stratum for c in batch}, recommendations, cfg)
+                    await _emit(topics, derived[0], {c.stratum for c in batch}, recommendations, sent)
                 await app.producer.flush()
         finally:
             await consumer.stop()
@@ -154,21 +97,49 @@ async def _partitions(consumer: Any, topic: str) -> set[int]:
     return set(consumer.partitions_for_topic(topic) or ())
 
 
-async def _emit(topics: Topics, derived: Derived, strata: Iterable[str],
-                recommendations: list[Recommendation], cfg: PipelineConfig) -> None:
+class Sent:
+    """What this aggregator (or the one before a restart) published: recommendations, the last policy version.
+
+    The ``recommendations`` topic has one partition and one writer, so its end offset at start counts the
+    recommendations published before; recomputing them from the start, the first that many are not sent again
+    and the rest are (those of windows closed while no aggregator ran)."""
+
+    def __init__(self, published: int) -> None:
+        self.published = published  # recommendations on the topic at start
+        self.made = 0  # recommendations recomputed since start
+        self.policy = -1  # the last policy version published to ``policies``
+
+    def unpublished(self, recommendations: list[Recommendation], auto_apply: bool) -> list[Recommendation]:
+        out = []
+        for r in recommendations:
+            if self.made >= self.published:
+                out.append(r)
+            elif auto_apply:
+                self.policy = r.policy.version
+            self.made += 1
+        return out
+
+
+async def _published(consumer: Any, topic: str) -> Sent:
+    tp = TopicPartition(topic, 0)
+    return Sent(int((await consumer.end_offsets([tp]))[tp]))
+
+
+async def _emit(topics: Topics, derived: Aggregation, strata: Iterable[str],
+                recommendations: list[Recommendation], sent: Sent) -> None:
     now = time.time()
-    for stratum in sorted(strata):
-        stats = derived.folds[stratum].stats(stratum, target=cfg.target, alpha=cfg.alpha, time=now)
+    for stats in derived.stats(strata, time=now):
         metrics.stats(stats)
-        await topics.out.agreement_stats.send(key=stratum.encode(), value=encode(stats))
+        await topics.out.agreement_stats.send(key=stats.stratum.encode(), value=encode(stats))
+    await _publish(topics, derived.config, recommendations, sent)
+
+
+async def _publish(topics: Topics, config: LoopConfig, recommendations: list[Recommendation], sent: Sent) -> None:
+    now = time.time()
     for recommendation in recommendations:
-        await _publish(topics, derived, recommendation, cfg, now)
-
-
-async def _publish(topics: Topics, derived: Derived, rec: Recommendation, cfg: PipelineConfig, now: float) -> None:
-    message = recommendation_message(rec, now)
-    metrics.recommendation(message)
-    await topics.out.recommendations.send(key=ALL.encode(), value=encode(message))
-    if cfg.auto_apply and rec.policy.version != derived.published:
-        derived.published = rec.policy.version
-        await topics.out.policies.send(key=b"policy", value=encode(policy_message(rec, now)))
+        message = recommendation_message(recommendation, now)
+        metrics.recommendation(message)
+        await topics.out.recommendations.send(key=ALL.encode(), value=encode(message))
+        if config.auto_apply and recommendation.policy.version != sent.policy:
+            sent.policy = recommendation.policy.version
+            await topics.out.policies.send(key=b"policy", value=encode(policy_message(recommendation, now)))

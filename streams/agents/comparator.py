@@ -17,6 +17,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
+from services.datasets.profiles import profile
 from services.infra.topic_names import TopicNames
 from services.loop.context import CompareContext
 from services.loop.join import JOINED, Pending, Update, absorb, compare_ready
@@ -41,7 +42,7 @@ class ComparatorStats:
 
 def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg: PipelineConfig,
              state: KeyedState) -> Any:
-    ctx = CompareContext.for_dataset(cfg.dataset)
+    ctx = CompareContext.of(profile(cfg.loop.dataset))
     stats = ComparatorStats()
     absorbers = _absorbers(names)
     last_scan = [time.time()]
@@ -83,7 +84,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                 await state.put(partition_of[frame_id], frame_id, (p.settled() if p.complete else p).to_dict())
             if now - last_scan[0] > EXPIRY_EVERY:
                 last_scan[0] = now
-                await _expire(state, now, cfg.pending_ttl, stats)
+                await _expire(state, now, cfg.loop.pending_ttl, stats)
             await app.producer.flush()  # comparisons and state delivered before offsets can be committed
 
     return comparator

@@ -6,7 +6,7 @@ for the routing ledger the router's outputs: a frame's ``deliveries`` record
 or its tasks are the router's decision. Tasks are blind, so a manual frame's
 model version comes from its ``automation-results`` record (or its machine
 comparison), remembered for the frames seen lately and filled in later when
-the task came first. The hash salt is the pipeline's (``PipelineConfig.salt``).
+the task came first. The hash salt is the pipeline's (``LoopConfig.salt``).
 
 Each batch is one transaction; replays insert nothing. When the database is
 down the batch is retried with backoff, and its records stay pinned

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from analysis.policy.automation import AutomationPolicy
-from analysis.sampling import AuditFloor, ConfidenceWeighted, Router, RouterState
+from analysis.sampling import Router, RouterState
+from services.loop.build import build_router
 from services.loop.messages import AutomationMessage, InvalidMessage, decode, encode
 from services.loop.routing import route
 from streams import metrics
@@ -21,13 +21,15 @@ from streams.policies import PolicyFollower
 from streams.topics import Topics
 
 
-def make_router(cfg: PipelineConfig, policy: AutomationPolicy) -> Router:
-    return Router(policy, ConfidenceWeighted(scale=cfg.audit_scale, floor=cfg.audit_floor),
-                  consensus_share=cfg.consensus_share, floor=AuditFloor(cfg.audit_floor), salt=cfg.salt)
-
-
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, policies: PolicyFollower) -> Any:
     state = [RouterState()]
+    router_now: list[Router] = [build_router(cfg.loop, policies.current)]
+
+    def current() -> Router:
+        """The router under the policy in force (rebuilt only when the policy changed)."""
+        if router_now[0].policy is not policies.current:
+            router_now[0] = build_router(cfg.loop, policies.current)
+        return router_now[0]
 
     @app.task
     async def follow_policies() -> None:
@@ -44,8 +46,7 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                     await dead.reject(event, exc.reason, "router")
                     continue
                 try:
-                    state[0], tasks, delivery = route(make_router(cfg, policies.current), state[0], message,
-                                                      time.time())
+                    state[0], tasks, delivery = route(current(), state[0], message, time.time())
                 except Exception as exc:  # the error policy: dead-letter it and go on
                     await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")
                     continue

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from services.cli.loop_options import loop_config
 from services.cli.main import build_parser
+from services.loop.config import LoopConfig, SamplingSpec
 from tests.helm.render import CHART, NAMESPACE, RELEASE, Doc, Helm, component, containers, matches, of_kind
 from tests.helm.variations import SCALING_ROLES, VARIATIONS
 
@@ -138,13 +140,17 @@ def test_cpu_automation_requests_no_gpu(defaults: list[Doc]) -> None:
 
 
 def test_pipeline_options_reach_every_worker(helm: Helm) -> None:
+    """The values map onto the worker's LoopConfig (services/loop/config.py), sampling policy parameters too."""
     pipeline = {"dataset": "digits", "target": 0.9, "alpha": 0.01, "auditFloor": 0.3, "window": 300,
-                "autoApply": False}
+                "autoApply": False, "maxStep": 0.05, "consensusShare": 0.2,
+                "sampling": {"kind": "confidence", "params": {"scale": 0.5, "power": 2}}}
     docs = helm.template({"pipeline": pipeline})
+    expected = LoopConfig(dataset="digits", target=0.9, alpha=0.01, audit_floor=0.3, window=300, auto_apply=False,
+                          max_step=0.05, consensus_share=0.2, sampling=SamplingSpec("confidence", {"scale": 0.5,
+                                                                                                  "power": 2}))
     for role in ROLES:
         args = _cli(containers(component(docs, "Deployment", role))[0])
-        assert (args.dataset, args.target, args.alpha, args.audit_floor, args.window, args.no_auto_apply) == (
-            "digits", 0.9, 0.01, 0.3, 300, True)
+        assert loop_config(args, auto_apply=not args.no_auto_apply) == expected
 
 
 def test_migrations_run_before_install_and_upgrade(defaults: list[Doc]) -> None:

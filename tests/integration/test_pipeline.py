@@ -18,8 +18,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from services.cli.loop_options import loop_args
+from services.datasets.profiles import DRIVING
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, topic_layout
+from services.loop.config import LoopConfig
 from services.loop.messages import DeadLetter, decode
 from services.loop.offline import OfflineResult, replay_snapshot
 from services.loop.tally import Tally
@@ -30,6 +33,9 @@ from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from tests.integration.conftest import PARTITIONS
 from tests.services.loop.messages.samples import DELETE, sample
+
+# a reachable target, so the recommender certifies thresholds and the router follows the published policies
+REACHABLE = LoopConfig(target=0.5, dataset=DRIVING.name)
 
 Tick = Callable[[Tally, Supervisor], None]
 
@@ -47,7 +53,7 @@ def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOpti
          metrics_ports: dict[str, int] | None = None, after: Callable[[], None] | None = None,
          ) -> tuple[Tally, OfflineResult]:
     options = replace(options, out=tmp_path)
-    args = ["--target", str(options.target), "--audit-floor", str(options.audit_floor), "--window", str(options.window)]
+    args = loop_args(options.loop)
     with Supervisor(names.prefix, tmp_path / "logs", worker_args=args, metrics_ports=metrics_ports or {}) as supervisor:
         supervisor.start_all()
         if before is not None:
@@ -57,7 +63,7 @@ def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOpti
         if after is not None:
             after()
     export_run(settings.kafka_bootstrap, names, tmp_path / "snapshot")
-    return outcome.tally, replay_snapshot(tmp_path / "snapshot", "driving", target=options.target, alpha=options.alpha)
+    return outcome.tally, replay_snapshot(tmp_path / "snapshot", options.loop)
 
 
 def _frame_ids(seed: int, n: int) -> set[str]:
@@ -80,7 +86,7 @@ def test_5000_frames_are_each_shipped_or_queued_compared_once_and_replay_offline
 ) -> None:
     # a reachable target, so the recommender certifies thresholds, the router follows the
     # published policies, and frames are both shipped and sent to people
-    options = RunOptions(frames=5000, rate=0, seed=21, annotators=8, annotator_delay_ms=0, target=0.5)
+    options = RunOptions(frames=5000, rate=0, seed=21, annotators=8, annotator_delay_ms=0, loop=REACHABLE)
     t, offline = _run(settings, run_topics, tmp_path, options)
     frames = _frame_ids(21, 5000)
     assert t.shipped | t.queued == frames and not t.shipped & t.queued
@@ -88,8 +94,9 @@ def test_5000_frames_are_each_shipped_or_queued_compared_once_and_replay_offline
     _check_counted_once(t)
     assert t.comparison_records == len(t.comparisons)  # no fault, no duplicate
     assert t.dead_letters == 0
-    assert offline.checked == ["comparisons", "agreement-stats"]
-    assert offline.problems == []
+    assert offline.checked == ["comparisons", "agreement-stats", "recommendations"]
+    assert offline.problems == []  # the recommendations too: the same, one by one, recomputed from the snapshot
+    assert len(offline.recommendations) >= 3 and any(r.action == "raise" for r in offline.recommendations)
     assert offline.stats.keys() == t.stats.keys()
 
 
@@ -108,7 +115,7 @@ def test_a_worker_killed_mid_run_and_restarted_loses_and_double_counts_nothing(
 
     # 1,200 frames give about 970 comparisons (2,500 gave 2,027): the kill at 400 leaves more than half to the
     # restarted worker
-    options = RunOptions(frames=1200, rate=60, seed=22, annotators=8, annotator_delay_ms=0, target=0.5)
+    options = RunOptions(frames=1200, rate=60, seed=22, annotators=8, annotator_delay_ms=0, loop=REACHABLE)
     t, offline = _run(settings, run_topics, tmp_path, options, on_tick=kill_once)
     assert killed, "the run ended before the worker could be killed"
     assert t.shipped | t.queued == _frame_ids(22, 1200)
@@ -170,7 +177,7 @@ def test_1000_malformed_messages_become_dead_letters_and_the_good_ones_are_all_p
                     break
                 time.sleep(1)
 
-    options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, target=0.5)
+    options = RunOptions(frames=600, rate=0, seed=23, annotators=4, annotator_delay_ms=0, loop=REACHABLE)
     t, offline = _run(settings, run_topics, tmp_path, options, before=send_bad, metrics_ports=ports, after=scrape)
     assert _dead_letter_count(scraped["automation"]) == 500  # the count is a metric, per stage
     assert _dead_letter_count(scraped["comparator"]) == 500

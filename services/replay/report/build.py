@@ -26,7 +26,7 @@ def build_report(cfg: ReplayConfig, data: ReplayData, run: LoopRun, summary: dic
     page.heading("Acceptance over time")
     page.image(plots.acceptance_over_time(
         xs, [w.gate.estimate for w in run.windows], [w.gate.lower for w in run.windows],
-        [w.gate.upper for w in run.windows], cfg.target, summary["true_population_acceptance"],
+        [w.gate.upper for w in run.windows], cfg.loop.target, summary["true_population_acceptance"],
         "Machine acceptance against people, all frames (1/π-weighted)"), "acceptance over time")
     page.image(_shipped_plot(cfg, run), "acceptance of shipped frames over time")
     page.heading("Automation rate over time")
@@ -68,7 +68,7 @@ def _shipped_plot(cfg: ReplayConfig, run: LoopRun) -> bytes:
         if w.shipped:
             shipped_x.append(w.frames_seen)
             shipped_y.append(w.shipped_true_accepted / w.shipped)
-    return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.target)
+    return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.loop.target)
 
 
 def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> Comparison:
@@ -88,7 +88,7 @@ def _agreement_plots(page: Page, cfg: ReplayConfig, c: Comparison, summary: dict
     if rows:
         page.image(plots.bars_with_intervals([r[0] for r in rows], [r[1].estimate for r in rows],
                                              [r[1].lower for r in rows], [r[1].upper for r in rows],
-                                             "Frame acceptance (1/π-weighted) with 95% intervals", cfg.target,
+                                             "Frame acceptance (1/π-weighted) with 95% intervals", cfg.loop.target,
                                              "target"), "agreement per class and stratum")
     machine, floor = summary["machine_agreement"], summary["human_floor"]["estimate"]
     labels, rates = ["machine vs people"], [machine]
@@ -98,7 +98,7 @@ def _agreement_plots(page: Page, cfg: ReplayConfig, c: Comparison, summary: dict
     page.heading("Human floor")
     page.image(plots.bars_with_intervals(labels, [r["estimate"] for r in rates], [r["lower"] for r in rates],
                                          [r["upper"] for r in rates], "Machine agreement beside the human floor",
-                                         cfg.target, "target"), "human floor")
+                                         cfg.loop.target, "target"), "human floor")
 
 
 def _gallery(page: Page, data: ReplayData, c: Comparison) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.infra.topic_names import COMPACTED, PER_FRAME, SINGLE, TopicNames
+from services.infra.topic_names import COMPACTED, ORDERED, PER_FRAME, SINGLE, TopicNames
 from services.infra.topics import TopicSpec, TopicState, layout_problem, topic_layout
 
 WEEK_MS = 168 * 3_600_000
@@ -14,7 +14,9 @@ def test_layout_follows_the_streaming_contract() -> None:
     layout = {spec.name: spec for spec in topic_layout(TopicNames("t1-"), partitions=6, retention_hours=168)}
     assert list(layout) == [f"t1-{base}" for base in PER_FRAME + SINGLE]
     for base in PER_FRAME:
-        assert layout[f"t1-{base}"] == TopicSpec(f"t1-{base}", 6, "delete", WEEK_MS)
+        partitions = 1 if base in ORDERED else 6  # comparisons: one partition, so the aggregator counts in topic order
+        assert layout[f"t1-{base}"] == TopicSpec(f"t1-{base}", partitions, "delete", WEEK_MS)
+    assert ORDERED == ("comparisons",)
     for base in SINGLE:
         assert layout[f"t1-{base}"].partitions == 1
     for base in COMPACTED:

@@ -9,8 +9,9 @@ import pytest
 
 from analysis.exceptions import InvalidInput
 from services.loop.aggregate import fold_all
+from services.loop.config import LoopConfig
 from services.loop.join import JOINED
-from services.loop.messages import AgreementStats, ComparisonMessage, encode
+from services.loop.messages import AgreementStats, ComparisonMessage, RecommendationMessage, encode
 from services.loop.offline import OfflineResult, replay_snapshot, result_document
 from tests.services.loop.records import FrameCase, Record
 
@@ -43,8 +44,11 @@ def append(folder: Path, topic: str, lines: list[bytes]) -> None:
         f.writelines(line + b"\n" for line in lines)
 
 
-def replay(folder: Path) -> OfflineResult:
-    return replay_snapshot(folder, "driving", target=0.85, alpha=0.05)
+DEFAULT = LoopConfig()
+
+
+def replay(folder: Path, config: LoopConfig = DEFAULT) -> OfflineResult:
+    return replay_snapshot(folder, config)
 
 
 @pytest.fixture
@@ -58,9 +62,11 @@ def snapshot(tmp_path: Path) -> Path:
 
 
 def write_online(folder: Path, result: OfflineResult) -> None:
-    """What the online agents would have published: the same comparisons and stats (at other times)."""
+    """What the online agents would have published: the same comparisons, stats and recommendations (at other
+    times)."""
     write(folder, "comparisons", [encode(c) for c in result.comparisons])
     write(folder, "agreement-stats", [encode(s.model_copy(update={"time": 1e9})) for s in result.stats.values()])
+    write(folder, "recommendations", [encode(r.model_copy(update={"time": 1e9})) for r in result.recommendations])
 
 
 def with_comparisons(folder: Path, change: dict[str, object], frame_id: str, kind: str) -> None:
@@ -113,7 +119,7 @@ def test_an_online_output_equal_to_the_recomputation_matches(snapshot: Path) -> 
     write_online(snapshot, replay(snapshot))
     result = replay(snapshot)
     assert result.problems == []
-    assert result.checked == ["comparisons", "agreement-stats"]
+    assert result.checked == ["comparisons", "agreement-stats", "recommendations"]
     assert result.matches
     assert result_document(result)["matches_online"] is True
 
@@ -130,14 +136,18 @@ def test_earlier_stats_and_duplicate_comparisons_online_still_match(snapshot: Pa
 
 
 def test_a_flipped_online_comparison_is_named(snapshot: Path) -> None:
+    """The comparator's check names the comparison; the folds, fed the recorded comparisons as the aggregator was,
+    then differ from the stats published before the flip too (stratum all: the decision, the estimate and its
+    interval)."""
     write_online(snapshot, replay(snapshot))
     with_comparisons(snapshot, {"accepted": False}, "drv-000006", "machine")
     problems = replay(snapshot).problems
-    assert len(problems) == 2
     assert problems[0].startswith("1 online comparisons differ from or are missing in the recomputation")
     assert problems[1].startswith("1 recomputed comparisons are missing online")
-    assert all("'drv-000006', 'machine'" in p for p in problems)
+    assert all("'drv-000006', 'machine'" in p for p in problems[:2])
     assert "False" in problems[0] and "True" in problems[1]
+    assert [p.split(" online")[0] for p in problems[2:]] == [
+        "stratum all: decision", "stratum all: estimate", "stratum all: lower", "stratum all: upper"]
 
 
 def test_a_missing_online_comparison_is_named(snapshot: Path) -> None:
@@ -146,8 +156,8 @@ def test_a_missing_online_comparison_is_named(snapshot: Path) -> None:
     write(snapshot, "comparisons", [raw for raw in lines if b'"drv-000008","kind":"consensus"' not in raw])
     assert len((snapshot / "comparisons.jsonl").read_bytes().splitlines()) == len(lines) - 1
     problems = replay(snapshot).problems
-    assert len(problems) == 1
     assert problems[0].startswith("1 recomputed comparisons are missing online, e.g. ('drv-000008', 'consensus'")
+    assert [p.split(" online")[0] for p in problems[1:]] == ["stratum weather=rain: human floor"]
 
 
 @pytest.mark.parametrize(("stratum", "change", "problem"), [
@@ -218,3 +228,32 @@ def test_the_result_document(snapshot: Path) -> None:
     assert (doc["comparisons"], doc["rejected_records"], doc["checked"], doc["problems"]) == (9, 0, [], [])
     assert doc["matches_online"] is None  # nothing to check against
     assert doc["stats"]["weather=rain"]["n"] == 2
+
+
+WINDOW2 = LoopConfig(window=2)  # 6 machine comparisons: three recommender steps
+
+
+def test_recommendations_follow_the_recorded_order_and_are_checked(snapshot: Path) -> None:
+    first = replay(snapshot, WINDOW2)
+    assert len(first.recommendations) == 3 and [r.policy_version for r in first.recommendations] == [0, 0, 0]
+    write_online(snapshot, first)
+    result = replay(snapshot, WINDOW2)
+    assert "recommendations" in result.checked and result.problems == []
+    lines = (snapshot / "recommendations.jsonl").read_bytes().splitlines()
+    write(snapshot, "recommendations", lines[:2])
+    assert replay(snapshot, WINDOW2).problems == ["2 recommendations online, 3 recomputed"]
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"policy_version": 7}, "recommendation 1: policy_version online 7, offline 0"),
+    ({"action": "raise"}, "recommendation 1: action online 'raise', offline 'hold'"),
+    ({"automation_rate": 0.5}, "recommendation 1: automation_rate online 0.5, offline 0.0"),
+    ({"thresholds": {"all": 0.9}}, "recommendation 1: thresholds online {'all': 0.9}, offline {'all': None}"),
+])
+def test_a_tampered_online_recommendation_is_named(snapshot: Path, change: dict[str, object], problem: str) -> None:
+    write_online(snapshot, replay(snapshot, WINDOW2))
+    lines = (snapshot / "recommendations.jsonl").read_bytes().splitlines()
+    tampered = RecommendationMessage.model_validate_json(lines[1]).model_copy(update=change)
+    write(snapshot, "recommendations", [lines[0], encode(tampered), lines[2]])
+    assert replay(snapshot, WINDOW2).problems == [problem]
+

@@ -1,0 +1,60 @@
+"""Dataset profiles by name: what the loop needs to know about a stream's data, registered by the datasets.
+
+The loop imports ``analysis/`` only, so the registry lives here and each data
+set registers its own profile (``services/datasets/profiles.py`` registers the
+built-in ones; a process that names a dataset imports it first). One canonical
+name per dataset (``driving``, ``digits``); older spellings are aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.agreement import QualitySpec
+from analysis.exceptions import InvalidInput
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """A dataset's categories (COCO records), QA spec, reference model and frame source."""
+
+    name: str
+    categories: tuple[Mapping[str, Any], ...]
+    spec: QualitySpec
+    reference_model: str  # the model replayed and run when none is named
+    source: Callable[[int, int], str]  # (seed, frames) -> frame source spec (services/engine/sources.py)
+    default_frames: int = 3000  # frames a replay uses when none is named
+    aliases: tuple[str, ...] = field(default=())
+
+
+_PROFILES: dict[str, DatasetProfile] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(profile: DatasetProfile) -> DatasetProfile:
+    """Make ``profile`` known by its name and aliases (registering the same name again replaces it)."""
+    for name in (profile.name, *profile.aliases):
+        owner = _ALIASES.get(name)
+        if owner is not None and owner != profile.name:
+            raise InvalidInput("dataset profile", name, f"already names dataset {owner!r}")
+    _PROFILES[profile.name] = profile
+    _ALIASES.update({name: profile.name for name in (profile.name, *profile.aliases)})
+    return profile
+
+
+def canonical(name: str) -> str:
+    """The canonical name of ``name`` (a name or an alias)."""
+    if name not in _ALIASES:
+        raise InvalidInput("loop", "dataset", f"unknown dataset {name!r} (known: {', '.join(profile_names())})")
+    return _ALIASES[name]
+
+
+def profile(name: str) -> DatasetProfile:
+    """The registered profile named ``name`` (or one of its aliases)."""
+    return _PROFILES[canonical(name)]
+
+
+def profile_names() -> tuple[str, ...]:
+    return tuple(sorted(_PROFILES))

@@ -1,0 +1,112 @@
+"""The shadow loop in one process, over message batches: route, annotate, join, compare, fold, recommend, apply.
+
+``Driver.step`` takes a batch of the engine's messages and does what the router,
+the annotation team, the comparator and the aggregator do online, with no
+delay between them: the policy a window's recommendation names routes the
+frames of the next batch. ``absorb`` / ``compare`` / ``count`` are the same
+steps for records that were routed and annotated elsewhere (a topic snapshot):
+``replay_snapshot`` drives them. Each (frame, kind) is counted once, as the
+aggregator counts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from analysis.policy.automation import AutomationPolicy
+from analysis.recommend import Recommendation
+from analysis.sampling import RouterState
+from services.loop.aggregation import Aggregation
+from services.loop.build import build_router
+from services.loop.config import LoopConfig
+from services.loop.context import CompareContext
+from services.loop.join import Pending, absorb, compare_ready
+from services.loop.messages import (
+    AutomationMessage,
+    ComparisonMessage,
+    Delivery,
+    ManualAnnotation,
+    ManualTask,
+    encode,
+)
+from services.loop.routing import route
+
+Annotate = Callable[[ManualTask], ManualAnnotation | None]  # None: nobody annotated the task
+
+
+@dataclass
+class StepOutput:
+    """What one batch produced, topic by topic, in the order it was produced."""
+
+    tasks: list[ManualTask] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    annotations: list[ManualAnnotation] = field(default_factory=list)
+    comparisons: list[ComparisonMessage] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+
+class Driver:
+    """One shadow loop under ``config``: the router in force, the join state, the aggregator's folds."""
+
+    def __init__(self, config: LoopConfig, ctx: CompareContext, annotate: Annotate | None = None,
+                 policy: AutomationPolicy | None = None) -> None:
+        self.config, self.ctx, self.annotate = config, ctx, annotate
+        self.router, self.route_state = build_router(config, policy), RouterState()
+        self.aggregation = Aggregation(config)
+        self.pending: dict[str, Pending] = {}
+        self.touched: set[str] = set()
+        self.counted: set[tuple[str, str]] = set()
+
+    def step(self, batch: Sequence[AutomationMessage], now: float) -> StepOutput:
+        """Route ``batch``, have its tasks annotated, compare what became comparable, count it, apply the policy."""
+        if self.annotate is None:
+            raise ValueError("Driver.step needs an annotate function (absorb recorded annotations instead)")
+        out = StepOutput()
+        for m in batch:
+            self.route_state, tasks, delivery = route(self.router, self.route_state, m, now)
+            self.absorb("automation-results", encode(m))
+            out.tasks += tasks
+            for task in tasks:
+                self.absorb("manual-queue", encode(task))
+            if delivery is not None:
+                out.deliveries.append(delivery)
+                self.absorb("deliveries", encode(delivery))
+        for task in out.tasks:
+            annotation = self.annotate(task)
+            if annotation is not None:
+                out.annotations.append(annotation)
+                self.absorb("manual-annotations", encode(annotation))
+        out.comparisons = self.compare()
+        out.recommendations = self.count(out.comparisons)
+        return out
+
+    def absorb(self, topic: str, raw: bytes) -> None:
+        """A record of a joined topic into the join state (raises ``InvalidMessage`` if it does not validate)."""
+        frame_id, update = absorb(topic, raw)
+        self.pending[frame_id] = update(self.pending.get(frame_id) or Pending(since=0.0))
+        self.touched.add(frame_id)
+
+    def compare(self) -> list[ComparisonMessage]:
+        """The comparisons of every frame that became comparable since the last call (finished frames dropped)."""
+        touched = {f: self.pending[f] for f in sorted(self.touched)}
+        self.touched.clear()
+        out = compare_ready(touched, self.ctx)
+        for f, p in touched.items():
+            if p.complete:
+                self.pending.pop(f, None)
+            else:
+                self.pending[f] = p
+        return out
+
+    def count(self, comparisons: Iterable[ComparisonMessage]) -> list[Recommendation]:
+        """Count each (frame, kind) once, in order; the recommendations of the windows closed, the last applied."""
+        fresh = []
+        for c in comparisons:
+            if (c.frame_id, c.kind) not in self.counted:
+                self.counted.add((c.frame_id, c.kind))
+                fresh.append(c)
+        recommendations = self.aggregation.add(fresh)
+        if recommendations:
+            self.router = self.router.with_policy(recommendations[-1].policy)
+        return recommendations
