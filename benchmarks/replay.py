@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness import machine, write_section
+from services.loop.config import LoopConfig
 from services.replay.config import ReplayConfig
 from services.replay.run import replay
 
@@ -27,16 +28,16 @@ def main(*, quick: bool = False) -> dict[str, float]:
     rows, results = [], []
     start = time.perf_counter()
     for seed in seeds:
-        s = replay(ReplayConfig(frames=frames, window=window, seed=seed)).summary
+        s = replay(ReplayConfig(loop=LoopConfig(window=window), frames=frames, seed=seed)).summary
         results.append(s)
         rows.append(_row(s))
         print(rows[-1], flush=True)
     totals = _totals(results)
     body = "\n".join([
         "## Replay over seeds (`benchmarks/replay.py`)", "",
-        f"`shadowqa replay --dataset builtin:driving`, {len(results)} seeds × {frames:,} frames, windows of "
-        f"{window}, target {results[0]['target']:g}, α {results[0]['alpha']:g}, audit floor "
-        f"{ReplayConfig().audit_floor:g}; {time.perf_counter() - start:.0f} s on {machine()}."
+        f"`shadowqa replay --dataset driving`, {len(results)} seeds × {frames:,} frames, a recommender step "
+        f"every {window} machine comparisons, target {results[0]['target']:g}, α {results[0]['alpha']:g}, audit "
+        f"floor {LoopConfig().audit_floor:g}; {time.perf_counter() - start:.0f} s on {machine()}."
         + (" QUICK SMOKE RUN, not a measurement." if quick else ""),
         "",
         f"- shipped frames met the target in **{totals['shipped_ok']:.0%}** of seeds "
