@@ -30,9 +30,15 @@ def _load(m: FrameMessage) -> Frame:
 
 
 def _message(m: FrameMessage, r: AutomationResult, now: float) -> AutomationMessage:
+    return automation_message(r, frame_id=m.frame_id, seq=m.seq, image=m.image, stratum=m.stratum, time=now)
+
+
+def automation_message(r: AutomationResult, *, frame_id: str, seq: int, image: str, stratum: str,
+                       time: float) -> AutomationMessage:
+    """The engine's result for one frame as the automation worker sends it (a failed frame carries ``error``)."""
     ok = r.error is None
     return AutomationMessage(
-        frame_id=m.frame_id, seq=m.seq, image=m.image, stratum=m.stratum, time=now, model_version=r.model_version,
+        frame_id=frame_id, seq=seq, image=image, stratum=stratum, time=time, model_version=r.model_version,
         confidence=r.confidence if ok and math.isfinite(r.confidence) else None,
         geometries=[Shape(r.GEOMETRY, tuple(b)) for b in r.boxes.tolist()] if ok else [],
         category_ids=r.category_ids.tolist() if ok else [], scores=[min(1.0, float(s)) for s in r.scores.tolist()]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import Recommendation
-from analysis.sampling import RouterState
+from analysis.sampling import Decision, RouterState
 from services.loop.aggregation import Aggregation
 from services.loop.build import build_router
 from services.loop.config import LoopConfig
@@ -30,7 +30,7 @@ from services.loop.messages import (
     ManualTask,
     encode,
 )
-from services.loop.routing import route
+from services.loop.routing import decide, routed
 
 Annotate = Callable[[ManualTask], ManualAnnotation | None]  # None: nobody annotated the task
 
@@ -39,6 +39,7 @@ Annotate = Callable[[ManualTask], ManualAnnotation | None]  # None: nobody annot
 class StepOutput:
     """What one batch produced, topic by topic, in the order it was produced."""
 
+    decisions: list[Decision] = field(default_factory=list)
     tasks: list[ManualTask] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     annotations: list[ManualAnnotation] = field(default_factory=list)
@@ -64,7 +65,9 @@ class Driver:
             raise ValueError("Driver.step needs an annotate function (absorb recorded annotations instead)")
         out = StepOutput()
         for m in batch:
-            self.route_state, tasks, delivery = route(self.router, self.route_state, m, now)
+            self.route_state, decision = decide(self.router, self.route_state, m)
+            tasks, delivery = routed(decision, m, now)
+            out.decisions.append(decision)
             self.absorb("automation-results", encode(m))
             out.tasks += tasks
             for task in tasks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from analysis.policy.automation import FrameInfo
-from analysis.sampling import Router, RouterState
+from analysis.sampling import Decision, Router, RouterState
 from services.loop.messages.frames import AutomationMessage, Delivery
 from services.loop.messages.manual import ManualTask, task_id
 
@@ -14,16 +14,26 @@ def route(
     router: Router, state: RouterState, m: AutomationMessage, now: float
 ) -> tuple[RouterState, list[ManualTask], Delivery | None]:
     """The router's decision as messages. A frame the engine failed on goes to people (π = 1)."""
+    state, decision = decide(router, state, m)
+    tasks, delivery = routed(decision, m, now)
+    return state, tasks, delivery
+
+
+def decide(router: Router, state: RouterState, m: AutomationMessage) -> tuple[RouterState, Decision]:
+    """The router's decision on one machine-annotated frame (a failed frame has no confidence: π = 1)."""
     confidence = math.nan if m.error is not None or m.confidence is None else m.confidence
-    info = FrameInfo(m.frame_id, confidence, m.stratum, m.model_version, m.time)
-    state, decision = router.route(state, info)
+    return router.route(state, FrameInfo(m.frame_id, confidence, m.stratum, m.model_version, m.time))
+
+
+def routed(decision: Decision, m: AutomationMessage, now: float) -> tuple[list[ManualTask], Delivery | None]:
+    """``decision`` as messages: blind manual tasks (with π), or the delivery of the machine's annotation."""
     if decision.route == "ship":
         delivery = Delivery(
             frame_id=m.frame_id, seq=m.seq, model_version=m.model_version, policy_version=decision.policy_version,
             inclusion_prob=decision.inclusion_prob, time=now, geometries=m.geometries, category_ids=m.category_ids,
             scores=m.scores, tags=m.tags,
         )
-        return state, [], delivery
+        return [], delivery
     tasks = [
         ManualTask.model_validate({
             "task_id": task_id(m.frame_id, copy), "frame_id": m.frame_id, "seq": m.seq, "image": m.image,
@@ -33,4 +43,4 @@ def route(
         })
         for copy in range(1, decision.copies + 1)
     ]
-    return state, tasks, None
+    return tasks, None
