@@ -52,3 +52,15 @@ class GateQueryError(ShadowQAError):
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(f"{field}: {detail}")
         self.field, self.detail = field, detail
+
+
+class NotPublished(ShadowQAError):
+    """Raised when Kafka did not take a record the API must publish before it records it (nothing is recorded)."""
+
+
+class NotPinned(ShadowQAError):
+    """Raised when a release names a stratum that has no pin."""
+
+
+class PinConflict(ShadowQAError):
+    """Raised when a concurrent first pin of the same stratum won (the caller may retry: it then replaces it)."""

@@ -57,10 +57,12 @@ def person(name: str, named: bool) -> str:
     return name if named else HIDDEN
 
 
-def measure_requests(app: FastAPI) -> None:
+def measure_requests(app: FastAPI, routes: list[BaseRoute] | None = None) -> None:
     """Count and time every request by method, route template and status (labels from fixed sets); added last,
-    so outermost: the answers of the other middleware (the body limit's 413) are counted too."""
-    app.add_middleware(MeasureRequests, routes=app.router.routes)
+    so outermost: the answers of the other middleware (the body limit's 413) are counted too. ``routes`` (default:
+    the app's) name the template of a request answered before routing; FastAPI keeps an included router as one
+    route without a template, so an app of included routers passes their routes."""
+    app.add_middleware(MeasureRequests, routes=app.router.routes if routes is None else routes)
 
 
 class MeasureRequests:

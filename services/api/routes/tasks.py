@@ -1,0 +1,91 @@
+"""The annotation queue, as the annotator who holds the leases sees it: claim, look, heartbeat, submit, skip."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from services.api import metrics
+from services.api.deps import Annotator, ApiDep
+from services.api.errors import invalid
+from services.api.queue import Lease
+from services.api.schemas import Skip, Submission, Submitted, TaskView
+from services.api.state import Api
+from services.engine.frame_refs import resolve_frame
+from services.exceptions import InvalidInput
+from services.loop.messages.fields import TaskId
+
+router = APIRouter(prefix="/v1/tasks", tags=["queue"])
+TaskIdPath = Annotated[TaskId, Path()]
+NOT_YOURS: dict[int | str, dict[str, Any]] = {404: {"description": "not your task"}}
+LEASE_GONE: dict[int | str, dict[str, Any]] = {**NOT_YOURS, 409: {"description": "the lease ran out"}}
+
+
+def view(api: Api, lease: Lease, request: Request) -> TaskView:
+    return TaskView(task_id=lease.task_id, frame_id=lease.frame_id, copy_number=lease.copy,
+                    stratum=lease.stratum, image_ref=lease.image,
+                    image_url=str(request.url_for("task_image", task_id=lease.task_id)),
+                    lease_deadline=lease.lease_deadline, lease_seconds=api.config.lease_s)
+
+
+@router.post("/claim", response_model=TaskView,
+             responses={204: {"description": "no task is waiting for you"},
+                        409: {"description": "you hold as many tasks as allowed"}})
+def claim(who: Annotator, request: Request, api: ApiDep) -> Any:
+    lease = api.queue.claim(who.name)
+    if lease is None:
+        return Response(status_code=204)
+    metrics.CLAIMED.labels(api.person(who.name)).inc()
+    return view(api, lease, request)
+
+
+@router.get("")
+def my_tasks(who: Annotator, request: Request, api: ApiDep) -> list[TaskView]:
+    return [view(api, lease, request) for lease in api.queue.mine(who.name)]
+
+
+@router.get("/{task_id:path}/image", name="task_image", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}, **NOT_YOURS})
+def task_image(task_id: TaskIdPath, who: Annotator, api: ApiDep) -> Response:
+    lease = api.queue.held(who.name, task_id)
+    try:
+        frame = resolve_frame(lease.image)
+    except InvalidInput as exc:
+        raise invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
+    if frame.image is None:
+        raise invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
+    return Response(_png(frame.image), media_type="image/png")
+
+
+@router.post("/{task_id:path}/heartbeat", responses=LEASE_GONE)
+def heartbeat(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) -> TaskView:
+    return view(api, api.queue.heartbeat(who.name, task_id), request)
+
+
+@router.post("/{task_id:path}/submit", responses=LEASE_GONE)
+def submit(task_id: TaskIdPath, body: Submission, who: Annotator, api: ApiDep) -> Submitted:
+    row = api.queue.submit(who.name, task_id, [a.annotated() for a in body.annotations], body.tags)
+    metrics.SUBMITTED.labels(api.person(who.name)).inc()
+    return Submitted(task_id=task_id, annotator=who.name, submitted_at=row.submitted_at)
+
+
+@router.post("/{task_id:path}/skip", status_code=204, response_class=Response, responses=LEASE_GONE)
+def skip(task_id: TaskIdPath, body: Skip, who: Annotator, api: ApiDep) -> Response:
+    api.queue.skip(who.name, task_id, body.reason)
+    metrics.SKIPPED.labels(api.person(who.name)).inc()
+    return Response(status_code=204)
+
+
+@router.get("/{task_id:path}", responses=NOT_YOURS)
+def my_task(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) -> TaskView:
+    return view(api, api.queue.held(who.name, task_id), request)
+
+
+def _png(image: Any) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image.squeeze() if image.ndim == 3 and image.shape[2] == 1 else image).save(buffer, "PNG")
+    return buffer.getvalue()
