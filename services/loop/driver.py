@@ -3,7 +3,9 @@
 ``Driver.step`` takes a batch of the engine's messages and does what the router,
 the annotation team, the comparator and the aggregator do online, with no
 delay between them: the policy a window's recommendation names routes the
-frames of the next batch. ``absorb`` / ``compare`` / ``count`` are the same
+frames of the next batch, with the sampling policy given the per-stratum
+evidence so far (``Router.with_evidence``: a policy that learns, such as
+Neyman allocation, adapts; the others ignore it). ``absorb`` / ``compare`` / ``count`` are the same
 steps for records that were routed and annotated elsewhere (a topic snapshot):
 ``replay_snapshot`` drives them. Each (frame, kind) is counted once, as the
 aggregator counts it.
@@ -11,12 +13,14 @@ aggregator counts it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import Recommendation
 from analysis.sampling import Decision, RouterState
+from analysis.sampling.evidence import StratumEvidence
 from services.loop.aggregation import Aggregation
 from services.loop.build import build_router
 from services.loop.config import LoopConfig
@@ -30,7 +34,7 @@ from services.loop.messages import (
     ManualTask,
     encode,
 )
-from services.loop.routing import decide, routed
+from services.loop.routing import decide, frame_info, routed
 
 Annotate = Callable[[ManualTask], ManualAnnotation | None]  # None: nobody annotated the task
 
@@ -58,6 +62,7 @@ class Driver:
         self.pending: dict[str, Pending] = {}
         self.touched: set[str] = set()
         self.counted: set[tuple[str, str]] = set()
+        self.eligible: dict[str, int] = {}  # frames per stratum the policy in force would ship (evidence's N_h)
 
     def step(self, batch: Sequence[AutomationMessage], now: float) -> StepOutput:
         """Route ``batch``, have its tasks annotated, compare what became comparable, count it, apply the policy."""
@@ -65,6 +70,8 @@ class Driver:
             raise ValueError("Driver.step needs an annotate function (absorb recorded annotations instead)")
         out = StepOutput()
         for m in batch:
+            if self.router.policy.ships(frame_info(m)):
+                self.eligible[m.stratum] = self.eligible.get(m.stratum, 0) + 1
             self.route_state, decision = decide(self.router, self.route_state, m)
             tasks, delivery = routed(decision, m, now)
             out.decisions.append(decision)
@@ -111,5 +118,12 @@ class Driver:
                 fresh.append(c)
         recommendations = self.aggregation.add(fresh)
         if recommendations:
-            self.router = self.router.with_policy(recommendations[-1].policy)
+            self.router = self.router.with_policy(recommendations[-1].policy).with_evidence(self.evidence())
         return recommendations
+
+    def evidence(self) -> dict[str, StratumEvidence]:
+        """Per stratum: machine comparisons counted, their 1/π-weighted acceptance, frames eligible to ship."""
+        folds = self.aggregation.folds
+        out = {s: StratumEvidence(f.machine.n, f.machine.estimate if f.machine.n else math.nan,
+                                  self.eligible.get(s, 0)) for s, f in folds.items()}
+        return {**{s: StratumEvidence(frames=n) for s, n in self.eligible.items() if s not in out}, **out}

@@ -21,8 +21,13 @@ def route(
 
 def decide(router: Router, state: RouterState, m: AutomationMessage) -> tuple[RouterState, Decision]:
     """The router's decision on one machine-annotated frame (a failed frame has no confidence: π = 1)."""
+    return router.route(state, frame_info(m))
+
+
+def frame_info(m: AutomationMessage) -> FrameInfo:
+    """What the router and the automation policy see of a frame (a failed frame: confidence NaN)."""
     confidence = math.nan if m.error is not None or m.confidence is None else m.confidence
-    return router.route(state, FrameInfo(m.frame_id, confidence, m.stratum, m.model_version, m.time))
+    return FrameInfo(m.frame_id, confidence, m.stratum, m.model_version, m.time)
 
 
 def routed(decision: Decision, m: AutomationMessage, now: float) -> tuple[list[ManualTask], Delivery | None]:

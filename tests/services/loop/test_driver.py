@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analysis.sampling import unit_hash
-from services.loop.config import LoopConfig
+from analysis.sampling import Decision, unit_hash
+from services.loop.config import LoopConfig, SamplingSpec
 from services.loop.context import CompareContext
 from services.loop.driver import Annotate, Driver, StepOutput
 from services.loop.messages import AutomationMessage, ManualAnnotation, ManualTask, encode
@@ -35,7 +36,7 @@ def people(confidences: dict[str, float]) -> Annotate:
     """Annotators who draw only the car (the machine is accepted) with probability 0.2 + confidence."""
 
     def annotate(task: ManualTask) -> ManualAnnotation:
-        agrees = unit_hash(task.frame_id, "people") < 0.2 + confidences[task.frame_id]
+        agrees = unit_hash(task.frame_id, "people") < 0.2 + confidences[task.frame_id]  # -1: never, 1: always
         objects = [CAR] if agrees else [CAR, *MISSED]
         return ManualAnnotation.model_validate(sample(
             "manual-annotations", task_id=task.task_id, frame_id=task.frame_id, seq=task.seq, copy=task.copy_,
@@ -108,3 +109,36 @@ def test_the_snapshot_of_a_driven_run_replays_to_the_same_recommendations(
         encode(r.model_copy(update={"automation_rate": min(1.0, r.automation_rate + 0.01)})) + b"\n"
         for r in topics["recommendations"]))
     assert len(replay_snapshot(tmp_path, CONFIG).problems) == len(topics["recommendations"])
+
+
+ACCEPTANCE = {"clear": 0.97, "fog": 0.6}  # the fog stratum's acceptance varies most: Neyman audits it more
+
+
+def strata_run(sampling: SamplingSpec) -> list[Decision]:
+    messages = [engine(i).model_copy(update={"stratum": "fog" if i % 3 == 0 else "clear"}) for i in range(N)]
+    stratum = {m.frame_id: m.stratum for m in messages}
+
+    def annotate(task: ManualTask) -> ManualAnnotation:
+        agrees = unit_hash(task.frame_id, "people") < ACCEPTANCE[stratum[task.frame_id]]
+        return people({task.frame_id: 1.0 if agrees else -1.0})(task)
+
+    driver = Driver(replace(CONFIG, sampling=sampling), CompareContext.for_dataset("driving"), annotate)
+    return [d for k in range(0, N, BATCH) for d in driver.step(messages[k:k + BATCH], now=T + k).decisions]
+
+
+def audit_pi(decisions: list[Decision], stratum: str) -> float:
+    """Mean π of the stratum's frames eligible to ship (shipped, or audited with π < 1)."""
+    pis = [d.inclusion_prob for d in decisions if d.frame_id and (d.route == "ship" or d.inclusion_prob < 1.0)
+           and (int(d.frame_id[2:]) % 3 == 0) == (stratum == "fog")]
+    assert len(pis) > 50, stratum
+    return float(np.mean(pis))
+
+
+def test_a_learning_sampling_policy_gets_the_loops_evidence() -> None:
+    """Neyman allocation, named in the config only, is handed each stratum's evidence at every recommender step:
+    it audits the stratum whose acceptance varies most (fog, 0.6) more than the steady one (clear, 0.97);
+    uniform sampling at the same rate audits both alike."""
+    neyman = strata_run(SamplingSpec("neyman", {"rate": 0.3}))
+    assert audit_pi(neyman, "fog") > 1.3 * audit_pi(neyman, "clear")  # 0.39 vs 0.25 (the audit floor)
+    uniform = strata_run(SamplingSpec("uniform", {"rate": 0.3}))
+    assert audit_pi(uniform, "fog") == pytest.approx(audit_pi(uniform, "clear"))
