@@ -54,7 +54,7 @@ def _ls_choice(tag: str, value: str) -> dict[str, Any]:
 
 def _stored(engine: Engine) -> dict[str, tuple[str, list[tuple[list[float], int]], dict[str, str]]]:
     with session_factory(engine)() as s:
-        return {a.task_id: (a.annotator, [(o["bbox"], o["category_id"]) for o in a.objects], a.tags)
+        return {a.task_id: (a.annotator, [(o["geometry"]["xywh"], o["category_id"]) for o in a.objects], a.tags)
                 for a in answers(s)}
 
 
@@ -322,7 +322,7 @@ def test_a_rotated_label_studio_box_is_its_enclosing_box_or_refused_when_asked(
     with session_factory(engine)() as s:
         stored = {a.task_id: a.objects for a in answers(s)}
     (obj,) = stored[first]
-    assert obj["bbox"] == pytest.approx([x, y, right - x, bottom - y], abs=1e-9)
+    assert obj["geometry"]["xywh"] == pytest.approx([x, y, right - x, bottom - y], abs=1e-9)
     assert obj["attributes"] == {"rotation": rotation}
 
 
@@ -336,7 +336,7 @@ def test_a_rotated_cvat_box_is_its_enclosing_box_about_its_centre(engine: Engine
     assert result.json()["submitted"] == [tid], result.text
     with session_factory(engine)() as s:
         (obj,) = answers(s)[0].objects
-    assert obj["bbox"] == pytest.approx([20.0, 10.0, 20.0, 40.0], abs=1e-9)
+    assert obj["geometry"]["xywh"] == pytest.approx([20.0, 10.0, 20.0, 40.0], abs=1e-9)
     assert obj["attributes"] == {"rotation": 90.0}
 
 
