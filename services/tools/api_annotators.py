@@ -141,7 +141,8 @@ class Team:
         if o.delay_ms > 0:
             time.sleep(o.delay_ms / 1000.0)
         objects, tags = annotate_truth(frame_truth(task["image_ref"]), o.seed, task["copy_number"], self._model)
-        body = {"annotations": [obj.model_dump(mode="json") for obj in objects], "tags": tags}
+        body = {"annotations": [{"bbox": list(obj.geometry.value), "category_id": obj.category_id,
+                                 "attributes": obj.attributes} for obj in objects], "tags": tags}  # COCO form
         r = client.post(f"/v1/tasks/{task['task_id']}/submit", json=body)
         if r.status_code == 409:
             self._count("lost", name)
