@@ -70,6 +70,7 @@ dashboards: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check analysis services streams dashboards tests benchmarks scripts
 	$(BIN)/mypy
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
 
 ## bench: run the benchmarks and rewrite BENCHMARKS.md
 bench: $(STAMP)

@@ -41,6 +41,8 @@ from benchmarks.harness import DATA, ROOT, machine, write_section
 from services.infra import kafka
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics, topic_layout
+from services.loop.build import build_router
+from services.loop.config import LoopConfig
 from services.loop.messages import AgreementStats, AutomationMessage, FrameMessage, ManualAnnotation, decode, encode
 from services.loop.routing import route
 from services.settings import load_settings
@@ -48,8 +50,6 @@ from services.tools.annotators import annotate_task, error_model
 from services.tools.kafka import KafkaSink
 from services.tools.pipeline_run import delete_run_topics
 from services.tools.supervisor import Supervisor
-from streams.agents.router import make_router
-from streams.config import PipelineConfig
 
 UNIQUE = 1000  # frames run through the engine once for the recording
 RECORDING = DATA / f"pipeline-recording-{UNIQUE}.jsonl"
@@ -72,8 +72,8 @@ def recording() -> list[Frame]:
 
 
 def _record() -> None:
+    from services.engine.annotate import annotate
     from services.engine.loading import load_runner
-    from services.loop.annotate import annotate
 
     runner = load_runner("builtin:driving-detector")
     frames = [FrameMessage(frame_id=f"driving-s41-{i:06d}", seq=i + 1, image=f"synthetic://driving?seed=41#{i}",
@@ -82,7 +82,7 @@ def _record() -> None:
     lines = []
     for start in range(0, UNIQUE, 32):
         for m in annotate(runner, frames[start:start + 32]):
-            _, tasks, _ = route(make_router(PipelineConfig(consensus_share=1.0), AutomationPolicy()), RouterState(),
+            _, tasks, _ = route(build_router(LoopConfig(consensus_share=1.0), AutomationPolicy()), RouterState(),
                                 m, time.time())
             copies = {t.copy_: annotate_task(t, seed=0, model=people, people=8, now=time.time()) for t in tasks}
             lines.append(orjson.dumps({"automation": orjson.loads(encode(m)),
@@ -93,8 +93,7 @@ def _record() -> None:
 
 def workload(frames: list[Frame], n: int) -> list[tuple[bytes, bytes, list[bytes]]]:
     """n frames (the recording repeated under new ids): (key, automation result, annotations as routed)."""
-    cfg = PipelineConfig()
-    router, state = make_router(cfg, AutomationPolicy()), RouterState()
+    router, state = build_router(LoopConfig(), AutomationPolicy()), RouterState()
     out = []
     for i in range(n):
         base = frames[i % len(frames)]

@@ -21,9 +21,10 @@ from services.db.engine import make_engine, upgrade
 from services.db.sink import writer
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics
+from services.loop.config import WORKER_ROLES as ROLES
 from services.settings import Settings
 from streams.agents import aggregator, automation, comparator, persist, router
-from streams.config import ROLES, PipelineConfig
+from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.lag import ReadPositions
 from streams.policies import PolicyFollower

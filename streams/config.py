@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from analysis.exceptions import InvalidInput
 from services.loop.config import LoopConfig
 
-ROLES = ("automation", "router", "comparator", "aggregator", "persist")
-
 
 @dataclass(frozen=True)
 class PipelineConfig:

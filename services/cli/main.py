@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
+from importlib.metadata import entry_points, version
 
 from analysis.exceptions import ShadowQAError
 from services.cli import (
@@ -22,7 +22,6 @@ from services.cli import (
     replay,
     simulate,
     snapshot,
-    worker,
 )
 from services.cli.parser import Parser, fail
 
@@ -42,7 +41,8 @@ def build_parser() -> Parser:
     recommend.register(commands)
     pipeline.register(commands)
     replay.register(commands)
-    worker.register(commands)
+    for command in entry_points(group="shadowqa.commands"):  # commands of other folders: `worker` (streams/cli.py)
+        command.load()(commands)
     feed.register(commands)
     simulate.register(commands)
     snapshot.register(commands)

@@ -11,18 +11,8 @@ from collections.abc import Iterable
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import GRID_RATES, Guardrails, MaxStep, Recommender, RecommenderConfig, candidates_at_rates
-from analysis.sampling import AuditFloor, Router, SamplingPolicy
-from analysis.sampling.registry import build_policy, policy_params
-from services.loop.config import LoopConfig, SamplingSpec
-
-
-def build_sampling(spec: SamplingSpec, audit_floor: float) -> SamplingPolicy:
-    """The audit sampling policy ``spec`` names, from the registry (``analysis/sampling/registry.py``); a policy
-    that takes a ``floor`` gets the loop's audit floor unless its parameters name one."""
-    params = dict(spec.params)
-    if "floor" in policy_params(spec.kind):
-        params.setdefault("floor", audit_floor)
-    return build_policy(spec.kind, params)
+from analysis.sampling import AuditFloor, Router
+from services.loop.config import LoopConfig, build_sampling
 
 
 def build_router(config: LoopConfig, policy: AutomationPolicy | None = None) -> Router:

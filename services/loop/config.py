@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.exceptions import InvalidInput
+from analysis.sampling import SamplingPolicy
+from analysis.sampling.registry import build_policy, policy_params
 
+LOOP_ROLES = ("automation", "router", "comparator", "aggregator")  # the streaming workers of the shadow loop
+WORKER_ROLES = (*LOOP_ROLES, "persist")  # and the one that writes topics to the database
 DEFAULT_SAMPLING = "confidence"
 DEFAULT_SAMPLING_PARAMS: Mapping[str, Any] = {"scale": 0.3}
 
@@ -60,9 +64,7 @@ class LoopConfig:
         _check("max_step", self.max_step, 0.0 < self.max_step <= 1.0, "in (0, 1]")
         _check("window", self.window, self.window >= 1, ">= 1")
         _check("pending_ttl", self.pending_ttl, self.pending_ttl > 0.0, "> 0")
-        from services.loop.build import build_sampling  # the registry validates kind and parameters
-
-        build_sampling(self.sampling, self.audit_floor)
+        build_sampling(self.sampling, self.audit_floor)  # the registry validates kind and parameters
 
     @property
     def max_weight(self) -> float:
@@ -81,3 +83,12 @@ class LoopConfig:
 def _check(name: str, value: object, ok: bool, must: str) -> None:
     if not ok:
         raise InvalidInput("loop", name, f"must be {must}, got {value}")
+
+
+def build_sampling(spec: SamplingSpec, audit_floor: float) -> SamplingPolicy:
+    """The audit sampling policy ``spec`` names, from the registry (``analysis/sampling/registry.py``); a policy
+    that takes a ``floor`` gets the loop's audit floor unless its parameters name one."""
+    params = dict(spec.params)
+    if "floor" in policy_params(spec.kind):
+        params.setdefault("floor", audit_floor)
+    return build_policy(spec.kind, params)

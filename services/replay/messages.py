@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from services.loop.annotate import automation_message
+from services.engine.annotate import automation_message
 from services.loop.driver import Annotate
 from services.loop.messages import AutomationMessage, ManualAnnotation, ManualTask
 from services.replay.data import ReplayData

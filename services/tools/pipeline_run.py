@@ -37,7 +37,6 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from services.cli.loop_options import loop_args
 from services.datasets.profiles import profile
 from services.db.engine import upgrade
 from services.infra import kafka
@@ -57,6 +56,7 @@ from services.tools.snapshot import export_snapshot
 from services.tools.stall import StallWatch, movement, stall_message
 from services.tools.supervisor import Supervisor, python_env
 from services.tools.watch import TopicWatcher
+from services.tools.worker_args import loop_args
 
 GROUPS_LEAVE_S = 20.0  # a stopped member leaves at once, a killed one when its session times out
 METRICS_OFFSETS = {"automation": 0, "router": 1, "comparator": 2, "aggregator": 3, "persist": 4, "api": 5}

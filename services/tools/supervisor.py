@@ -20,10 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.loop.config import LOOP_ROLES, WORKER_ROLES
 from services.tools.exceptions import WorkerFailed
 
-ROLES = ("automation", "router", "comparator", "aggregator")  # what ``start_all`` starts: the shadow loop
-EXTRA_ROLES = ("persist",)  # started one by one with ``start`` (it needs SHADOWQA_DATABASE_URL in ``env``)
+ROLES = LOOP_ROLES  # what ``start_all`` starts: the shadow loop
+EXTRA_ROLES = tuple(r for r in WORKER_ROLES if r not in LOOP_ROLES)  # started one by one with ``start`` (persist
+# needs SHADOWQA_DATABASE_URL in ``env``)
 STOP_GRACE_S = 15.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding ``services``, ``streams``, ``analysis``
 

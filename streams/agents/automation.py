@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from services.engine.annotate import annotate
 from services.engine.loading import load_runner
 from services.engine.runner import TorchRunner
-from services.loop.annotate import annotate
 from services.loop.messages import AutomationMessage, FrameMessage, InvalidMessage, decode, encode
 from streams import metrics
 from streams.config import PipelineConfig

@@ -18,7 +18,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.cli.loop_options import loop_args
 from services.datasets.profiles import DRIVING
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, topic_layout
@@ -31,6 +30,7 @@ from services.tools.kafka import KafkaSink
 from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics, drive, export_run
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
+from services.tools.worker_args import loop_args
 from tests.integration.conftest import PARTITIONS
 from tests.services.loop.messages.samples import DELETE, sample
 

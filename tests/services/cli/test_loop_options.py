@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.cli.loop_options import loop_args, loop_config
+from services.cli.loop_options import loop_config
 from services.cli.main import build_parser, main
 from services.loop.config import LoopConfig, SamplingSpec
+from services.tools.worker_args import loop_args
 
 
 @pytest.mark.parametrize("config", [

@@ -1,4 +1,8 @@
-"""``shadowqa worker --role ROLE``: one faust worker of the streaming pipeline (docs/streaming.md)."""
+"""``shadowqa worker --role ROLE``: one faust worker of the streaming pipeline (docs/streaming.md).
+
+The command lives beside the workers (``services/`` never imports ``streams/``) and joins the ``shadowqa``
+command through the ``shadowqa.commands`` entry point group (pyproject.toml).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from pathlib import Path
 
 from services.cli.loop_options import add_loop_options, loop_config
 from services.cli.parser import Parser, positive_int
-
-ROLES = ("automation", "router", "comparator", "aggregator", "persist")
+from services.loop.config import WORKER_ROLES
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -16,7 +19,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                             description="Run a faust-streaming worker for one role; start more processes of a "
                             "role to scale it out. Kafka and topics come from SHADOWQA_* settings; the persist "
                             "role writes to SHADOWQA_DATABASE_URL.")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=WORKER_ROLES)
     p.add_argument("--model", default=None, help="automation model (default: the dataset's reference model)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--batch-size", type=positive_int, default=16, help="frames per forward pass (default 16)")
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from services.datasets.profiles import profile
     from services.settings import load_settings
     from streams.config import PipelineConfig
-    from streams.worker import run_worker
+    from streams.worker import run_worker  # faust loads only when a worker runs
 
     settings = load_settings()
     loop = loop_config(args, auto_apply=not args.no_auto_apply)

@@ -1,4 +1,4 @@
-"""The automation step: frame messages in, the engine's annotations out (one per frame, in order)."""
+"""The automation step: frame messages in, the engine's annotations out as automation-results messages."""
 
 from __future__ import annotations
 
