@@ -11,43 +11,36 @@ from analysis.annotations import checks
 from analysis.annotations.model import FloatArray, Objects
 from analysis.exceptions import InvalidInput
 from analysis.geometry.base import GeometryKind
+from analysis.names import Names
 
 K = TypeVar("K")
 
-GEOMETRIES: dict[str, GeometryKind] = {}  # canonical name -> kind
-_NAMES: dict[str, str] = {}  # name or alias -> canonical name
+_KINDS: Names[GeometryKind] = Names("geometry kind")
+GEOMETRIES = _KINDS.values  # canonical name -> kind
 
 
 def register(cls: Callable[[], K]) -> Callable[[], K]:
     """Class decorator: make an instance of ``cls`` known by its ``kind`` and ``aliases``."""
     kind: Any = cls()
-    for name in (kind.kind, *kind.aliases):
-        owner = _NAMES.get(name)
-        if owner is not None and owner != kind.kind:
-            raise InvalidInput("geometry", name, f"already names geometry kind {owner!r}")
-    GEOMETRIES[kind.kind] = kind
-    _NAMES.update({name: kind.kind for name in (kind.kind, *kind.aliases)})
+    _KINDS.add(kind.kind, kind.aliases, kind)
     return cls
 
 
 def unregister(name: str) -> None:
     """Forget kind ``name`` and its aliases (for tests that register a kind of their own)."""
-    kind = GEOMETRIES.pop(_NAMES.get(name, name), None)
-    if kind is not None:
-        for alias in (kind.kind, *kind.aliases):
-            _NAMES.pop(alias, None)
+    _KINDS.remove(name)
 
 
 def known() -> tuple[str, ...]:
-    return tuple(sorted(GEOMETRIES))
+    return _KINDS.names()
 
 
 def get_geometry(kind: str) -> GeometryKind:
     """The kind named ``kind`` (or one of its aliases); the error lists the known kinds."""
-    try:
-        return GEOMETRIES[_NAMES[kind]]
-    except KeyError:
-        raise InvalidInput("options", "geometry", f"unknown kind '{kind}' (known: {list(known())})") from None
+    canonical = _KINDS.canonical(kind)
+    if canonical is None:
+        raise InvalidInput("options", "geometry", f"unknown kind '{kind}' (known: {list(known())})")
+    return GEOMETRIES[canonical]
 
 
 def read_geometry(doc: Any, source: str, where: str) -> tuple[str, Any]:

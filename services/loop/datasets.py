@@ -14,6 +14,7 @@ from typing import Any
 
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
+from analysis.names import Names
 
 
 @dataclass(frozen=True)
@@ -29,32 +30,27 @@ class DatasetProfile:
     aliases: tuple[str, ...] = field(default=())
 
 
-_PROFILES: dict[str, DatasetProfile] = {}
-_ALIASES: dict[str, str] = {}
+_PROFILES: Names[DatasetProfile] = Names("dataset profile")
 
 
 def register(profile: DatasetProfile) -> DatasetProfile:
     """Make ``profile`` known by its name and aliases (registering the same name again replaces it)."""
-    for name in (profile.name, *profile.aliases):
-        owner = _ALIASES.get(name)
-        if owner is not None and owner != profile.name:
-            raise InvalidInput("dataset profile", name, f"already names dataset {owner!r}")
-    _PROFILES[profile.name] = profile
-    _ALIASES.update({name: profile.name for name in (profile.name, *profile.aliases)})
+    _PROFILES.add(profile.name, profile.aliases, profile)
     return profile
 
 
 def canonical(name: str) -> str:
     """The canonical name of ``name`` (a name or an alias)."""
-    if name not in _ALIASES:
+    canonical_name = _PROFILES.canonical(name)
+    if canonical_name is None:
         raise InvalidInput("loop", "dataset", f"unknown dataset {name!r} (known: {', '.join(profile_names())})")
-    return _ALIASES[name]
+    return canonical_name
 
 
 def profile(name: str) -> DatasetProfile:
     """The registered profile named ``name`` (or one of its aliases)."""
-    return _PROFILES[canonical(name)]
+    return _PROFILES.values[canonical(name)]
 
 
 def profile_names() -> tuple[str, ...]:
-    return tuple(sorted(_PROFILES))
+    return _PROFILES.names()
