@@ -9,7 +9,9 @@ The interface the loop uses (its config holds ``sampling: {kind, params}``):
 - ``parse_params(["scale=0.3", "targets.night=40"])``: CLI/Helm strings to a params mapping
   (numbers parsed, dotted names nested: ``{"scale": 0.3, "targets": {"night": 40}}``).
 
-A policy registers itself with ``@register("name")`` on its class, in any module of ``analysis/sampling/``:
+A policy registers itself with ``@register("name")`` (or ``@register("name", "alias", ...)``) on its class, in
+any module of ``analysis/sampling/``; names and aliases are kept in the :class:`~analysis.names.Names` table the
+geometry and dataset registries use, and every lookup takes either.
 the registry imports every module of the package at its first lookup, so adding a policy is one module and
 its test, nothing else edited. A frozen dataclass is built from its init fields (numbers, mappings of numbers,
 strings, and a nested policy given as ``{"kind": ..., **its params}``); a field with
@@ -27,6 +29,8 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from analysis.exceptions import InvalidInput
+from analysis.names import Names
 from analysis.sampling.exceptions import InvalidPolicy
 
 if typing.TYPE_CHECKING:
@@ -34,31 +38,39 @@ if typing.TYPE_CHECKING:
 
 T = TypeVar("T")
 SOURCE = "sampling policy"
-_KINDS: dict[str, type[Any]] = {}
+_KINDS: Names[type[Any]] = Names(SOURCE)
 _discovered = False
 
 
-def register(name: str) -> Callable[[type[T]], type[T]]:
-    """Class decorator: the policy is built by ``build_policy(name, params)``."""
+def register(name: str, *aliases: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator: the policy is built by ``build_policy(name, params)`` (or by one of ``aliases``)."""
     def decorate(cls: type[T]) -> type[T]:
-        known = _KINDS.get(name)
-        if known is not None and known.__qualname__ != cls.__qualname__:
+        known = _KINDS.values.get(name)
+        if known is not None and known.__qualname__ != cls.__qualname__:  # the same class again: a reload
             raise InvalidPolicy(SOURCE, f"kind {name!r}", f"already registered by {known.__qualname__}")
-        _KINDS[name] = cls
+        try:
+            _KINDS.add(name, aliases, cls)
+        except InvalidInput as exc:
+            raise InvalidPolicy(SOURCE, f"kind {exc.where!r}", exc.problem) from None
         return cls
     return decorate
 
 
 def policy_names() -> tuple[str, ...]:
-    """The registered kinds, sorted."""
+    """The registered kinds (canonical names), sorted."""
     _discover()
-    return tuple(sorted(_KINDS))
+    return _KINDS.names()
+
+
+def _kind(name: str) -> type[Any] | None:
+    canonical = _KINDS.canonical(name)
+    return None if canonical is None else _KINDS.values[canonical]
 
 
 def build_policy(kind: str, params: Mapping[str, Any] | None = None) -> SamplingPolicy:
     """The policy registered as ``kind`` with ``params`` validated; InvalidPolicy names what is wrong."""
     _discover()
-    cls = _KINDS.get(kind)
+    cls = _kind(kind)
     if cls is None:
         raise InvalidPolicy(SOURCE, f"kind {kind!r}", f"unknown; known kinds: {', '.join(policy_names())}")
     params = dict(params or {})
@@ -73,7 +85,7 @@ def policy_params(kind: str) -> tuple[str, ...]:
     """The parameter names ``kind`` accepts (of a dataclass policy), e.g. to pass the loop's audit floor
     as ``floor`` only to policies that take one."""
     _discover()
-    cls = _KINDS.get(kind)
+    cls = _kind(kind)
     return tuple(_param_fields(cls)) if cls is not None and dataclasses.is_dataclass(cls) else ()
 
 

@@ -134,3 +134,36 @@ def test_a_policy_added_in_a_test_module_is_built_and_routed_by_name() -> None:
 def test_a_second_class_under_a_taken_name_is_refused() -> None:
     with pytest.raises(InvalidPolicy, match="already registered"):
         register("uniform")(EvenFrames)
+
+
+@register("toy-alias", "toy-other-name")
+@dataclass(frozen=True)
+class AliasedToy(Stateless):
+    """A toy policy known by a second name as well (the Names table the geometry registry uses)."""
+
+    rate: float
+
+    def probability(self, frame: FrameInfo, state: SamplingState) -> float:
+        return self.rate
+
+
+def test_an_alias_builds_the_same_policy_and_is_not_listed_as_a_kind() -> None:
+    assert build_policy("toy-other-name", {"rate": 0.5}) == build_policy("toy-alias", {"rate": 0.5}) == AliasedToy(0.5)
+    assert policy_params("toy-other-name") == ("rate",)
+    assert "toy-alias" in policy_names() and "toy-other-name" not in policy_names()
+
+
+@pytest.mark.parametrize(("name", "aliases"), [
+    ("toy-other-name", ()),  # a name that is another kind's alias
+    ("toy-third", ("uniform",)),  # an alias that is another kind's name
+    ("toy-fourth", ("toy-other-name",)),  # an alias that is another kind's alias
+])
+def test_a_name_or_alias_taken_by_another_kind_is_refused(name: str, aliases: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidPolicy, match="already names sampling policy"):
+        register(name, *aliases)(EvenFrames)
+    assert name not in policy_names()
+
+
+def test_registering_the_same_class_again_keeps_it() -> None:
+    register("toy-alias", "toy-other-name")(AliasedToy)
+    assert build_policy("toy-other-name", {"rate": 0.2}) == AliasedToy(0.2)
