@@ -8,6 +8,8 @@ import sys
 import orjson
 
 from analysis.compare import Comparator, CompareOptions
+from analysis.exceptions import InvalidInput
+from analysis.geometry import GEOMETRIES, BoxGeometry, get_geometry
 from analysis.matching import METHODS, MatchOptions
 from services.cli.parser import Parser, open_interval, positive_int, unit_interval
 from services.io.annotation_files import load_automation, load_manual, load_spec
@@ -29,8 +31,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
-    p.add_argument("--geometry", choices=("box", "mask"), default="box",
-                   help="overlap of boxes or masks (COCO RLE or polygons)")
+    p.add_argument("--geometry", choices=geometry_names(), default="box", metavar="KIND",
+                   help=f"the geometry kind whose overlap matches objects: {', '.join(geometry_names())} (default "
+                        "box; COCO files give boxes, and masks from their segmentation: RLE or polygons)")
     p.add_argument("--max-dets", type=positive_int, default=100,
                    help="coco matching: detections kept per image and class (default 100)")
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
@@ -41,11 +44,20 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.set_defaults(run=run)
 
 
+def geometry_names() -> list[str]:
+    """Every registered geometry kind's name and aliases (analysis/geometry), sorted."""
+    return sorted({name for kind in GEOMETRIES.values() for name in (kind.kind, *kind.aliases)})
+
+
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
-    masks = args.geometry == "mask"
-    manual = load_manual(args.manual, with_masks=masks)
-    automation = load_automation(args.automation, manual, with_masks=masks)
+    kind = get_geometry(args.geometry).kind
+    segmentation = kind != BoxGeometry.kind  # COCO's bbox is always read; any other kind comes from segmentation
+    manual = load_manual(args.manual, with_masks=segmentation)
+    if kind not in manual.objects.geometry:
+        raise InvalidInput("--geometry", args.geometry, f"COCO files give {', '.join(manual.objects.geometry)} "
+                                                        "objects, not this kind (COCO polygons are read as masks)")
+    automation = load_automation(args.automation, manual, with_masks=segmentation)
     matching = MatchOptions(
         method=args.matching, iou_threshold=args.iou, class_aware=not args.class_agnostic,
         geometry=args.geometry, max_dets=args.max_dets,

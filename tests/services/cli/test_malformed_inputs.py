@@ -338,7 +338,9 @@ CASES = [
     bad("iou-not-number", cli("--iou", "abc"), "argument --iou: expected a number in (0, 1]"),
     bad("iou-nan", cli("--iou", "nan"), "argument --iou: must be in (0, 1], got nan"),
     bad("matching-unknown", cli("--matching", "foo"), "argument --matching: invalid choice: 'foo'"),
-    bad("geometry-unknown", cli("--geometry", "polygon"), "argument --geometry: invalid choice"),
+    bad("geometry-unknown", cli("--geometry", "cuboid"), "argument --geometry: invalid choice: 'cuboid'"),
+    bad("geometry-not-in-coco", top("--geometry", "polygon"),  # a registered kind COCO files do not give
+        "--geometry: polygon: COCO files give box2d, mask objects, not this kind"),
     bad("confidence-1", cli("--confidence", "1"), "argument --confidence: must be below 1"),
     bad("max-dets-zero", cli("--max-dets", "0"), "argument --max-dets: must be >= 1, got 0"),
     bad("max-dets-float", cli("--max-dets", "2.5"), "argument --max-dets: expected a positive int"),
