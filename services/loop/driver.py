@@ -110,14 +110,15 @@ class Driver:
         return out
 
     def count(self, comparisons: Iterable[ComparisonMessage]) -> list[Recommendation]:
-        """Count each (frame, kind) once, in order; the recommendations of the windows closed, the last applied."""
+        """Count each (frame, kind) once, in order; the recommendations of the windows closed, the last applied
+        (with ``auto_apply``; without it the router keeps its policy, as the workers' does)."""
         fresh = []
         for c in comparisons:
             if (c.frame_id, c.kind) not in self.counted:
                 self.counted.add((c.frame_id, c.kind))
                 fresh.append(c)
         recommendations = self.aggregation.add(fresh)
-        if recommendations:
+        if recommendations and self.config.auto_apply:
             self.router = self.router.with_policy(recommendations[-1].policy).with_evidence(self.evidence())
         return recommendations
 
