@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
+from analysis.policy.automation import ALL
 from services.datasets.profiles import profile
 from services.loop.config import LoopConfig
 from services.loop.datasets import DatasetProfile
@@ -24,6 +27,7 @@ class ReplayConfig:
     spec: QualitySpec | None = None  # default: the dataset profile's spec
     human: HumanErrorModel = field(default_factory=HumanErrorModel)
     model: str | None = None  # default: the dataset profile's reference model
+    strata: tuple[str, ...] = ()  # frame tags whose values make a frame's stratum, e.g. ("time_of_day",)
     batch_size: int = 32
     device: str = "cpu"
 
@@ -35,6 +39,12 @@ class ReplayConfig:
         if self.frames < self.loop.window:
             raise InvalidInput("replay", "frames", f"need frames >= window, got {self.frames} frames, "
                                f"window {self.loop.window}")
+
+    def stratum(self, tags: Mapping[str, Any]) -> str:
+        """A frame's stratum from its tags: ``key=value`` per name in ``strata`` (``all`` without strata)."""
+        if not self.strata:
+            return ALL
+        return ",".join(f"{key}={tags.get(key, '')}" for key in self.strata)
 
     @property
     def dataset(self) -> str:

@@ -70,8 +70,9 @@ def prepare(cfg: ReplayConfig, progress: bool = False) -> ReplayData:
     report = run_frames(runner, frames, batch_size=cfg.batch_size, total=len(frames), progress=progress)
     machine = to_coco_results(report.results)
     people = tuple(annotate_document(truth, seed=cfg.seed, annotator=k, model=cfg.human) for k in (1, 2))
-    info = [FrameInfo(str(r.frame_id), r.confidence, model_version=r.model_version,
-                      time=i / cfg.frames_per_second) for i, r in enumerate(report.results)]
+    info = [FrameInfo(str(r.frame_id), r.confidence, cfg.stratum(f.meta.get("tags", {})),
+                      model_version=r.model_version, time=i / cfg.frames_per_second)
+            for i, (f, r) in enumerate(zip(frames, report.results, strict=True))]
     return ReplayData(
         frames=frames, results=report.results, info=info, machine=machine, people=(people[0], people[1]),
         machine_vs_people=counts_against(machine, people[0], cfg),

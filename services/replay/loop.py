@@ -20,6 +20,7 @@ from analysis.sampling import Decision, Router
 from services.loop.context import CompareContext
 from services.loop.driver import Driver
 from services.loop.recommend import observation
+from services.loop.routing import frame_info
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData
 from services.replay.messages import automation_messages, people
@@ -50,6 +51,7 @@ class WindowRecord:
 class LoopRun:
     windows: list[WindowRecord] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    eligible: list[bool] = field(default_factory=list)  # per frame: the policy in force would ship it
     observations: list[Observation] = field(default_factory=list)
     consensus: list[Observation] = field(default_factory=list)
     candidates: tuple[float, ...] = ()
@@ -62,6 +64,7 @@ def run_loop(cfg: ReplayConfig, data: ReplayData) -> LoopRun:
     gate_state, start, gated = gate.start(), 0, 0
     for i, message in enumerate(automation_messages(data, cfg.dataset)):
         router = driver.router
+        run.eligible.append(router.policy.ships(frame_info(message)))
         out = driver.step([message], now=message.time)
         run.decisions += out.decisions
         run.observations += [observation(c) for c in out.comparisons if c.kind == "machine"]
