@@ -14,6 +14,7 @@ from services.infra.client import broker_ready
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, delete_topics, topic_layout
 from services.settings import Settings, load_settings
+from services.tools.pipeline_run import delete_run_topics
 
 PARTITIONS = 4
 
@@ -40,3 +41,12 @@ def topics(kafka_bootstrap: str, settings: Settings) -> Iterator[TopicNames]:
     create_topics(kafka_bootstrap, topic_layout(names, PARTITIONS, settings.retention_hours))
     yield names
     delete_topics(kafka_bootstrap, names.all())
+
+
+@pytest.fixture
+def run_topics(kafka_bootstrap: str, settings: Settings) -> Iterator[TopicNames]:
+    """Topics for a run of the workers; deleted after with the workers' internal topics and consumer groups."""
+    names = TopicNames(prefix=f"p{uuid.uuid4().hex[:12]}-")
+    create_topics(kafka_bootstrap, topic_layout(names, PARTITIONS, settings.retention_hours))
+    yield names
+    delete_run_topics(kafka_bootstrap, names.prefix)

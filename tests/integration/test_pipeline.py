@@ -10,8 +10,7 @@ import re
 import socket
 import time
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,32 +19,22 @@ import pytest
 
 from services.datasets.profiles import DRIVING
 from services.infra.topic_names import TopicNames
-from services.infra.topics import create_topics, topic_layout
 from services.loop.config import LoopConfig
 from services.loop.messages import DeadLetter, decode
 from services.loop.offline import OfflineResult, replay_snapshot
 from services.loop.tally import Tally
 from services.settings import Settings
 from services.tools.kafka import KafkaSink
-from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics, drive, export_run
+from services.tools.pipeline_run import RunOptions, annotators, drive, export_run
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
-from tests.integration.conftest import PARTITIONS
 from tests.services.loop.messages.samples import DELETE, sample
 
 # a reachable target, so the recommender certifies thresholds and the router follows the published policies
 REACHABLE = LoopConfig(target=0.5, dataset=DRIVING.name)
 
 Tick = Callable[[Tally, Supervisor], None]
-
-
-@pytest.fixture
-def run_topics(kafka_bootstrap: str, settings: Settings) -> Iterator[TopicNames]:
-    names = TopicNames(prefix=f"p{uuid.uuid4().hex[:12]}-")
-    create_topics(kafka_bootstrap, topic_layout(names, PARTITIONS, settings.retention_hours))
-    yield names
-    delete_run_topics(kafka_bootstrap, names.prefix)
 
 
 def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOptions,
