@@ -7,6 +7,7 @@ and only walk records here when something is wrong, to say precisely what.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +73,8 @@ def number(
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(source, where, f"expected a number, got {describe(value)}")
+    if isinstance(value, int) and not -sys.float_info.max <= value <= sys.float_info.max:  # no float holds it
+        raise InvalidInput(source, where, f"must be finite, got an integer of {value.bit_length()} bits")
     if not math.isfinite(value):
         raise InvalidInput(source, where, f"must be finite, got {value}")
     if minimum is not None and value < minimum:

@@ -33,8 +33,12 @@ class BoxGeometry:
         if type(xywh) is list and len(xywh) == 4:
             x, y, w, h = xywh
             if (type(x) in _NUMBERS and type(y) in _NUMBERS and type(w) in _NUMBERS and type(h) in _NUMBERS
-                    and w >= 0 and h >= 0 and math.isfinite(x + y + w + h)):
-                return float(x), float(y), float(w), float(h)
+                    and w >= 0 and h >= 0):
+                try:  # not contextlib.suppress: this path is hot, and a try costs nothing until it raises
+                    if math.isfinite(x + y + w + h):
+                        return float(x), float(y), float(w), float(h)
+                except OverflowError:  # an int no float holds: the exact checks below name it
+                    pass
         return checks.box(checks.field(doc, "xywh", source, where), source, f"{where}.xywh")
 
     def write(self, value: Sequence[float]) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def test_wire_forms_read_and_write_back(doc: dict[str, Any], value: Any) -> None
     ({"type": "box2d", "xywh": [0, 0, -1, 1]}, r"geometry.xywh: width is negative"),
     ({"type": "box2d", "xywh": [0, 0, 1]}, r"geometry.xywh: expected \[x, y, width, height\], got 3 values"),
     ({"type": "box2d", "xywh": [0, float("nan"), 1, 1]}, r"geometry.xywh\[1\]: must be finite"),
+    ({"type": "box2d", "xywh": [10**400, 0, 1, 1]}, r"geometry.xywh\[0\]: must be finite, got an integer of 1329"),
+    ({"type": "box2d", "xywh": [10**400, -10**400, 1, 1]}, r"geometry.xywh\[0\]: must be finite"),  # sum 2
+    ({"type": "polygon", "parts": [[0, 0, 4, -10**400, 2, 3]]}, r"geometry.parts\[0\]\[3\]: must be finite"),
     ({"type": "mask", "size": [2, 2], "counts": [1, 2]}, r"runs cover 3 pixels, the mask has 4"),
     ({"type": "polygon", "parts": [[0, 0, 1, 1]]}, r"geometry.parts\[0\]: a polygon part needs"),
     ({"type": "polygon", "parts": []}, r"needs at least one part"),
