@@ -32,6 +32,7 @@ from services.settings import load_settings
 from services.tools.pipeline_run import delete_run_topics
 
 STRATA = tuple(f"s{k}" for k in range(10))
+RATE = 10.0  # comparisons per second of comparison time: a team of a few hundred people, each a frame a minute
 PROGRESS_EVERY_S = 10.0
 STALL_S = 300.0  # no progress in the count for this long: the worker is stuck, not slow
 
@@ -53,7 +54,7 @@ def _record(i: int) -> bytes:
         kind="consensus" if consensus else "machine", accepted=(i * 7919) % 100 < 85,
         inclusion_prob=1.0 if i % 3 else 0.25, stratum=STRATA[i % len(STRATA)],
         confidence=None if consensus else (i % 997) / 997, model_version="people" if consensus else "m1",
-        time=1_700_000_000.0 + i / 100, tp=3, fp=0, fn=1, mean_iou=0.8, policy_version=1,
+        time=1_700_000_000.0 + i / RATE, tp=3, fp=0, fn=1, mean_iou=0.8, policy_version=1,
     )
     return encode(message)
 

@@ -115,6 +115,5 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
         engine = make_engine(settings.database_url)
         persist.register(app, names, dead, writer(engine, hash_salt=cfg.loop.salt), partial(upgrade, engine))
     else:
-        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names.comparisons, names.recommendations,
-                            positions)
+        aggregator.register(app, topics, cfg, settings.kafka_bootstrap, names, positions)
     return app

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from services.cli.loop_options import add_loop_options, loop_config
-from services.cli.parser import Parser, positive_int
+from services.cli.parser import Parser, positive_int, seconds
 from services.loop.config import WORKER_ROLES
 
 
@@ -24,7 +24,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--batch-size", type=positive_int, default=16, help="frames per forward pass (default 16)")
     add_loop_options(p)
-    p.add_argument("--no-auto-apply", action="store_true", help="recommend only; never publish policies")
+    p.add_argument("--no-auto-apply", action="store_true",
+                   help="recommend only: the policy in force changes only by people's pins (POST /v1/policy)")
+    p.add_argument("--checkpoint-interval", type=seconds, default=30.0, metavar="SECONDS",
+                   help="aggregator: seconds between checkpoints of its state (default 30); a restart reads the "
+                   "latest checkpoint and the comparisons after it")
     p.add_argument("--ready-file", type=Path, help="file written once the worker's agents are running")
     p.add_argument("--metrics-port", type=positive_int, metavar="PORT",
                    help="serve Prometheus metrics (with the role's consumer lag) on METRICS_HOST:PORT/metrics")
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     loop = loop_config(args, auto_apply=not args.no_auto_apply)
     cfg = PipelineConfig(
         loop=loop, model=args.model or profile(loop.dataset).reference_model, device=args.device,
-        batch_size=args.batch_size, engine_delay_s=settings.test_engine_delay_s,
+        batch_size=args.batch_size, checkpoint_interval=args.checkpoint_interval,
+        engine_delay_s=settings.test_engine_delay_s,
     )
     run_worker(settings, cfg, args.role, args.loglevel, args.ready_file, args.metrics_port, args.metrics_host)
     return 0

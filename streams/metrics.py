@@ -32,6 +32,11 @@ TARGET = Gauge("shadowqa_acceptance_target", "Acceptance target the stratum's es
                ["stratum"])
 ROWS_PERSISTED = Counter("shadowqa_rows_persisted", "Rows the persist worker inserted (replays insert none)",
                          ["table"])
+CHECKPOINT = Gauge("shadowqa_aggregator_checkpoint_offset",
+                   "The comparisons offset the aggregator's latest checkpoint covers (the next record to read)")
+CHECKPOINT_BYTES = Gauge("shadowqa_aggregator_checkpoint_bytes", "Size of the aggregator's latest checkpoint record")
+DEDUP_KEYS = Gauge("shadowqa_aggregator_dedup_keys",
+                   "(frame, kind) keys the aggregator remembers to drop duplicates (the last horizon's)")
 CONSUMER_LAG = Gauge("shadowqa_consumer_lag", "Records on a topic the worker's consumer group has not consumed yet "
                      "(end offsets minus committed offsets, summed over partitions)", ["group", "topic"])
 
@@ -51,6 +56,12 @@ def routed(route: str, copies: int) -> None:
 def compared(comparisons: list[ComparisonMessage]) -> None:
     for c in comparisons:
         COMPARISONS.labels(kind=c.kind).inc()
+
+
+def checkpoint(offset: int, size: int, keys: int) -> None:
+    CHECKPOINT.set(offset)
+    CHECKPOINT_BYTES.set(size)
+    DEDUP_KEYS.set(keys)
 
 
 def counted(comparisons: list[ComparisonMessage]) -> None:

@@ -35,12 +35,15 @@ class TopicSpec:
     partitions: int
     cleanup_policy: str
     retention_ms: int | None = None
+    max_message_bytes: int | None = None  # None: the broker's default (1 MB)
 
     def configs(self) -> dict[str, str]:
         """The topic configuration set at creation."""
         configs = {"cleanup.policy": self.cleanup_policy}
         if self.retention_ms is not None:
             configs["retention.ms"] = str(self.retention_ms)
+        if self.max_message_bytes is not None:
+            configs["max.message.bytes"] = str(self.max_message_bytes)
         return configs
 
 

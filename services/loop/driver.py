@@ -13,7 +13,6 @@ aggregator counts it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,7 +60,6 @@ class Driver:
         self.aggregation = Aggregation(config)
         self.pending: dict[str, Pending] = {}
         self.touched: set[str] = set()
-        self.counted: set[tuple[str, str]] = set()
         self.eligible: dict[str, int] = {}  # frames per stratum the policy in force would ship (evidence's N_h)
 
     def step(self, batch: Sequence[AutomationMessage], now: float) -> StepOutput:
@@ -110,21 +108,15 @@ class Driver:
         return out
 
     def count(self, comparisons: Iterable[ComparisonMessage]) -> list[Recommendation]:
-        """Count each (frame, kind) once, in order; the recommendations of the windows closed, the last applied
-        (with ``auto_apply``; without it the router keeps its policy, as the workers' does)."""
-        fresh = []
-        for c in comparisons:
-            if (c.frame_id, c.kind) not in self.counted:
-                self.counted.add((c.frame_id, c.kind))
-                fresh.append(c)
-        recommendations = self.aggregation.add(fresh)
-        if recommendations and self.config.auto_apply:
-            self.router = self.router.with_policy(recommendations[-1].policy).with_evidence(self.evidence())
-        return recommendations
+        """Count each (frame, kind) once, in order; the recommendations of the windows closed. The policy they put
+        in force (with ``auto_apply``; without it the router keeps its policy, as the workers' does) routes the
+        next frames, its sampling given the evidence so far."""
+        added = self.aggregation.add_all(comparisons)
+        if added.policies or (added.recommendations and self.config.auto_apply):  # evidence refreshed every window
+            policy = added.policies[-1] if added.policies else self.router.policy
+            self.router = self.router.with_policy(policy).with_evidence(self.evidence())
+        return added.recommendations
 
     def evidence(self) -> dict[str, StratumEvidence]:
         """Per stratum: machine comparisons counted, their 1/π-weighted acceptance, frames eligible to ship."""
-        folds = self.aggregation.folds
-        out = {s: StratumEvidence(f.machine.n, f.machine.estimate if f.machine.n else math.nan,
-                                  self.eligible.get(s, 0)) for s, f in folds.items()}
-        return {**{s: StratumEvidence(frames=n) for s, n in self.eligible.items() if s not in out}, **out}
+        return self.aggregation.evidence(self.eligible)

@@ -5,9 +5,10 @@ comparisons (``LoopConfig.window``: the one meaning of the word) the
 recommender steps over the window's machine and consensus comparisons; the
 first step places the threshold grid at the confidences of that window's
 machine frames. Bets are sized for the largest weight 1/π a frame could carry
-under the policy version it was routed by: 1 under version 0 and under any
-recommended policy that ships nothing, 1/floor otherwise (and for versions this
-fold did not recommend, such as a person's policy). The state is plain data
+under the policy version it was routed by: 1 under version 0; for a published
+version, the bound its owner recorded in ``bounds`` (``Aggregation`` records
+each policy it puts in force: 1 if it ships nothing, 1/floor otherwise);
+1/floor for any version not recorded. The state is plain data
 (``to_dict`` / ``from_dict``) so a checkpoint can store it; it does not grow
 with history, only with the open window.
 """
@@ -20,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from analysis.recommend import Recommendation, Recommender, RecommenderState
-from services.loop.build import build_recommender, build_router, recommender_on_grid
+from services.loop.build import build_recommender, recommender_on_grid
 from services.loop.config import LoopConfig
 from services.loop.messages import ComparisonMessage
 from services.loop.plain import from_plain, to_plain
@@ -95,9 +96,8 @@ class RecommenderFold:
             people = [observation(c) for c in group if c.kind == "consensus"]
             current, recommendation = recommender.update(current, machine, people, max_weight=bound)
         assert recommendation is not None
-        bound = build_router(self.config, recommendation.policy).max_weight
-        bounds = {**state.bounds, recommendation.policy.version: bound}
-        return RecommenderFoldState(candidates=state.candidates, recommender=current, bounds=bounds), recommendation
+        state = RecommenderFoldState(candidates=state.candidates, recommender=current, bounds=state.bounds)
+        return state, recommendation
 
 
 @lru_cache(maxsize=8)

@@ -7,6 +7,7 @@ rebuilt from the dataclass's type hints; nothing is pickled.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return [to_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf", "-inf", "nan": JSON has no such numbers (orjson would write null)
     return value
 
 
@@ -45,7 +48,7 @@ def from_plain(kind: Any, doc: Any) -> Any:
         key, value = args
         return {from_plain(key, k): from_plain(value, v) for k, v in doc.items()}
     if kind is float:
-        return float(doc)
+        return float(doc)  # a number, or "inf" / "-inf" / "nan"
     if kind is int:
         return int(doc)
     return doc

@@ -13,8 +13,11 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 
 from analysis.observations import Observation
+from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import Recommendation
+from analysis.sampling.evidence import StratumEvidence
 from services.loop.messages import ComparisonMessage, PolicyMessage, RecommendationMessage
+from services.loop.messages.decisions import EvidenceEntry
 
 
 def weight_bounds(
@@ -52,9 +55,14 @@ def recommendation_message(rec: Recommendation, now: float) -> RecommendationMes
     )
 
 
-def policy_message(rec: Recommendation, now: float) -> PolicyMessage:
+def policy_message(policy: AutomationPolicy, *, applied_by: str, reason: str, now: float,
+                   pinned: Mapping[str, str] | None = None,
+                   evidence: Mapping[str, StratumEvidence] | None = None) -> PolicyMessage:
+    """The ``policies`` record of the policy in force (τ = inf as null), with its pins and evidence."""
     return PolicyMessage(
-        version=rec.policy.version, default=_tau(rec.policy.default),
-        thresholds={k: _tau(v) for k, v in rec.policy.thresholds.items()}, applied_by="recommender (auto-apply)",
-        reason=rec.reason, time=now,
+        version=policy.version, default=_tau(policy.default),
+        thresholds={k: _tau(v) for k, v in policy.thresholds.items()}, applied_by=applied_by, reason=reason,
+        time=now, pinned=dict(pinned or {}),
+        evidence={s: EvidenceEntry(n=e.n, acceptance=None if e.n == 0 else e.acceptance)
+                  for s, e in sorted((evidence or {}).items())},
     )

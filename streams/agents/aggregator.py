@@ -1,15 +1,23 @@
-"""Aggregator and recommender: ``comparisons`` → ``agreement-stats``, ``recommendations`` and ``policies``.
+"""Aggregator and recommender: ``comparisons`` and ``policy-pins`` → ``agreement-stats``, ``recommendations``,
+``policies``.
 
-The aggregator's state is a function of the ``comparisons`` topic: each
-(frame, kind) counted once and fed to the loop's folds (``services/loop/aggregation.py``:
-per-stratum stats, and the recommender stepped once per window of machine comparisons).
-So it keeps no state of its own: every start reads the topic from the
-beginning (no consumer group), catches up to the end offsets it found —
-publishing no stats and no recommendation it has published before, but the
-recommendations of windows closed while it was down — and then follows the
-topic, emitting stats after every batch and a recommendation (and, with
-auto-apply, a policy) after every window. A duplicate comparison (a comparator replay after a
-crash) is recognised by its key and dropped. Run one aggregator process.
+Its state (``services/loop/aggregation.py``: per-stratum stats, the
+recommender's windowing, the policy authority, a window of recently counted
+keys) is a function of the ``comparisons`` and ``policy-pins`` topics. It is
+checkpointed to a compacted state topic (``streams/checkpoint.py``) every
+``checkpoint_interval`` seconds with the offsets it covers, so a start reads
+the latest checkpoint and then only the tail of the topics (no consumer group):
+restart time and memory do not grow with history, and records deleted by
+retention before the checkpoint are not missed. Catching up on the tail it
+publishes no stats, and no recommendation it has published before (the
+``recommendations`` topic has one partition and one writer, so its end offset
+counts them), and then follows the topics, emitting stats after every batch and
+a recommendation after every window. It is the only writer of ``policies``:
+whenever the policy in force changes (a recommendation with auto-apply, a
+person's pin or release) it publishes the new version, and with auto-apply a
+record with fresh evidence after every window. A duplicate comparison (a
+comparator replay after a crash) is recognised by its key and dropped. Run one
+aggregator process.
 """
 
 from __future__ import annotations
@@ -17,17 +25,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from analysis.policy.automation import ALL
+from analysis.policy import pins as pin_records
+from analysis.policy.automation import ALL, AutomationPolicy
+from analysis.policy.pins import InvalidPin
 from analysis.recommend import Recommendation
-from services.loop.aggregation import Aggregation
-from services.loop.config import LoopConfig
+from services.infra.topic_names import TopicNames
+from services.loop.aggregation import Added, Aggregation
 from services.loop.messages import ComparisonMessage, InvalidMessage, decode, encode
 from services.loop.recommend import policy_message, recommendation_message
 from streams import metrics
+from streams.checkpoint import Checkpoint, CheckpointStore
 from streams.config import PipelineConfig
 from streams.lag import ReadPositions
 from streams.topics import Topics
@@ -35,111 +47,154 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, comparisons_topic: str,
-             recommendations_topic: str, positions: ReadPositions | None = None) -> Any:
+def state_topic(names: TopicNames) -> str:
+    return f"{names.prefix}shadowqa-aggregator-state"
+
+
+@dataclass
+class Sent:
+    """What this aggregator (or the one before a restart) published: recommendations, the last policy version.
+
+    ``published`` is the ``recommendations`` topic's end offset at start; ``made`` the recommendations the state
+    has produced since the topic began. Recomputing the tail, the first ``published - made`` are not sent again."""
+
+    published: int
+    made: int = 0
+    policy: int = 0  # version 0 (nothing ships) is what routers assume before any record
+
+    def unpublished(self, recommendations: list[Recommendation]) -> list[Recommendation]:
+        out = [r for i, r in enumerate(recommendations) if self.made + i >= self.published]
+        self.made += len(recommendations)
+        return out
+
+
+def register(app: Any, topics: Topics, cfg: PipelineConfig, bootstrap: str, names: TopicNames,
+             positions: ReadPositions | None = None) -> Any:
     """The aggregator task; its read positions go to ``positions`` (its consumer lag: it has no group)."""
-    derived = [Aggregation(cfg.loop)]
-    counted: set[tuple[str, str]] = set()
-    caught_up: list[bool] = []
 
     @app.task
     async def aggregate() -> None:
+        store = CheckpointStore(bootstrap, state_topic(names))
+        await store.start()
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                     fetch_max_wait_ms=50, max_poll_records=2000)
         await consumer.start()
         try:
-            tps = [TopicPartition(comparisons_topic, p) for p in sorted(consumer.partitions_for_topic(
-                comparisons_topic) or await _partitions(consumer, comparisons_topic))]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            catch_up = {tp: end for tp, end in (await consumer.end_offsets(tps)).items() if end > 0}
-            sent = await _published(consumer, recommendations_topic)
-            log.info("aggregator: catching up on %d comparisons (%d recommendations published before)",
-                     sum(catch_up.values()), sent.published)
-            while True:
-                batches = await consumer.getmany(timeout_ms=200)
-                batch = []
-                for records in batches.values():
-                    for r in records:
-                        try:
-                            c = decode(ComparisonMessage, r.value)
-                        except InvalidMessage as exc:  # the comparator validated it: log, never count
-                            log.error("aggregator: skipping an invalid comparison at %s/%d: %s", r.partition,
-                                      r.offset, exc.reason)
-                            continue
-                        if (c.frame_id, c.kind) not in counted:
-                            counted.add((c.frame_id, c.kind))
-                            batch.append(c)
-                recommendations = sent.unpublished(derived[0].add(batch), cfg.loop.auto_apply)
-                metrics.counted(batch)
-                if positions is not None:
-                    for tp in tps:
-                        positions.set(tp.topic, tp.partition, await consumer.position(tp))
-                for tp in list(catch_up):
-                    if await consumer.position(tp) >= catch_up[tp]:
-                        del catch_up[tp]
-                if catch_up:  # catching up: no stats; recommendations only those never published
-                    await _publish(topics, derived[0].config, recommendations, sent)
-                elif not caught_up:  # once after the catch-up, every stratum's stats as they stand
-                    caught_up.append(True)
-                    await _emit(topics, derived[0], derived[0].folds, recommendations, sent)
-                elif batch:
-                    await _emit(topics, derived[0], {c.stratum for c in batch}, recommendations, sent)
-                await app.producer.flush()
+            await _run(app, topics, cfg, consumer, store, names, positions)
         finally:
             await consumer.stop()
+            await store.stop()
 
     return aggregate
 
 
-async def _partitions(consumer: Any, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # the first metadata may not list the topic yet
-    return set(consumer.partitions_for_topic(topic) or ())
+async def _run(app: Any, topics: Topics, cfg: PipelineConfig, consumer: Any, store: CheckpointStore,
+               names: TopicNames, positions: ReadPositions | None) -> None:
+    comparisons, pins = TopicPartition(names.comparisons, 0), TopicPartition(names.policy_pins, 0)
+    consumer.assign([comparisons, pins])
+    aggregation, sent = await _restore(consumer, store, cfg, comparisons, pins, names)
+    catch_up = (await consumer.end_offsets([comparisons]))[comparisons]
+    caught_up, last_checkpoint, dirty = False, time.monotonic(), False
+    while True:
+        batches = await consumer.getmany(timeout_ms=200)
+        policies = [p for r in batches.get(pins, []) for p in _pin(aggregation, r)]
+        added = aggregation.add_all(_decoded(batches.get(comparisons, [])))
+        added.policies.extend(policies)
+        dirty = dirty or bool(added.counted or policies)
+        metrics.counted(added.counted)
+        position = await consumer.position(comparisons)
+        if positions is not None:
+            positions.set(comparisons.topic, 0, position)
+        fresh = sent.unpublished(added.recommendations)
+        if position < catch_up:  # catching up: no stats; recommendations only those never published
+            await _publish(topics, aggregation, added, fresh, sent)
+        elif not caught_up:  # once after the catch-up, every stratum's stats as they stand
+            caught_up = True
+            await _emit(topics, aggregation, aggregation.folds, added, fresh, sent)
+        else:
+            await _emit(topics, aggregation, {c.stratum for c in added.counted}, added, fresh, sent)
+        await app.producer.flush()
+        if dirty and caught_up and time.monotonic() - last_checkpoint >= cfg.checkpoint_interval:
+            await store.write(Checkpoint(cfg.loop.to_dict(), {"comparisons": position,
+                                                              "policy-pins": await consumer.position(pins)},
+                                         sent.made, sent.policy, aggregation.to_dict()))
+            metrics.checkpoint(position, store.last_bytes, len(aggregation.seen.seen) if aggregation.seen else 0)
+            last_checkpoint, dirty = time.monotonic(), False
 
 
-class Sent:
-    """What this aggregator (or the one before a restart) published: recommendations, the last policy version.
+async def _restore(consumer: Any, store: CheckpointStore, cfg: PipelineConfig, comparisons: TopicPartition,
+                   pins: TopicPartition, names: TopicNames) -> tuple[Aggregation, Sent]:
+    """The state of the latest checkpoint (or a fresh one) with the consumer at the offsets it covers."""
+    rec = TopicPartition(names.recommendations, 0)
+    published = (await consumer.end_offsets([rec]))[rec]
+    checkpoint = await store.latest()
+    if checkpoint is not None and checkpoint.config != cfg.loop.to_dict():
+        differ = sorted(k for k in {*checkpoint.config, *cfg.loop.to_dict()}
+                        if checkpoint.config.get(k) != cfg.loop.to_dict().get(k))
+        log.error("aggregator: the last checkpoint was made under other loop settings (%s): recounting the "
+                  "comparisons still on the topic from its beginning", ", ".join(differ))
+        checkpoint = None
+    if checkpoint is None:
+        await consumer.seek_to_beginning(comparisons, pins)
+        begin = (await consumer.beginning_offsets([comparisons]))[comparisons]
+        if begin > 0:
+            log.warning("aggregator: no checkpoint and the first %d comparisons were deleted by retention: they are "
+                        "not counted", begin)
+        log.info("aggregator: no checkpoint; counting from the beginning (%d recommendations published before)",
+                 published)
+        return Aggregation(cfg.loop), Sent(published)
+    consumer.seek(comparisons, checkpoint.offsets["comparisons"])
+    consumer.seek(pins, checkpoint.offsets["policy-pins"])
+    aggregation = Aggregation.from_dict(cfg.loop, checkpoint.aggregation)
+    log.info("aggregator: restored the checkpoint at comparisons offset %d (%d counted); reading the tail",
+             checkpoint.offsets["comparisons"], aggregation.counted)
+    return aggregation, Sent(published, checkpoint.made, checkpoint.policy_published)
 
-    The ``recommendations`` topic has one partition and one writer, so its end offset at start counts the
-    recommendations published before; recomputing them from the start, the first that many are not sent again
-    and the rest are (those of windows closed while no aggregator ran)."""
 
-    def __init__(self, published: int) -> None:
-        self.published = published  # recommendations on the topic at start
-        self.made = 0  # recommendations recomputed since start
-        self.policy = -1  # the last policy version published to ``policies``
-
-    def unpublished(self, recommendations: list[Recommendation], auto_apply: bool) -> list[Recommendation]:
-        out = []
-        for r in recommendations:
-            if self.made >= self.published:
-                out.append(r)
-            elif auto_apply:
-                self.policy = r.policy.version
-            self.made += 1
-        return out
+def _decoded(records: Iterable[Any]) -> list[ComparisonMessage]:
+    out = []
+    for r in records:
+        try:
+            out.append(decode(ComparisonMessage, r.value))
+        except InvalidMessage as exc:  # the comparator validated it: log, never count
+            log.error("aggregator: skipping an invalid comparison at offset %d: %s", r.offset, exc.reason)
+    return out
 
 
-async def _published(consumer: Any, topic: str) -> Sent:
-    tp = TopicPartition(topic, 0)
-    return Sent(int((await consumer.end_offsets([tp]))[tp]))
+def _pin(aggregation: Aggregation, record: Any) -> list[AutomationPolicy]:
+    if record.value is None:
+        return []
+    try:
+        return aggregation.pin(pin_records.decode(record.value))
+    except InvalidPin as exc:  # the API validated it: log, never apply
+        log.error("aggregator: skipping an invalid policy-pins record at offset %d: %s", record.offset, exc)
+        return []
 
 
-async def _emit(topics: Topics, derived: Aggregation, strata: Iterable[str],
-                recommendations: list[Recommendation], sent: Sent) -> None:
+async def _emit(topics: Topics, aggregation: Aggregation, strata: Iterable[str], added: Added,
+                fresh: list[Recommendation], sent: Sent) -> None:
     now = time.time()
-    for stats in derived.stats(strata, time=now):
+    for stats in aggregation.stats(strata, time=now):
         metrics.stats(stats)
         await topics.out.agreement_stats.send(key=stats.stratum.encode(), value=encode(stats))
-    await _publish(topics, derived.config, recommendations, sent)
+    await _publish(topics, aggregation, added, fresh, sent)
 
 
-async def _publish(topics: Topics, config: LoopConfig, recommendations: list[Recommendation], sent: Sent) -> None:
+async def _publish(topics: Topics, aggregation: Aggregation, added: Added, fresh: list[Recommendation],
+                   sent: Sent) -> None:
+    """The batch's unpublished recommendations, then the policy in force when its version is new, or (with
+    auto-apply) when a new recommendation refreshed the evidence."""
     now = time.time()
-    for recommendation in recommendations:
+    for recommendation in fresh:
         message = recommendation_message(recommendation, now)
         metrics.recommendation(message)
         await topics.out.recommendations.send(key=ALL.encode(), value=encode(message))
-        if config.auto_apply and recommendation.policy.version != sent.policy:
-            sent.policy = recommendation.policy.version
-            await topics.out.policies.send(key=b"policy", value=encode(policy_message(recommendation, now)))
+    authority = aggregation.authority
+    policy = authority.effective()
+    if policy.version > sent.policy or (fresh and aggregation.config.auto_apply):
+        applied_by = "recommender (auto-apply)" if not added.policies or fresh else "pin"
+        reason = fresh[-1].reason if fresh else "a person's pin or release"
+        await topics.out.policies.send(key=b"policy", value=encode(policy_message(
+            policy, applied_by=applied_by, reason=reason, now=now, pinned=authority.pinned(),
+            evidence=aggregation.evidence())))
+        sent.policy = max(sent.policy, policy.version)

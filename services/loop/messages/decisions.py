@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from analysis.gate import Decision
 from analysis.policy.automation import ALL
@@ -90,8 +90,22 @@ class RecommendationMessage(Message):
     time: Time
 
 
+class EvidenceEntry(BaseModel):
+    """One stratum's audited machine comparisons and their 1/π-weighted acceptance (null while n is 0)."""
+
+    model_config = Message.model_config
+
+    n: Count
+    acceptance: Unit | None
+
+
 class PolicyMessage(Message):
-    """The automation policy in force: τ per stratum and the default (null: automation rate 0)."""
+    """The automation policy in force: τ per stratum and the default (null: automation rate 0).
+
+    ``pinned`` names who pinned each pinned stratum (``*``: the default); ``evidence`` is the per-stratum
+    evidence when it was published, for sampling policies that learn (Neyman allocation). The aggregator
+    publishes a record whenever the version changes, and one with the same version and fresh evidence after
+    every recommender step."""
 
     KIND = "policies"
 
@@ -101,3 +115,5 @@ class PolicyMessage(Message):
     applied_by: Text
     reason: str
     time: Time
+    pinned: dict[str, Text] = Field(default_factory=dict)
+    evidence: dict[str, EvidenceEntry] = Field(default_factory=dict)

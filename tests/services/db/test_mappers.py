@@ -64,8 +64,11 @@ BACK: list[tuple[Message, Callable[[Any], Base], Callable[[Any], Message]]] = [
     (message(AgreementStats), mappers.stats_row, mappers.stats_message),
     (message(AgreementStats, human_floor=None, estimate=None, n=0), mappers.stats_row, mappers.stats_message),
     (message(RecommendationMessage), mappers.recommendation_row, mappers.recommendation_message),
-    (message(PolicyMessage), mappers.policy_row, mappers.policy_message),
-    (message(PolicyMessage, default=0.5, thresholds={}), mappers.policy_row, mappers.policy_message),
+    # who pinned what is stored in policy_pins (the API's table), and the evidence routers learn from is
+    # transient: the policies table keeps the policy itself
+    (message(PolicyMessage, pinned={}, evidence={}), mappers.policy_row, mappers.policy_message),
+    (message(PolicyMessage, default=0.5, thresholds={}, pinned={}, evidence={}), mappers.policy_row,
+     mappers.policy_message),
 ]
 
 

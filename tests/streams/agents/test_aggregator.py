@@ -3,10 +3,10 @@ that re-reads the topic, and carried over by their plain-data state."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
+import orjson
 import pytest
 
 from analysis.recommend import Recommendation
@@ -125,7 +125,7 @@ def test_the_folds_state_as_plain_json_carries_on_exactly(seed: int, cut: int) -
     comparisons, whole_run, recs = whole(seed)
     first = Aggregation(CFG)
     before = first.add(comparisons[:cut])
-    doc = json.loads(json.dumps(first.to_dict()))
+    doc = orjson.loads(orjson.dumps(first.to_dict()))  # the checkpoint's codec (NaN and inf as strings)
     restored = Aggregation.from_dict(CFG, doc)
     assert restored.to_dict() == first.to_dict()
     after = restored.add(comparisons[cut:])

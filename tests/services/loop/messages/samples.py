@@ -56,7 +56,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "policies": {
         "schema_version": 1, "version": 4, "default": None, "thresholds": {"all": 0.9}, "applied_by": "recommender",
-        "reason": "certified", "time": T,
+        "reason": "certified", "time": T, "pinned": {"weather=rain": "ops-lead"},
+        "evidence": {"all": {"n": 120, "acceptance": 0.91}, "weather=rain": {"n": 0, "acceptance": None}},
     },
     "dead-letters": {
         "schema_version": 1, "reason": "frames: missing required field 'seq'", "stage": "automation-worker",
