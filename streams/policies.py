@@ -32,12 +32,20 @@ def policy_of(message: PolicyMessage) -> AutomationPolicy:
     )
 
 
+def evidence_of(message: PolicyMessage) -> dict[str, tuple[int, float]]:
+    """The record's per-stratum evidence: (audited machine comparisons, their 1/π-weighted acceptance; NaN at 0)."""
+    return {s: (e.n, math.nan if e.acceptance is None else e.acceptance) for s, e in message.evidence.items()}
+
+
 class PolicyFollower:
-    """The latest valid record of the topic (version 0, nothing ships, until one is published)."""
+    """The latest valid record of the topic (version 0, nothing ships, until one is published), with the
+    per-stratum evidence it carried (for sampling policies that learn). ``current`` is a new object for every
+    record, so a router rebuilds when it is not the one it was built with."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.bootstrap, self.topic = bootstrap, topic
         self.current = AutomationPolicy()
+        self.evidence: dict[str, tuple[int, float]] = {}
         self.caught_up = asyncio.Event()
         self.rejected = 0
 
@@ -51,6 +59,7 @@ class PolicyFollower:
             log.error("policies: ignoring an invalid policy record: %s (%r)", exc.reason, raw[:200])
             return
         self.current = policy_of(message)  # the latest record is the policy in force (a compacted topic)
+        self.evidence = evidence_of(message)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,

@@ -38,3 +38,11 @@ class StratumEvidence:
 
 
 Evidence = Mapping[str, StratumEvidence]
+
+
+def evidence(counted: Mapping[str, tuple[int, float]], frames: Mapping[str, int]) -> dict[str, StratumEvidence]:
+    """Per stratum: ``counted`` (audited machine comparisons, their 1/π-weighted acceptance, NaN at 0) with
+    ``frames`` (frames seen eligible to ship); a stratum in only one of them gets zeros for the other."""
+    out = {s: StratumEvidence(n, acceptance if n else math.nan, frames.get(s, 0)) for s, (n, acceptance)
+           in counted.items()}
+    return {**{s: StratumEvidence(frames=n) for s, n in frames.items() if s not in out}, **out}

@@ -23,7 +23,7 @@ from analysis.policy.authority import PolicyAuthority
 from analysis.policy.automation import AutomationPolicy
 from analysis.policy.pins import Pin, Release
 from analysis.recommend import Recommendation, Recommender
-from analysis.sampling.evidence import StratumEvidence
+from analysis.sampling.evidence import StratumEvidence, evidence
 from services.loop.aggregate import Folds, StatsFold, StratumFold
 from services.loop.build import build_router
 from services.loop.config import LoopConfig
@@ -102,10 +102,8 @@ class Aggregation:
     def evidence(self, frames: Mapping[str, int] | None = None) -> dict[str, StratumEvidence]:
         """Per stratum: machine comparisons counted and their 1/π-weighted acceptance; ``frames`` (frames per
         stratum the policy in force would ship, counted by the router) when given."""
-        frames = frames or {}
-        out = {s: StratumEvidence(f.machine.n, f.machine.estimate if f.machine.n else math.nan, frames.get(s, 0))
-               for s, f in self.folds.items()}
-        return {**{s: StratumEvidence(frames=n) for s, n in frames.items() if s not in out}, **out}
+        counted = {s: (f.machine.n, f.machine.estimate if f.machine.n else math.nan) for s, f in self.folds.items()}
+        return evidence(counted, frames or {})
 
     @property
     def recommender(self) -> Recommender | None:

@@ -2,7 +2,10 @@
 
 The policy in force is the latest record of ``policies`` (``streams/policies.py``);
 decisions hash (frame id, salt), so a replay of the same results under the
-same policies routes identically.
+same policies routes identically. A sampling policy that learns (Neyman
+allocation) is given the per-stratum evidence each policy record carries, with
+the frames per stratum this worker saw eligible to ship (with several router
+workers, each its share: the allocation uses their proportions).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import time
 from typing import Any
 
 from analysis.sampling import Router, RouterState
+from analysis.sampling.evidence import evidence
 from services.loop.build import build_router
 from services.loop.messages import AutomationMessage, InvalidMessage, decode, encode
-from services.loop.routing import route
+from services.loop.routing import frame_info, route
 from streams import metrics
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
@@ -24,11 +28,14 @@ from streams.topics import Topics
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, policies: PolicyFollower) -> Any:
     state = [RouterState()]
     router_now: list[Router] = [build_router(cfg.loop, policies.current)]
+    eligible: dict[str, int] = {}  # frames per stratum the policy in force would ship, as this worker saw them
 
     def current() -> Router:
-        """The router under the policy in force (rebuilt only when the policy changed)."""
+        """The router under the policy in force (rebuilt only when a policy record arrived), its sampling given
+        the record's evidence and the frames this worker saw."""
         if router_now[0].policy is not policies.current:
-            router_now[0] = build_router(cfg.loop, policies.current)
+            learnt = evidence(policies.evidence, eligible)
+            router_now[0] = build_router(cfg.loop, policies.current).with_evidence(learnt)
         return router_now[0]
 
     @app.task
@@ -46,7 +53,10 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                     await dead.reject(event, exc.reason, "router")
                     continue
                 try:
-                    state[0], tasks, delivery = route(current(), state[0], message, time.time())
+                    router = current()
+                    if router.policy.ships(frame_info(message)):
+                        eligible[message.stratum] = eligible.get(message.stratum, 0) + 1
+                    state[0], tasks, delivery = route(router, state[0], message, time.time())
                 except Exception as exc:  # the error policy: dead-letter it and go on
                     await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")
                     continue

@@ -80,3 +80,19 @@ def test_policy_of_keeps_numbers() -> None:
     p = policy_of(PolicyMessage.model_validate(sample("policies", version=1, default=0.0, thresholds={"a": 1.0})))
     assert (p.default, dict(p.thresholds), p.version) == (0.0, {"a": 1.0}, 1)
     assert isinstance(p.default, float) and isinstance(p.thresholds["a"], float)
+
+
+def test_the_evidence_a_record_carries_is_kept_with_the_policy_and_read_into_stratum_evidence() -> None:
+    """Online, a learning sampling policy gets the evidence with the policy record (Neyman allocation)."""
+    from analysis.sampling.evidence import StratumEvidence, evidence
+
+    f = follower()
+    doc = sample("policies", version=2, evidence={"day": {"n": 40, "acceptance": 0.9},
+                                                 "night": {"n": 0, "acceptance": None}})
+    f.absorb(encode(PolicyMessage.model_validate(doc)))
+    assert f.evidence["day"] == (40, 0.9) and f.evidence["night"][0] == 0 and math.isnan(f.evidence["night"][1])
+    got = evidence(f.evidence, {"day": 300, "rain": 12})
+    assert got["day"] == StratumEvidence(40, 0.9, 300) and got["rain"] == StratumEvidence(frames=12)
+    assert got["night"].n == 0 and got["night"].frames == 0 and math.isnan(got["night"].acceptance)
+    f.absorb(encode(PolicyMessage.model_validate(sample("policies", version=3, evidence={}))))
+    assert f.evidence == {}  # a record without evidence: nothing learnt any more
