@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from analysis.geometry import BoxGeometry, write_geometry
 from services.api.formats import Format
 from services.api.tokens import Name, Role
 from services.loop.messages import AnnotatedObject
@@ -28,6 +29,7 @@ from services.loop.messages.fields import (
     Tags,
     valid_text,
 )
+from services.loop.messages.geometry import Shape
 
 OBJECTS_MAX = 10_000  # objects of one submission
 SUBMISSION_MAX_BYTES = 512 * 1024  # a submission's objects and tags, encoded as they travel on manual-annotations
@@ -55,23 +57,52 @@ class TaskView(BaseModel):
     lease_seconds: float
 
 
+GEOMETRY_SCHEMA = {
+    "type": "object", "required": ["type"], "additionalProperties": True,
+    "properties": {"type": {"type": "string", "description": "a registered geometry kind (analysis/geometry)"}},
+    "examples": [{"type": "box2d", "xywh": [412.0, 188.5, 36.0, 80.0]},
+                 {"type": "polygon", "parts": [[10.0, 10.0, 40.0, 10.0, 25.0, 30.0]]}],
+}
+Geometry = Annotated[Shape, WithJsonSchema(GEOMETRY_SCHEMA)]
+
+
 class CocoObject(BaseModel):
-    """One COCO annotation record; fields COCO files carry besides these (id, image_id, area, ...) are ignored."""
+    """One object: its tagged ``geometry`` as manual-annotations carries it, or a COCO record's ``bbox``
+    (read as a ``box2d`` geometry); fields COCO files carry besides these (id, image_id, area, ...) are ignored."""
 
     model_config = ConfigDict(extra="ignore")
 
-    bbox: Box = Field(description="[x, y, width, height] in pixels, finite, width and height >= 0")
+    geometry: Geometry | None = Field(default=None, description=(
+        'tagged geometry, as on manual-annotations: {"type": "box2d", "xywh": [x, y, width, height]}, '
+        '{"type": "polygon", "parts": [[x1, y1, x2, y2, x3, y3, ...], ...]}, {"type": "mask", "size": '
+        '[height, width], "counts": ...} (COCO RLE) or any other registered kind; give it or bbox'))
+    bbox: Box | None = Field(default=None, description=(
+        "COCO [x, y, width, height] in pixels, finite, width and height >= 0: a box2d geometry"))
     category_id: CategoryId
     attributes: Attributes = Field(default_factory=dict, description=(
         f"at most {ENTRIES_MAX}; names of 1 to 64 characters; values true/false, 64-bit integers, finite numbers "
         f"or text of at most {TEXT_VALUE_MAX} characters"))
 
+    @model_validator(mode="after")
+    def _geometry_or_bbox(self) -> CocoObject:
+        if (self.geometry is None) == (self.bbox is None):
+            raise ValueError("give the object's geometry or its COCO bbox" + (", not both" if self.bbox else ""))
+        if self.geometry is None:  # a COCO box, through the registry's box2d kind like any tagged geometry
+            self.geometry = Shape.read(write_geometry(BoxGeometry.kind, self.bbox))
+        try:
+            orjson.dumps(self.geometry.wire())
+        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits (a mask's size): no record holds it
+            raise ValueError(f"geometry: cannot travel on manual-annotations: {exc}") from None
+        return self
+
     def annotated(self) -> AnnotatedObject:
-        return AnnotatedObject(bbox=self.bbox, category_id=self.category_id, attributes=self.attributes)
+        assert self.geometry is not None  # the validator set it
+        return AnnotatedObject(geometry=self.geometry, category_id=self.category_id, attributes=self.attributes)
 
 
 class Submission(Strict):
-    """An annotation in COCO form: boxes [x, y, width, height] in pixels, category ids, and image tags."""
+    """An annotation: objects with tagged geometry (or COCO boxes [x, y, width, height] in pixels), category ids,
+    and image tags."""
 
     annotations: list[CocoObject] = Field(max_length=OBJECTS_MAX)
     tags: Tags = Field(default_factory=dict, description=f"at most {ENTRIES_MAX}; names of 1 to 64 characters, "
