@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from analysis.stats import RatioState
-from analysis.stats.stratified import stratified_ratio
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData
+from services.replay.eligible import eligible_acceptance
 from services.replay.loop import LoopRun
 
 
@@ -66,24 +64,6 @@ def summary(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> dict[str, Any]
         "eligible_acceptance": eligible_acceptance(data, run, cfg.loop.alpha),
         "windows": [_window(w, data) for w in run.windows],
     }
-
-
-def eligible_acceptance(data: ReplayData, run: LoopRun, alpha: float) -> dict[str, Any]:
-    """Acceptance of the frames eligible to ship, stratified over strata (N_h: eligible frames) from their
-    audits: the estimate whose variance the audit allocation (e.g. Neyman's) decides; beside its truth."""
-    eligible = np.array(run.eligible, dtype=bool)
-    strata = [i.stratum for i in data.info]
-    sizes = Counter(s for s, e in zip(strata, eligible, strict=True) if e)
-    audited = {d.frame_id for d, e in zip(run.decisions, eligible, strict=True) if e and d.route == "manual"}
-    states: dict[str, RatioState] = {}
-    for o in run.observations:
-        if o.frame_id in audited:
-            states[o.stratum] = states.get(o.stratum, RatioState()).add(float(o.accepted), 1.0, o.weight)
-    est = stratified_ratio({h: (float(n), states.get(h, RatioState())) for h, n in sizes.items()}, 1.0 - alpha)
-    return {"estimate": _finite(est.estimate), "lower": est.lower, "upper": est.upper, "width": est.width,
-            "n": est.n, "frames": int(eligible.sum()), "audits": len(audited), "strata": len(sizes),
-            "true": float(data.true_accepted[eligible].mean()) if eligible.any() else None,
-            "method": "stratified-hajek-wilson"}
 
 
 def _meets(data: ReplayData, tau: float, target: float) -> bool | None:
