@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import aggregator_restart, agreement, api, engine, models, pipeline, replay
+from benchmarks import aggregator_restart, agreement, api, engine, models, pipeline, replay, sampling
 
 BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main,
               "pipeline": pipeline.main, "api": api.main,
-              "aggregator-restart": aggregator_restart.main}
+              "aggregator-restart": aggregator_restart.main, "sampling": sampling.main}
 
 
 def main() -> None:
