@@ -37,6 +37,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    "without --from-snapshot)")
     p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits)")
     p.add_argument("--seed", type=int, default=0, help="scene and annotator seed (default 0)")
+    p.add_argument("--strata", metavar="TAG[,TAG]", default="",
+                   help="frame tags whose values make a frame's stratum, e.g. time_of_day or digit (default: one "
+                   "stratum); per-stratum policies such as --sampling neyman allocate over them")
     add_loop_options(p, dataset=False)
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec (default: the dataset's)")
     p.add_argument("--model", help="model to replay (default: the dataset's reference model)")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     frames = args.frames or profile(loop.dataset).default_frames
     cfg = ReplayConfig(
         loop=loop, frames=frames, seed=args.seed, source=source, spec=load_spec(args.spec) if args.spec else None,
-        model=args.model, device=args.device,
+        model=args.model, device=args.device, strata=tuple(t for t in args.strata.split(",") if t),
     )
     out = replay(cfg, args.report, progress=not args.no_progress and sys.stderr.isatty())
     s = out.summary

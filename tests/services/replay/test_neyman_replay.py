@@ -11,11 +11,13 @@ machine comparisons, not over the eligible frames the allocation samples. These 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from services.cli.main import main
 from services.loop.config import LoopConfig, SamplingSpec
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData, prepare
@@ -95,3 +97,28 @@ def test_the_eligible_frames_interval_covers_their_true_acceptance(
     e = runs[kind][1]["eligible_acceptance"]
     assert e["lower"] <= e["true"] <= e["upper"]
     assert 0.0 < e["width"] < 0.1 and e["design_width"] > 0.0
+
+
+class Captured(Exception):
+    """Raised by the stand-in replay with the configuration the command built."""
+
+
+@pytest.mark.parametrize(("argv", "strata"), [
+    (["--strata", "digit"], ("digit",)),
+    (["--strata", "weather,time_of_day"], ("weather", "time_of_day")),
+    ([], ()),
+])
+def test_the_command_takes_strata(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], strata: tuple[str, ...],
+) -> None:
+    def replay(cfg: ReplayConfig, report_dir: Path, progress: bool = False) -> None:
+        raise Captured(cfg)
+
+    monkeypatch.setattr("services.replay.run.replay", replay)
+    with pytest.raises(Captured) as caught:
+        main(["replay", "--report", str(tmp_path), "--sampling", "neyman", "--sampling-param", "rate=0.4", *argv])
+    cfg = caught.value.args[0]
+    assert cfg.strata == strata and cfg.loop.sampling.kind == "neyman"
+    assert cfg.stratum({"weather": "rain", "time_of_day": "night", "digit": "3"}) == (
+        ",".join(f"{k}={v}" for k, v in [("digit", "3"), ("weather", "rain"), ("time_of_day", "night")]
+                 if k in strata) or "all")
