@@ -16,8 +16,11 @@ endpoint                     annotator  reader  admin
 ===========================  =========  ======  =====
 /v1/tasks/* (own leases)     yes        no      no
 /v1/gates, /v1/stats,
-/v1/recommendations          no         yes     yes
-/v1/policies, /v1/admin/*    no         no      yes
+/v1/recommendations,
+GET /v1/policy               no         yes     yes
+POST /v1/policy, DELETE
+/v1/policy/pins/*,
+/v1/admin/*                  no         no      yes
 ===========================  =========  ======  =====
 
 An annotator sees a task's frame and nothing of the machine's answer: no
@@ -48,7 +51,7 @@ __all__ = ["Api", "ApiConfig", "create_app"]
 
 def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: str | None = None,
                sink: Sink | None = None, names: TopicNames | None = None, background: bool = True) -> FastAPI:
-    """The API on ``engine`` (migrated by the caller). ``sink`` publishes annotations and policies to Kafka."""
+    """The API on ``engine`` (migrated by the caller). ``sink`` publishes annotations and pins to Kafka."""
     api = Api(engine, config or ApiConfig(), admin_token, sink, names or TopicNames(""))
 
     @contextlib.asynccontextmanager

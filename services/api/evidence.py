@@ -81,7 +81,7 @@ class Evidence:
             return [stats_message(r).model_dump(mode="json", by_alias=True) for r in rows]
 
     def recommendations(self, limit: int) -> list[dict[str, Any]]:
-        """The newest ``limit`` recommendations, newest first, each with its id (what ``POST /v1/policies`` takes)."""
+        """The newest ``limit`` recommendations, newest first, each with its id."""
         with self._sessions() as session:
             rows = session.scalars(select(RecommendationRow).order_by(RecommendationRow.id.desc()).limit(limit)).all()
             return [{"id": r.id, **recommendation_message(r).model_dump(mode="json", by_alias=True)} for r in rows]

@@ -27,6 +27,7 @@ from services.loop.messages.fields import (
     CategoryId,
     Key,
     Tags,
+    Threshold,
     valid_text,
 )
 from services.loop.messages.geometry import Shape
@@ -144,9 +145,28 @@ class TokenOut(BaseModel):
     revoked: bool = False
 
 
-class ApplyPolicy(Strict):
-    recommendation_id: int = Field(ge=1, le=2**62, description="the id of a recommendation (GET /v1/recommendations)")
+class NewPin(Strict):
+    stratum: Annotated[str, Field(min_length=1, max_length=255, description="a stratum key (weather=rain), or * "
+                                                                           "for the default threshold"),
+                       AfterValidator(valid_text)]
+    threshold: Threshold | None = Field(description="τ: frames of the stratum ship at confidence >= τ; null: "
+                                                    "nothing of it ships")
     reason: Reason
+
+
+class PinOut(BaseModel):
+    stratum: str
+    threshold: float | None
+    pinned_by: str
+    reason: str
+    time: float
+
+
+class Released(BaseModel):
+    stratum: str
+    released_by: str
+    time: float
+    pin: PinOut = Field(description="the pin released")
 
 
 class PolicyOut(BaseModel):
@@ -156,6 +176,11 @@ class PolicyOut(BaseModel):
     applied_by: str
     reason: str
     time: float
+
+
+class PolicyInForce(BaseModel):
+    policy: PolicyOut | None = Field(description="the aggregator's latest policy (null before its first)")
+    pins: list[PinOut] = Field(description="the pins recorded; the aggregator applies each over its recommendations")
 
 
 class ExportBatch(Strict):

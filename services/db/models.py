@@ -188,6 +188,18 @@ class PolicyRow(Base):
     time: Mapped[Real]
 
 
+class PolicyPinRow(Base):
+    """A person's pin of one stratum's threshold (null: nothing ships), held until released (the row deleted)."""
+
+    __tablename__ = "policy_pins"
+
+    stratum: Mapped[str] = mapped_column(String(255), primary_key=True)
+    threshold: Mapped[OptionalReal]
+    pinned_by: Mapped[Name]
+    reason: Mapped[str] = mapped_column(Text())
+    time: Mapped[Real]
+
+
 class RouteRow(Base):
     """The router's ledger: one decision per frame, with what it needs to be replayed (policy, π, hash salt)."""
 

@@ -4,9 +4,9 @@ their routes (what a request answered before routing is matched against, for its
 from fastapi import APIRouter
 from starlette.routing import BaseRoute
 
-from services.api.routes import batches, gates, ops, policies, stats, tasks, tokens
+from services.api.routes import batches, gates, ops, policy, stats, tasks, tokens
 
-RESOURCES = (ops, tasks, gates, stats, policies, tokens, batches)
+RESOURCES = (ops, tasks, gates, stats, policy, tokens, batches)
 router = APIRouter()
 for _resource in RESOURCES:
     router.include_router(_resource.router)

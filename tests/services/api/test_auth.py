@@ -26,12 +26,13 @@ def _task_steps(tid: str) -> list[tuple[str, str, dict[str, Any] | None]]:
 QUEUE = [("POST", "/v1/tasks/claim", None), ("GET", "/v1/tasks", None), *_task_steps("driving-s0-000001/1")]
 READING = [("GET", "/v1/gates/*?target=0.5", None), ("GET", "/v1/gates/weather=rain?target=0.5", None),
            ("POST", "/v1/gates/*/flagger", {"metadata": {"target": "0.5"}}), ("GET", "/v1/stats", None),
-           ("GET", "/v1/recommendations", None)]
+           ("GET", "/v1/recommendations", None), ("GET", "/v1/policy", None)]
 ADMINISTERING = [("GET", "/v1/admin/tokens", None), ("POST", "/v1/admin/tokens", {"name": "x", "role": "reader"}),
                  ("DELETE", "/v1/admin/tokens/someone", None), ("POST", "/v1/admin/tokens/someone/rotate", None),
                  ("POST", "/v1/admin/batches/export", EXPORT),
                  ("POST", f"/v1/admin/batches/import{IMPORT_QUERY}", None),
-                 ("POST", "/v1/policies", {"recommendation_id": 1, "reason": "certified"})]
+                 ("POST", "/v1/policy", {"stratum": "*", "threshold": 0.9, "reason": "certified"}),
+                 ("DELETE", "/v1/policy/pins/weather=fog", None)]
 EVERYTHING = QUEUE + READING + ADMINISTERING
 
 
@@ -107,7 +108,7 @@ def test_an_admin_does_not_work_the_queue(seeded: Engine, client: TestClient) ->
 
 def test_readers_and_admins_read_gates_stats_and_recommendations(seeded: Engine, client: TestClient) -> None:
     for headers in (token(seeded, "dashboard", Role.READER), ADMIN):
-        assert list(_answers(client, READING, headers).values()) == [200, 200, 412, 200, 200]
+        assert list(_answers(client, READING, headers).values()) == [200, 200, 412, 200, 200, 200]
 
 
 def test_an_admin_token_from_the_database_administers(seeded: Engine, client: TestClient) -> None:

@@ -1,23 +1,24 @@
-"""``POST /v1/policies``: a recommendation becomes the next policy version, recorded with who applied it, and
-is published to Kafka; when Kafka does not take it, nothing is recorded (503)."""
+"""``/v1/policy``: people pin strata (published on ``policy-pins``, recorded with who pinned), release them, and
+read the policy in force; the aggregator alone writes and numbers ``policies`` (analysis/policy/authority.py)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from analysis.policy.authority import Pin, PolicyAuthority, Release
+from analysis.policy.automation import AutomationPolicy
+from analysis.policy.pins import decode
 from services.api.tokens import BOOTSTRAP, Role
-from services.db.engine import session_factory
 from services.db.models import PolicyRow, RecommendationRow
 from services.infra.topic_names import TopicNames
-from services.loop.messages import PolicyMessage, decode
 from tests.services.api.helpers import ADMIN, ClientFactory, add, token
 from tests.services.tools.memory import MemorySink
 
 TOPICS = TopicNames("t-")
-THRESHOLDS = {"all": 0.9, "weather=fog": None}
 
 
 @dataclass
@@ -28,6 +29,91 @@ class RefusingSink(MemorySink):
         raise ConnectionError("broker unavailable")
 
 
+def _policy(version: int, thresholds: dict[str, float | None]) -> PolicyRow:
+    return PolicyRow(version=version, default_threshold=None, thresholds=thresholds,
+                     applied_by="recommender (auto-apply)", reason="certified", time=float(version))
+
+
+def _published(sink: MemorySink) -> list[tuple[str, bytes, Pin | Release]]:
+    return [(topic, key, decode(value)) for topic, key, value in sink.sent]
+
+
+def test_a_pin_is_recorded_with_who_pinned_published_by_stratum_and_released(engine: Engine,
+                                                                              make_client: ClientFactory) -> None:
+    sink = MemorySink()
+    client = make_client(sink=sink, names=TOPICS)
+    lead, reader = token(engine, "lead", Role.ADMIN), token(engine, "ops", Role.READER)
+
+    answer = client.post("/v1/policy", json={"stratum": "weather=fog", "threshold": 0.95, "reason": "audit"},
+                         headers=lead)
+    assert answer.status_code == 202, answer.text
+    pinned = answer.json()
+    assert (pinned["stratum"], pinned["threshold"], pinned["pinned_by"], pinned["reason"]) == (
+        "weather=fog", 0.95, "lead", "audit")
+    assert client.post("/v1/policy", json={"stratum": "*", "threshold": None, "reason": "stop"},
+                       headers=ADMIN).status_code == 202
+    ((topic, key, event), (_, default_key, default)) = _published(sink)
+    assert (topic, key, event) == (TOPICS.policy_pins, b"weather=fog", Pin("weather=fog", 0.95, "lead", "audit",
+                                                                          pinned["time"]))
+    assert isinstance(default, Pin) and (default_key, default.stratum, default.tau) == (b"*", "*", math.inf)
+    listed = client.get("/v1/policy", headers=reader).json()
+    assert listed["policy"] is None
+    assert [(p["stratum"], p["threshold"], p["pinned_by"]) for p in listed["pins"]] == [
+        ("*", None, BOOTSTRAP), ("weather=fog", 0.95, "lead")]
+
+    assert client.post("/v1/policy", json={"stratum": "weather=fog", "threshold": 0.9, "reason": "r"},
+                       headers=ADMIN).status_code == 202  # a new pin of the stratum replaces the earlier one
+    released = client.delete("/v1/policy/pins/weather=fog", headers=lead)
+    assert released.status_code == 202, released.text
+    assert (released.json()["released_by"], released.json()["pin"]["threshold"]) == ("lead", 0.9)
+    assert _published(sink)[-1][1:] == (b"weather=fog", Release("weather=fog", "lead", "", released.json()["time"]))
+    assert [p["stratum"] for p in client.get("/v1/policy", headers=reader).json()["pins"]] == ["*"]
+    assert client.delete("/v1/policy/pins/weather=fog", headers=lead).status_code == 404
+    assert len(sink.sent) == 4
+
+
+def test_what_the_api_publishes_holds_over_recommendations_until_released(engine: Engine,
+                                                                          make_client: ClientFactory) -> None:
+    sink = MemorySink()
+    client = make_client(sink=sink, names=TOPICS)
+    client.post("/v1/policy", json={"stratum": "weather=fog", "threshold": 0.97, "reason": "r"}, headers=ADMIN)
+    authority = PolicyAuthority().recommend(AutomationPolicy(0.9, {"weather=fog": 0.6}))
+    for _, _, event in _published(sink):
+        authority = authority.absorb(event)
+    pinned_version = authority.version
+    authority = authority.recommend(AutomationPolicy(0.9, {"weather=fog": 0.5}))
+    assert (authority.effective().threshold("weather=fog"), authority.version) == (0.97, pinned_version)
+    client.delete("/v1/policy/pins/weather=fog", headers=ADMIN)
+    authority = authority.absorb(_published(sink)[-1][2])
+    assert (authority.effective().threshold("weather=fog"), authority.version) == (0.5, pinned_version + 1)
+
+
+def test_the_policy_in_force_is_the_latest_the_aggregator_published(engine: Engine, client: TestClient) -> None:
+    add(engine, [_policy(1, {"all": 0.9}), _policy(5, {"all": 0.8, "weather=fog": None})])
+    current = client.get("/v1/policy", headers=ADMIN).json()["policy"]
+    assert (current["version"], current["thresholds"], current["default"]) == (
+        5, {"all": 0.8, "weather=fog": None}, None)
+
+
+def test_when_kafka_does_not_take_the_record_nothing_changes(engine: Engine, make_client: ClientFactory) -> None:
+    good, refusing = MemorySink(), RefusingSink()
+    make_client(sink=good, names=TOPICS).post("/v1/policy", json={"stratum": "a", "threshold": 0.9, "reason": "r"},
+                                              headers=ADMIN)
+    client = make_client(sink=refusing, names=TOPICS)
+    for answer in (client.post("/v1/policy", json={"stratum": "b", "threshold": 0.9, "reason": "r"}, headers=ADMIN),
+                   client.post("/v1/policy", json={"stratum": "a", "threshold": 0.5, "reason": "r"}, headers=ADMIN),
+                   client.delete("/v1/policy/pins/a", headers=ADMIN)):
+        assert answer.status_code == 503 and "broker unavailable" in answer.json()["detail"]
+    assert [(p["stratum"], p["threshold"]) for p in client.get("/v1/policy", headers=ADMIN).json()["pins"]] == [
+        ("a", 0.9)]
+
+
+def test_without_kafka_nothing_can_be_pinned(engine: Engine, client: TestClient) -> None:
+    assert client.post("/v1/policy", json={"stratum": "a", "threshold": 0.9, "reason": "r"},
+                       headers=ADMIN).status_code == 503
+    assert client.get("/v1/policy", headers=ADMIN).json() == {"policy": None, "pins": []}
+
+
 def _recommendation(engine: Engine, policy_version: int, thresholds: dict[str, float | None]) -> int:
     row = RecommendationRow(stratum="all", thresholds=thresholds, automation_rate=0.4, action="raise",
                             reason="certified", policy_version=policy_version, time=1.0)
@@ -35,69 +121,7 @@ def _recommendation(engine: Engine, policy_version: int, thresholds: dict[str, f
     return row.id
 
 
-def _policy(version: int) -> PolicyRow:
-    return PolicyRow(version=version, default_threshold=0.95, thresholds={}, applied_by="recommender",
-                     reason="start", time=1.0)
-
-
-def _policies(engine: Engine) -> list[tuple[int, str, dict[str, float | None], str]]:
-    with session_factory(engine)() as s:
-        return [(p.version, p.applied_by, p.thresholds, p.reason)
-                for p in s.scalars(select(PolicyRow).order_by(PolicyRow.version)).all()]
-
-
-def test_applying_a_recommendation_records_and_publishes_the_next_version(engine: Engine,
-                                                                          make_client: ClientFactory) -> None:
-    sink = MemorySink()
-    client = make_client(sink=sink, names=TOPICS)
-    add(engine, [_policy(1), _policy(5)])
-    rec = _recommendation(engine, 3, THRESHOLDS)
-    lead = token(engine, "lead", Role.ADMIN)
-
-    answer = client.post("/v1/policies", json={"recommendation_id": rec, "reason": "gate passed"}, headers=lead)
-    assert answer.status_code == 201, answer.text
-    applied = answer.json()
-    assert (applied["version"], applied["applied_by"], applied["thresholds"], applied["default"]) == (
-        6, "lead", THRESHOLDS, None)
-    assert _policies(engine)[-1] == (6, "lead", THRESHOLDS, "gate passed")
-    ((topic, key, value),) = sink.sent
-    assert (topic, key) == (TOPICS.policies, b"policy")
-    published = decode(PolicyMessage, value)
-    assert published.model_dump(mode="json", exclude={"schema_version"}) == applied
-    assert sink.flushes >= 1
-
-    again = client.post("/v1/policies", json={"recommendation_id": rec, "reason": "again"}, headers=ADMIN)
-    assert (again.json()["version"], again.json()["applied_by"]) == (7, BOOTSTRAP)
-    ahead = _recommendation(engine, 40, {"all": 0.5})  # made under a newer policy than any recorded here
-    assert client.post("/v1/policies", json={"recommendation_id": ahead, "reason": "r"}, headers=lead
-                       ).json()["version"] == 41
-    assert [v for v, *_ in _policies(engine)] == [1, 5, 6, 7, 41]
-    assert [decode(PolicyMessage, v).version for _, _, v in sink.sent] == [6, 7, 41]
-
-
-def test_when_kafka_does_not_take_the_policy_nothing_is_applied(engine: Engine, make_client: ClientFactory) -> None:
-    client = make_client(sink=RefusingSink(), names=TOPICS)
-    add(engine, [_policy(1)])
-    rec = _recommendation(engine, 1, THRESHOLDS)
-    answer = client.post("/v1/policies", json={"recommendation_id": rec, "reason": "r"}, headers=ADMIN)
-    assert answer.status_code == 503
-    assert "broker unavailable" in answer.json()["detail"]
-    assert [v for v, *_ in _policies(engine)] == [1]
-
-
-def test_without_kafka_or_without_the_recommendation_there_is_nothing_to_apply(engine: Engine,
-                                                                               make_client: ClientFactory) -> None:
-    rec = _recommendation(engine, 1, THRESHOLDS)
-    assert make_client().post("/v1/policies", json={"recommendation_id": rec, "reason": "r"},
-                              headers=ADMIN).status_code == 503
-    sink = MemorySink()
-    missing = make_client(sink=sink).post("/v1/policies", json={"recommendation_id": rec + 1, "reason": "r"},
-                                          headers=ADMIN)
-    assert missing.status_code == 404
-    assert _policies(engine) == [] and sink.sent == []
-
-
-def test_recommendations_are_listed_newest_first_with_the_id_to_apply(engine: Engine, client: TestClient) -> None:
+def test_recommendations_are_listed_newest_first(engine: Engine, client: TestClient) -> None:
     first, second = _recommendation(engine, 1, {"all": 0.9}), _recommendation(engine, 2, {"all": 0.8})
     listed = client.get("/v1/recommendations?limit=5", headers=ADMIN).json()
     assert [(r["id"], r["policy_version"], r["thresholds"]) for r in listed] == [
