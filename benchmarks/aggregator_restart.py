@@ -122,11 +122,12 @@ def _aggregator(prefix: str, until: str, target: float, what: str) -> tuple[floa
     try:
         last, last_change, last_print = -1.0, time.monotonic(), 0.0
         while (value := _metric(port, until)) < target:
+            progress = value + _metric(port, "shadowqa_comparisons_counted_total")
             if process.poll() is not None:
                 raise RuntimeError(f"the aggregator exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
             now = time.monotonic()
-            if value != last:
-                last, last_change = value, now
+            if progress != last:
+                last, last_change = progress, now
             elif now - last_change > STALL_S:
                 raise RuntimeError(f"the aggregator made no progress for {STALL_S:.0f} s ({what}: {value:,.0f})")
             if now - last_print > PROGRESS_EVERY_S:

@@ -114,7 +114,7 @@ async def _run(app: Any, topics: Topics, cfg: PipelineConfig, consumer: Any, sto
         else:
             await _emit(topics, aggregation, {c.stratum for c in added.counted}, added, fresh, sent)
         await app.producer.flush()
-        if dirty and caught_up and time.monotonic() - last_checkpoint >= cfg.checkpoint_interval:
+        if dirty and time.monotonic() - last_checkpoint >= cfg.checkpoint_interval:  # catching up too
             await store.write(Checkpoint(cfg.loop.to_dict(), {"comparisons": position,
                                                               "policy-pins": await consumer.position(pins)},
                                          sent.made, sent.policy, aggregation.to_dict()))
