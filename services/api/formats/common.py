@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from analysis.geometry import BoxGeometry, write_geometry
 from services.exceptions import ShadowQAError
 from services.loop.messages.fields import TaskId
 from services.loop.messages.reasons import reason
@@ -53,9 +54,9 @@ class BatchTask:
 
 @dataclass
 class Answer:
-    """One person's answer to one task as the tool holds it: COCO-form objects (``bbox`` [x, y, w, h] in pixels,
-    ``category_id``, ``attributes``), image tags, and what keeps it from being imported as it is (``problems``:
-    empty when it can be)."""
+    """One person's answer to one task as the tool holds it: objects as the API takes them (tagged ``geometry``,
+    a ``box2d`` ``[x, y, w, h]`` in pixels for a box; ``category_id``, ``attributes``), image tags, and what keeps it
+    from being imported as it is (``problems``: empty when it can be)."""
 
     objects: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
@@ -72,7 +73,8 @@ class Answer:
         if label not in categories:
             self.problems.append(f"{part}: unknown label {label!r} (known: {', '.join(categories)})")
             return False
-        self.objects.append({"bbox": list(box), "category_id": categories[label], "attributes": attributes or {}})
+        self.objects.append({"geometry": write_geometry(BoxGeometry.kind, box), "category_id": categories[label],
+                             "attributes": attributes or {}})
         return True
 
     def add_tag(self, key: str, value: str) -> None:

@@ -17,6 +17,11 @@ from services.api import formats
 from tests.utils.realdata import realdata
 
 
+def box2d(xywh: Any) -> dict[str, Any]:
+    """An object's tagged box geometry, as the readers give it (the wire's form)."""
+    return {"type": "box2d", "xywh": xywh}
+
+
 def _label_studio(name: str) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = json.loads(realdata(f"label_studio/{name}").read_text(encoding="utf-8"))
     return tasks
@@ -50,7 +55,7 @@ def test_label_studio_rotated_rectangles_become_their_enclosing_boxes() -> None:
         assert answer.problems == [] and answer.tags == {}
         assert len(answer.objects) == len(annotation["result"])
         for obj, result in zip(answer.objects, annotation["result"], strict=True):
-            assert obj["bbox"] == pytest.approx(_enclosing(result), rel=1e-12, abs=1e-9)
+            assert obj["geometry"]["xywh"] == pytest.approx(_enclosing(result), rel=1e-12, abs=1e-9)
             assert obj["attributes"] == {"rotation": result["value"]["rotation"]}
             assert obj["category_id"] == categories[result["value"]["rectanglelabels"][0]]
             rotated += result["value"]["rotation"] != 0
@@ -75,8 +80,9 @@ def test_label_studio_boxes_are_two_per_annotation_in_pixels() -> None:
         assert answer.problems == [] and len(answer.objects) == 2
         for obj, result in zip(answer.objects, annotation["result"], strict=True):
             v = result["value"]
-            assert obj == {"bbox": pytest.approx([v["x"] * 28, v["y"] * 28, v["width"] * 28, v["height"] * 28]),
-                           "category_id": categories[v["rectanglelabels"][0]], "attributes": {}}  # 2800 px / 100
+            pixels = [v["x"] * 28, v["y"] * 28, v["width"] * 28, v["height"] * 28]  # 2800 px / 100
+            assert obj == {"geometry": box2d(pytest.approx(pixels)),
+                           "category_id": categories[v["rectanglelabels"][0]], "attributes": {}}
 
 
 def test_a_label_studio_region_choice_is_an_attribute_of_its_box() -> None:
@@ -85,7 +91,8 @@ def test_a_label_studio_region_choice_is_an_attribute_of_its_box() -> None:
     region = {"id": "r1", "type": "choices", "from_name": "occluded", "value": {"choices": ["yes"]}}
     image = {"id": "t1", "type": "choices", "from_name": "weather", "value": {"choices": ["rain"]}}
     answer = formats.label_studio_answer([region, box, image], {"car": 1})
-    assert answer.objects == [{"bbox": [20.0, 20.0, 60.0, 40.0], "category_id": 1, "attributes": {"occluded": "yes"}}]
+    assert answer.objects == [{"geometry": box2d([20.0, 20.0, 60.0, 40.0]), "category_id": 1,
+                               "attributes": {"occluded": "yes"}}]
     assert answer.tags == {"weather": "rain"}
 
 
@@ -99,7 +106,7 @@ def test_cvat_documented_example_reads_its_box_and_its_plain_tag() -> None:
     document, categories = _cvat("cvat_docs_xml_format_example.xml")
     (image,) = formats.cvat_root(document).iter("image")
     answer = formats.cvat_answer(image, categories)
-    assert answer.objects == [{"bbox": pytest.approx([797.33, 870.92, 965.52 - 797.33, 928.94 - 870.92]),
+    assert answer.objects == [{"geometry": box2d(pytest.approx([797.33, 870.92, 965.52 - 797.33, 928.94 - 870.92])),
                                "category_id": categories["plate"], "attributes": {}}]
     assert answer.tags == {"good_frame": formats.PRESENT}
     assert [p.split(" is a ")[1].split()[0] for p in answer.problems] == ["polygon", "polyline", "polyline", "points"]
@@ -117,7 +124,7 @@ def test_cvat_datumaro_example_reads_the_box_of_img0() -> None:
     document, categories = _cvat("datumaro_for_images_train.xml")
     img0, img1 = formats.cvat_root(document).iter("image")
     answer = formats.cvat_answer(img0, categories)
-    assert answer.objects == [{"bbox": [0.0, 2.0, 4.0, 2.0], "category_id": categories["label1"],
+    assert answer.objects == [{"geometry": box2d([0.0, 2.0, 4.0, 2.0]), "category_id": categories["label1"],
                                "attributes": {"a1": "true", "a2": "v3", "a3": "0003", "a4": "2.4"}}]
     assert ["polyline" in answer.problems[0], "skeleton" in answer.problems[1]] == [True, True]
     other = formats.cvat_answer(img1, categories)
@@ -130,7 +137,7 @@ def test_cvat_project_export_from_dagshub_parses() -> None:
     document, categories = _cvat("dagshub_annotations.xml")
     answers = {image.get("name"): formats.cvat_answer(image, categories)
                for image in formats.cvat_root(document).iter("image")}
-    boxes = {name: [(o["category_id"], [round(v, 2) for v in o["bbox"]]) for o in a.objects]
+    boxes = {name: [(o["category_id"], [round(v, 2) for v in o["geometry"]["xywh"]]) for o in a.objects]
              for name, a in answers.items()}
     assert boxes == {
         "001.png": [(categories["Baby Yoda"], [748.06, 379.10, 402.98, 573.14])],
