@@ -10,8 +10,6 @@ folds compute them offline, without having read the deleted records.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,25 +27,10 @@ from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
 from tests.services.infra.fakes import free_port
 from tests.streams.scrape import scrape
+from tests.utils.progress import wait_for
 
 CONFIG = LoopConfig(window=100)
 FIRST, TAIL, REPLAYED = 3000, 1500, 200  # comparisons before the checkpoint, after it, and re-sent copies
-STALL_S = 120.0  # a worker whose progress stands still this long is stuck, not slow
-
-
-def _wait(what: str, progress: Callable[[], float], done: Callable[[float], bool], supervisor: Supervisor) -> None:
-    """Wait until ``done(progress())``, failing only when progress stands still for STALL_S."""
-    last, since = None, time.monotonic()
-    while True:
-        supervisor.check()
-        value = progress()
-        if done(value):
-            return
-        if value != last:
-            last, since = value, time.monotonic()
-        elif time.monotonic() - since > STALL_S:
-            pytest.fail(f"{what}: no progress for {STALL_S:.0f} s (at {value})")
-        time.sleep(0.2)
 
 
 def _gauge(port: int, name: str) -> float:
@@ -99,7 +82,7 @@ def test_a_restart_after_retention_deleted_the_counted_records_reaches_the_same_
         _produce(bootstrap, topic, history[:FIRST])
         supervisor.start("aggregator")
         supervisor.wait_ready()
-        _wait("the first checkpoint", lambda: _gauge(port, "shadowqa_aggregator_checkpoint_offset"),
+        wait_for("the first checkpoint", lambda: _gauge(port, "shadowqa_aggregator_checkpoint_offset"),
               lambda v: v >= FIRST, supervisor)
         supervisor.stop()
 
@@ -111,7 +94,7 @@ def test_a_restart_after_retention_deleted_the_counted_records_reaches_the_same_
         supervisor.start("aggregator", index=0)
         supervisor.wait_ready()
         machine = sum(decode(ComparisonMessage, v).kind == "machine" for v in history)
-        _wait("the restarted aggregator's stats", lambda: _gauge(port, "shadowqa_acceptance_n"),
+        wait_for("the restarted aggregator's stats", lambda: _gauge(port, "shadowqa_acceptance_n"),
               lambda v: v >= machine, supervisor)
         assert _gauge(port, "shadowqa_comparisons_counted_total") == TAIL  # the tail only: restored, not re-read
         log = (tmp_path / "logs" / "aggregator-0.log").read_text()

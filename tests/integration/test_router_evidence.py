@@ -37,8 +37,8 @@ from services.tools.kafka import KafkaSink, key_bytes
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
-from tests.integration.test_aggregator_checkpoint import _wait
 from tests.services.loop.messages.samples import T, sample
+from tests.utils.progress import wait_for
 
 CLEAR, RAIN, NIGHT, FOG = "weather=clear", "weather=rain", "time=night", "weather=fog"
 CONFIG = LoopConfig(audit_floor=0.05, sampling=SamplingSpec("neyman", {"rate": 0.3}), auto_apply=False)
@@ -96,7 +96,7 @@ def _wait_routed(bootstrap: str, names: TopicNames, frames: Sequence[AutomationM
                  supervisor: Supervisor) -> dict[str, Routed]:
     """Wait (on progress) until every one of ``frames`` is routed; their decisions."""
     ids = {m.frame_id for m in frames}
-    _wait(f"{len(ids)} frames routed", lambda: len(ids & _routed(bootstrap, names).keys()),
+    wait_for(f"{len(ids)} frames routed", lambda: len(ids & _routed(bootstrap, names).keys()),
           lambda n: n >= len(ids), supervisor)
     routed = _routed(bootstrap, names)
     return {f: routed[f] for f in ids}
