@@ -80,6 +80,12 @@ def test_the_aggregator_runs_exactly_one_replica_even_during_updates(helm: Helm)
     assert {component(docs, "Deployment", role)["spec"]["replicas"] for role in SCALING_ROLES} == {8}
 
 
+def test_the_aggregator_checkpoints_at_the_interval_its_value_sets(helm: Helm, defaults: list[Doc]) -> None:
+    assert _cli(containers(component(defaults, "Deployment", "aggregator"))[0]).checkpoint_interval == 30.0
+    docs = helm.template({"workers": {"aggregator": {"checkpointInterval": 5}}})
+    assert _cli(containers(component(docs, "Deployment", "aggregator"))[0]).checkpoint_interval == 5.0
+
+
 def test_the_aggregator_has_no_replicas_value(helm: Helm) -> None:
     assert "'replicas' not allowed" in helm.template_error({"workers": {"aggregator": {"replicas": 2}}})
 
