@@ -87,13 +87,10 @@ class CocoObject(BaseModel):
     @model_validator(mode="after")
     def _geometry_or_bbox(self) -> CocoObject:
         if (self.geometry is None) == (self.bbox is None):
-            raise ValueError("give the object's geometry or its COCO bbox" + (", not both" if self.bbox else ""))
+            both = self.bbox is not None
+            raise ValueError("give the object's geometry or its COCO bbox" + (", not both" if both else ""))
         if self.geometry is None:  # a COCO box, through the registry's box2d kind like any tagged geometry
             self.geometry = Shape.read(write_geometry(BoxGeometry.kind, self.bbox))
-        try:
-            orjson.dumps(self.geometry.wire())
-        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits (a mask's size): no record holds it
-            raise ValueError(f"geometry: cannot travel on manual-annotations: {exc}") from None
         return self
 
     def annotated(self) -> AnnotatedObject:
@@ -111,8 +108,11 @@ class Submission(Strict):
 
     @model_validator(mode="after")
     def _fits_a_kafka_record(self) -> Submission:
-        size = len(orjson.dumps({"objects": [a.annotated().model_dump() for a in self.annotations],
-                                 "tags": self.tags}))
+        try:
+            size = len(orjson.dumps({"objects": [a.annotated().model_dump() for a in self.annotations],
+                                     "tags": self.tags}))
+        except orjson.JSONEncodeError as exc:  # a kind's writer gave what JSON cannot hold (an int past 64 bits)
+            raise ValueError(f"the annotation cannot travel on manual-annotations: {exc}") from None
         if size > SUBMISSION_MAX_BYTES:
             raise ValueError(f"the annotation encodes to {size:,} bytes; at most {SUBMISSION_MAX_BYTES:,} are taken "
                              "(it travels as one Kafka record)")
