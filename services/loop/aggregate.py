@@ -7,8 +7,9 @@ online aggregator and an offline replay of a snapshot give the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from analysis.gate import Decision
@@ -23,25 +24,34 @@ class StratumFold:
     machine: RatioState = field(default_factory=RatioState)
     people: RatioState = field(default_factory=RatioState)
     model_version: str = ""
+    sampled: RatioState = field(default_factory=RatioState)  # machine comparisons audited at π < 1
 
     def add(self, c: ComparisonMessage) -> StratumFold:
-        accepted = 1.0 if c.accepted else 0.0
+        accepted, weight = (1.0 if c.accepted else 0.0), 1.0 / c.inclusion_prob
         if c.kind == "consensus":
-            return StratumFold(self.machine, self.people.add(accepted, 1.0, 1.0 / c.inclusion_prob),
-                               self.model_version)
-        return StratumFold(self.machine.add(accepted, 1.0, 1.0 / c.inclusion_prob), self.people,
-                           c.model_version or self.model_version)
+            return replace(self, people=self.people.add(accepted, 1.0, weight))
+        sampled = self.sampled.add(accepted, 1.0, weight) if c.inclusion_prob < 1.0 else self.sampled
+        return StratumFold(self.machine.add(accepted, 1.0, weight), self.people, c.model_version or self.model_version,
+                           sampled)
 
     def merge(self, other: StratumFold) -> StratumFold:
         return StratumFold(self.machine.merge(other.machine), self.people.merge(other.people),
-                           other.model_version or self.model_version)
+                           other.model_version or self.model_version, self.sampled.merge(other.sampled))
+
+    def evidence(self) -> tuple[int, float]:
+        """What a learning sampling policy is told: the frames it samples are those eligible to ship, audited at
+        π < 1, so their 1/π-weighted acceptance (all machine comparisons' until one such frame is compared)."""
+        fold = self.sampled if self.sampled.n else self.machine
+        return fold.n, fold.estimate if fold.n else math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        return {"machine": asdict(self.machine), "people": asdict(self.people), "model_version": self.model_version}
+        return {"machine": asdict(self.machine), "people": asdict(self.people), "model_version": self.model_version,
+                "sampled": asdict(self.sampled)}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> StratumFold:
-        return cls(RatioState(**doc["machine"]), RatioState(**doc["people"]), doc["model_version"])
+        return cls(RatioState(**doc["machine"]), RatioState(**doc["people"]), doc["model_version"],
+                   RatioState(**doc["sampled"]))
 
     def stats(self, stratum: str, *, target: float, alpha: float, time: float) -> AgreementStats:
         """The stratum's estimate with its fixed-time (1 − α) interval; ``decision`` reads that

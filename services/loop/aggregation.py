@@ -14,7 +14,6 @@ recorded for the recommender's bets. The state is plain data (``to_dict`` /
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -100,10 +99,10 @@ class Aggregation:
                 for s in sorted(set(strata))]
 
     def evidence(self, frames: Mapping[str, int] | None = None) -> dict[str, StratumEvidence]:
-        """Per stratum: machine comparisons counted and their 1/π-weighted acceptance; ``frames`` (frames per
-        stratum the policy in force would ship, counted by the router) when given."""
-        counted = {s: (f.machine.n, f.machine.estimate if f.machine.n else math.nan) for s, f in self.folds.items()}
-        return evidence(counted, frames or {})
+        """Per stratum: the eligible frames' audited comparisons and their 1/π-weighted acceptance
+        (``StratumFold.evidence``); ``frames`` (frames per stratum the policy in force would ship, counted by the
+        router) when given."""
+        return evidence({s: f.evidence() for s, f in self.folds.items()}, frames or {})
 
     @property
     def recommender(self) -> Recommender | None:

@@ -81,9 +81,23 @@ def test_model_version_comes_from_machine_comparisons_only() -> None:
 def test_to_dict_and_from_dict_round_trip_through_json(seed: int) -> None:
     f = fold(random_comparisons(seed, 200))
     doc = orjson.loads(orjson.dumps(f.to_dict()))
-    assert set(doc) == {"machine", "people", "model_version"}
+    assert set(doc) == {"machine", "people", "model_version", "sampled"}
     assert doc["machine"]["n"] == f.machine.n and doc["people"]["n"] == f.people.n
     assert StratumFold.from_dict(doc) == f
+
+
+def test_the_evidence_is_the_eligible_frames_audited_at_pi_below_one_once_there_are_any() -> None:
+    """A learning sampling policy samples the frames eligible to ship (π < 1): their weighted acceptance is the
+    spread it needs; frames below τ (π = 1, the people's anyway) stand in only until one such frame is compared."""
+    below = [comparison(f"b{i}", accepted=i < 4, inclusion_prob=1.0) for i in range(10)]  # 0.4 below τ
+    f = fold(below)
+    assert f.evidence() == (10, pytest.approx(0.4))
+    eligible = [comparison(f"e{i}", accepted=i != 0, inclusion_prob=0.25 if i % 2 else 0.5) for i in range(6)]
+    f = fold(below + eligible)
+    weights = [4.0 if i % 2 else 2.0 for i in range(6)]
+    expected = sum(w for i, w in enumerate(weights) if i != 0) / sum(weights)  # the Hájek estimate
+    assert f.evidence() == (6, pytest.approx(expected))
+    assert f.machine.n == 16 and f.sampled.n == 6
 
 
 def test_an_empty_fold_round_trips() -> None:
