@@ -24,7 +24,7 @@ from services.infra.topics import TopicSpec, create_topics
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: StratumFold.sampled. A checkpoint of another version is not restored: the topic is recounted
 KEY = b"checkpoint"
 MAX_BYTES = 64 * 1024 * 1024
 

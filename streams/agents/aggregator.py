@@ -124,31 +124,40 @@ async def _run(app: Any, topics: Topics, cfg: PipelineConfig, consumer: Any, sto
 
 async def _restore(consumer: Any, store: CheckpointStore, cfg: PipelineConfig, comparisons: TopicPartition,
                    pins: TopicPartition, names: TopicNames) -> tuple[Aggregation, Sent]:
-    """The state of the latest checkpoint (or a fresh one) with the consumer at the offsets it covers."""
+    """The state of the latest checkpoint with the consumer at the offsets it covers; a fresh state counting from
+    the topics' beginning when there is none or it cannot be used (said in the log)."""
     rec = TopicPartition(names.recommendations, 0)
     published = (await consumer.end_offsets([rec]))[rec]
     checkpoint = await store.latest()
-    if checkpoint is not None and checkpoint.config != cfg.loop.to_dict():
-        differ = sorted(k for k in {*checkpoint.config, *cfg.loop.to_dict()}
-                        if checkpoint.config.get(k) != cfg.loop.to_dict().get(k))
-        log.error("aggregator: the last checkpoint was made under other loop settings (%s): recounting the "
-                  "comparisons still on the topic from its beginning", ", ".join(differ))
-        checkpoint = None
     if checkpoint is None:
-        await consumer.seek_to_beginning(comparisons, pins)
-        begin = (await consumer.beginning_offsets([comparisons]))[comparisons]
-        if begin > 0:
-            log.warning("aggregator: no checkpoint and the first %d comparisons were deleted by retention: they are "
-                        "not counted", begin)
-        log.info("aggregator: no checkpoint; counting from the beginning (%d recommendations published before)",
-                 published)
-        return Aggregation(cfg.loop), Sent(published)
+        return await _recount(consumer, cfg, comparisons, pins, published, "no checkpoint")
+    differ = sorted(k for k in {*checkpoint.config, *cfg.loop.to_dict()}
+                    if checkpoint.config.get(k) != cfg.loop.to_dict().get(k))
+    if differ:
+        return await _recount(consumer, cfg, comparisons, pins, published,
+                              f"the last checkpoint was made under other loop settings ({', '.join(differ)})")
+    try:
+        aggregation = Aggregation.from_dict(cfg.loop, checkpoint.aggregation)
+    except (KeyError, TypeError, ValueError) as exc:  # a state this version cannot read: recount, never crash
+        return await _recount(consumer, cfg, comparisons, pins, published,
+                              f"the last checkpoint's state cannot be read ({type(exc).__name__}: {exc})")
     consumer.seek(comparisons, checkpoint.offsets["comparisons"])
     consumer.seek(pins, checkpoint.offsets["policy-pins"])
-    aggregation = Aggregation.from_dict(cfg.loop, checkpoint.aggregation)
     log.info("aggregator: restored the checkpoint at comparisons offset %d (%d counted); reading the tail",
              checkpoint.offsets["comparisons"], aggregation.counted)
     return aggregation, Sent(published, checkpoint.made, checkpoint.policy_published)
+
+
+async def _recount(consumer: Any, cfg: PipelineConfig, comparisons: TopicPartition, pins: TopicPartition,
+                   published: int, why: str) -> tuple[Aggregation, Sent]:
+    await consumer.seek_to_beginning(comparisons, pins)
+    begin = (await consumer.beginning_offsets([comparisons]))[comparisons]
+    log.log(logging.INFO if why == "no checkpoint" else logging.ERROR,
+            "aggregator: %s: counting the comparisons from the topic's beginning (%d recommendations published "
+            "before)", why, published)
+    if begin > 0:
+        log.warning("aggregator: the first %d comparisons were deleted by retention: they are not counted", begin)
+    return Aggregation(cfg.loop), Sent(published)
 
 
 def _decoded(records: Iterable[Any]) -> list[ComparisonMessage]:

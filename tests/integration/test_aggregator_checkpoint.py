@@ -17,14 +17,18 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from benchmarks.aggregator_restart import _record
 from services.infra.topic_names import TopicNames
+from services.infra.topics import TopicSpec, create_topics, topic_layout
 from services.loop.aggregation import Aggregation
 from services.loop.config import LoopConfig
 from services.loop.messages import AgreementStats, ComparisonMessage, RecommendationMessage, decode
 from services.loop.recommend import recommendation_message
 from services.settings import Settings
+from services.tools.pipeline_run import delete_run_topics
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
+from streams.agents.aggregator import state_topic
+from streams.checkpoint import KEY, MAX_BYTES, Checkpoint
 from tests.services.infra.fakes import free_port
 from tests.streams.scrape import scrape
 from tests.utils.progress import wait_for
@@ -40,10 +44,10 @@ def _gauge(port: int, name: str) -> float:
         return -1.0
 
 
-def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+def _produce(bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_request_size=MAX_BYTES)
     for value in values:
-        producer.send(topic, value=value)
+        producer.send(topic, key=key, value=value)
     producer.flush()
     producer.close()
 
@@ -112,3 +116,29 @@ def test_a_restart_after_retention_deleted_the_counted_records_reaches_the_same_
         assert (s.n, s.decision) == (w.n, w.decision), stratum
         assert s.estimate == pytest.approx(w.estimate, abs=1e-12) and s.lower == pytest.approx(w.lower, abs=1e-12)
         assert s.upper == pytest.approx(w.upper, abs=1e-12)
+
+
+def test_a_checkpoint_it_cannot_use_is_said_and_the_topic_recounted(
+    settings: Settings, run_topics: TopicNames, tmp_path: Path,
+) -> None:
+    """A checkpoint of an older state format, or one made under other loop settings, is never restored (nor a
+    crash): the aggregator says why and counts what the topic holds from its beginning."""
+    bootstrap, port = settings.kafka_bootstrap, free_port()
+    state = Checkpoint(CONFIG.to_dict(), {"comparisons": 500, "policy-pins": 0}, 0, 0,
+                       {"folds": {}, "recommending": {}, "counted": 500})  # no authority, no window: unreadable
+    history = [_record(i) for i in range(1000)]
+    other = Checkpoint({**CONFIG.to_dict(), "target": 0.9}, state.offsets, 0, 0, state.aggregation)
+    for checkpoint, why in ((state, "cannot be read"), (other, "other loop settings (target)")):
+        names = TopicNames(prefix=f"{run_topics.prefix}{len(why)}-")
+        create_topics(bootstrap, topic_layout(names, 1, settings.retention_hours))
+        create_topics(bootstrap, [TopicSpec(state_topic(names), 1, "compact", max_message_bytes=MAX_BYTES)])
+        _produce(bootstrap, state_topic(names), [checkpoint.encode()], key=KEY)
+        _produce(bootstrap, names.comparisons, history)
+        with Supervisor(names.prefix, tmp_path / why, worker_args=loop_args(CONFIG),
+                        metrics_ports={"aggregator": port}) as supervisor:
+            supervisor.start("aggregator")
+            supervisor.wait_ready()
+            wait_for("the recount", lambda: _gauge(port, "shadowqa_comparisons_counted_total"),
+                     lambda v: v >= len(history), supervisor)
+        assert why in (tmp_path / why / "aggregator-0.log").read_text()
+        delete_run_topics(bootstrap, names.prefix)
