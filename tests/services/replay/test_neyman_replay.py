@@ -3,15 +3,15 @@
 The digits replayed with one stratum per digit (``ReplayConfig.strata``), the recommender free to open
 automation at its first step (max step 1) so most frames are eligible to ship, both policies at 0.4 audits
 per eligible frame under the loop's audit floor. Measured over 40 seeds (BENCHMARKS.md, ``sampling``):
-equal budget holds and the allocation follows the evidence it is given, but the interval of the eligible
-frames' acceptance is not narrower under Neyman here (median width ratio 1.06): ~40 audits per stratum at
-acceptance ~0.99 are too few to learn the spreads from, and the evidence's acceptance per stratum is over all
-its machine comparisons, not over the eligible frames the allocation samples. These tests pin what holds.
+equal budget holds and the allocation follows the evidence it is given (each stratum's audits), but the
+interval of the eligible frames' acceptance is not narrower under Neyman here (median width ratio 1.02):
+~40 audits per stratum at acceptance ~0.99 see too few failures to learn the spreads from. These tests pin
+what holds.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -48,46 +48,49 @@ def runs(data: ReplayData) -> dict[str, tuple[LoopRun, dict[str, Any]]]:
     return out
 
 
-def audit_shares(data: ReplayData, run: LoopRun) -> dict[str, float]:
-    """Per stratum: audits / frames eligible to ship."""
-    eligible, audits = Counter[str](), Counter[str]()
-    for info, decision, e in zip(data.info, run.decisions, run.eligible, strict=True):
-        if e:
-            eligible[info.stratum] += 1
-            audits[info.stratum] += decision.route == "manual"
-    return {h: audits[h] / n for h, n in eligible.items()}
-
-
 @pytest.mark.slow
 def test_strata_come_from_the_frames_tags(data: ReplayData) -> None:
     assert {i.stratum for i in data.info} == {f"digit={d}" for d in range(10)}
 
 
 @pytest.mark.slow
-def test_equal_realised_manual_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) -> None:
+def test_equal_manual_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) -> None:
+    """The same frames are eligible under both; the audits they were expected to get (Σ π over eligible frames)
+    agree within 5 % (this seed: Neyman 3.0 % fewer, as π is re-solved on the strata's frames so far; over the
+    benchmark's 40 seeds 428.7 against 429.2 audits drawn), the audits drawn within binomial noise."""
     uniform, neyman = (runs[k][1]["eligible_acceptance"] for k in ("uniform", "neyman"))
     assert uniform["frames"] == neyman["frames"] > 500  # the same threshold path: the same frames eligible
+    expected = {k: sum(d.inclusion_prob for d, e in zip(run.decisions, run.eligible, strict=True) if e)
+                for k, (run, _) in runs.items()}
+    assert expected["uniform"] == pytest.approx(RATE * uniform["frames"])
+    assert expected["neyman"] == pytest.approx(expected["uniform"], rel=0.05)
     sd = np.sqrt(uniform["frames"] * RATE * (1 - RATE))
-    assert abs(uniform["audits"] - RATE * uniform["frames"]) < 4 * sd
-    assert abs(neyman["audits"] - uniform["audits"]) <= 0.05 * uniform["audits"]
-    manual = [runs[k][1]["manual_tasks"] for k in ("uniform", "neyman")]
-    assert abs(manual[0] - manual[1]) <= 0.03 * manual[0]
+    for e in (uniform, neyman):
+        assert abs(e["audits"] - RATE * e["frames"]) < 4 * sd
 
 
 @pytest.mark.slow
-def test_neyman_audits_the_strata_whose_comparisons_fail_most_more_often(
+def test_neyman_audits_the_stratum_whose_audits_fail_most_more_often(
     data: ReplayData, runs: dict[str, tuple[LoopRun, dict[str, Any]]],
 ) -> None:
-    """The allocation follows the evidence it is given: each stratum's acceptance over all its machine
-    comparisons (most of them made at π = 1 before automation opened). The stratum whose frames fail most is
-    audited more often than the three that fail least; uniform audits them alike."""
-    strata = np.array([i.stratum for i in data.info])
-    acceptance = {h: float(data.true_accepted[strata == h].mean()) for h in set(strata)}
-    ranked = sorted(acceptance, key=lambda h: acceptance[h])
-    worst, best = ranked[0], ranked[-3:]
-    for kind, low, high in (("neyman", 1.3, np.inf), ("uniform", 0.7, 1.4)):
-        shares = audit_shares(data, runs[kind][0])
-        assert low < shares[worst] / np.mean([shares[h] for h in best]) < high, kind
+    """The allocation follows the evidence: over the last fifth of the frames the stratum whose audits were
+    accepted least gets a π > 1.3x that of the strata whose audits were all accepted; uniform: the rate for all."""
+    strata = [i.stratum for i in data.info]
+    for kind in ("neyman", "uniform"):
+        run = runs[kind][0]
+        audited = {d.frame_id for d, e in zip(run.decisions, run.eligible, strict=True) if e and d.route == "manual"}
+        outcomes: dict[str, list[bool]] = defaultdict(list)
+        for o in run.observations:
+            if o.frame_id in audited:
+                outcomes[o.stratum].append(o.accepted)
+        acceptance = {h: float(np.mean(v)) for h, v in outcomes.items()}
+        tail = list(zip(strata, run.decisions, run.eligible, strict=True))[-len(strata) // 5:]
+        pis = {h: float(np.mean([d.inclusion_prob for g, d, e in tail if e and g == h])) for h in acceptance}
+        worst = min(acceptance, key=lambda h: acceptance[h])
+        perfect = [h for h, p in acceptance.items() if p == 1.0]
+        assert perfect and acceptance[worst] < 0.97
+        ratio = pis[worst] / np.mean([pis[h] for h in perfect])
+        assert (ratio > 1.3) if kind == "neyman" else ratio == pytest.approx(1.0), (kind, ratio)
 
 
 @pytest.mark.slow
