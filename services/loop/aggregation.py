@@ -50,11 +50,10 @@ class Aggregation:
     recommending: RecommenderFoldState = field(default_factory=RecommenderFoldState)
     counted: int = 0
     authority: PolicyAuthority = field(default_factory=PolicyAuthority)
-    seen: SeenWindow | None = None  # None: a fresh window over the config's horizon
+    seen: SeenWindow = field(init=False)  # the keys counted within the config's horizon
 
     def __post_init__(self) -> None:
-        if self.seen is None:
-            self.seen = SeenWindow(horizon(self.config.pending_ttl))
+        self.seen = SeenWindow(horizon(self.config.pending_ttl))
 
     def add(self, batch: Iterable[ComparisonMessage]) -> list[Recommendation]:
         """Count ``batch`` in order; the recommendations of the windows it closes."""
@@ -63,7 +62,6 @@ class Aggregation:
     def add_all(self, batch: Iterable[ComparisonMessage]) -> Added:
         """Count ``batch`` in order (duplicates dropped); its recommendations and the policies they put in force."""
         stats, fold, out = StatsFold(), RecommenderFold(self.config), Added()
-        assert self.seen is not None
         for c in batch:
             if not self.seen.first(c):
                 continue
@@ -109,13 +107,14 @@ class Aggregation:
         return RecommenderFold(self.config).recommender(self.recommending)
 
     def to_dict(self) -> dict[str, Any]:
-        assert self.seen is not None
         return {"folds": {s: f.to_dict() for s, f in self.folds.items()},
                 "recommending": self.recommending.to_dict(), "counted": self.counted,
                 "authority": self.authority.state(), "seen": self.seen.to_dict()}
 
     @classmethod
     def from_dict(cls, config: LoopConfig, doc: Mapping[str, Any]) -> Aggregation:
-        return cls(config, {s: StratumFold.from_dict(f) for s, f in doc["folds"].items()},
-                   RecommenderFoldState.from_dict(doc["recommending"]), int(doc["counted"]),
-                   PolicyAuthority.from_state(doc["authority"]), SeenWindow.from_dict(doc["seen"]))
+        aggregation = cls(config, {s: StratumFold.from_dict(f) for s, f in doc["folds"].items()},
+                          RecommenderFoldState.from_dict(doc["recommending"]), int(doc["counted"]),
+                          PolicyAuthority.from_state(doc["authority"]))
+        aggregation.seen = SeenWindow.from_dict(doc["seen"])
+        return aggregation

@@ -35,7 +35,7 @@ from analysis.policy.automation import ALL, AutomationPolicy
 from analysis.policy.pins import InvalidPin
 from analysis.recommend import Recommendation
 from services.infra.topic_names import TopicNames
-from services.loop.aggregation import Added, Aggregation
+from services.loop.aggregation import Aggregation
 from services.loop.messages import ComparisonMessage, InvalidMessage, decode, encode
 from services.loop.recommend import policy_message, recommendation_message
 from streams import metrics
@@ -97,28 +97,27 @@ async def _run(app: Any, topics: Topics, cfg: PipelineConfig, consumer: Any, sto
     caught_up, last_checkpoint, dirty = False, time.monotonic(), False
     while True:
         batches = await consumer.getmany(timeout_ms=200)
-        policies = [p for r in batches.get(pins, []) for p in _pin(aggregation, r)]
+        pinned = [p for r in batches.get(pins, []) for p in _pin(aggregation, r)]
         added = aggregation.add_all(_decoded(batches.get(comparisons, [])))
-        added.policies.extend(policies)
-        dirty = dirty or bool(added.counted or policies)
+        dirty = dirty or bool(added.counted or pinned)
         metrics.counted(added.counted)
         position = await consumer.position(comparisons)
         if positions is not None:
             positions.set(comparisons.topic, 0, position)
         fresh = sent.unpublished(added.recommendations)
         if position < catch_up:  # catching up: no stats; recommendations only those never published
-            await _publish(topics, aggregation, added, fresh, sent)
+            await _publish(topics, aggregation, fresh, sent)
         elif not caught_up:  # once after the catch-up, every stratum's stats as they stand
             caught_up = True
-            await _emit(topics, aggregation, aggregation.folds, added, fresh, sent)
+            await _emit(topics, aggregation, aggregation.folds, fresh, sent)
         else:
-            await _emit(topics, aggregation, {c.stratum for c in added.counted}, added, fresh, sent)
+            await _emit(topics, aggregation, {c.stratum for c in added.counted}, fresh, sent)
         await app.producer.flush()
         if dirty and time.monotonic() - last_checkpoint >= cfg.checkpoint_interval:  # catching up too
             await store.write(Checkpoint(cfg.loop.to_dict(), {"comparisons": position,
                                                               "policy-pins": await consumer.position(pins)},
                                          sent.made, sent.policy, aggregation.to_dict()))
-            metrics.checkpoint(position, store.last_bytes, len(aggregation.seen.seen) if aggregation.seen else 0)
+            metrics.checkpoint(position, store.last_bytes, len(aggregation.seen.seen))
             last_checkpoint, dirty = time.monotonic(), False
 
 
@@ -131,8 +130,8 @@ async def _restore(consumer: Any, store: CheckpointStore, cfg: PipelineConfig, c
     checkpoint = await store.latest()
     if checkpoint is None:
         return await _recount(consumer, cfg, comparisons, pins, published, "no checkpoint")
-    differ = sorted(k for k in {*checkpoint.config, *cfg.loop.to_dict()}
-                    if checkpoint.config.get(k) != cfg.loop.to_dict().get(k))
+    settings = cfg.loop.to_dict()
+    differ = sorted(k for k in {*checkpoint.config, *settings} if checkpoint.config.get(k) != settings.get(k))
     if differ:
         return await _recount(consumer, cfg, comparisons, pins, published,
                               f"the last checkpoint was made under other loop settings ({', '.join(differ)})")
@@ -180,17 +179,16 @@ def _pin(aggregation: Aggregation, record: Any) -> list[AutomationPolicy]:
         return []
 
 
-async def _emit(topics: Topics, aggregation: Aggregation, strata: Iterable[str], added: Added,
-                fresh: list[Recommendation], sent: Sent) -> None:
+async def _emit(topics: Topics, aggregation: Aggregation, strata: Iterable[str], fresh: list[Recommendation],
+                sent: Sent) -> None:
     now = time.time()
     for stats in aggregation.stats(strata, time=now):
         metrics.stats(stats)
         await topics.out.agreement_stats.send(key=stats.stratum.encode(), value=encode(stats))
-    await _publish(topics, aggregation, added, fresh, sent)
+    await _publish(topics, aggregation, fresh, sent)
 
 
-async def _publish(topics: Topics, aggregation: Aggregation, added: Added, fresh: list[Recommendation],
-                   sent: Sent) -> None:
+async def _publish(topics: Topics, aggregation: Aggregation, fresh: list[Recommendation], sent: Sent) -> None:
     """The batch's unpublished recommendations, then the policy in force when its version is new, or (with
     auto-apply) when a new recommendation refreshed the evidence."""
     now = time.time()
@@ -201,8 +199,8 @@ async def _publish(topics: Topics, aggregation: Aggregation, added: Added, fresh
     authority = aggregation.authority
     policy = authority.effective()
     if policy.version > sent.policy or (fresh and aggregation.config.auto_apply):
-        applied_by = "recommender (auto-apply)" if not added.policies or fresh else "pin"
-        reason = fresh[-1].reason if fresh else "a person's pin or release"
+        applied_by, reason = ("recommender (auto-apply)", fresh[-1].reason) if fresh else \
+            ("pin", "a person's pin or release")
         await topics.out.policies.send(key=b"policy", value=encode(policy_message(
             policy, applied_by=applied_by, reason=reason, now=now, pinned=authority.pinned(),
             evidence=aggregation.evidence())))
