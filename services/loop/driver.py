@@ -118,5 +118,5 @@ class Driver:
         return added.recommendations
 
     def evidence(self) -> dict[str, StratumEvidence]:
-        """Per stratum: machine comparisons counted, their 1/π-weighted acceptance, frames eligible to ship."""
+        """Per stratum: the eligible frames' audits, their 1/π-weighted acceptance, frames eligible to ship."""
         return self.aggregation.evidence(self.eligible)
