@@ -10,18 +10,23 @@ loop never knows which policy it holds, and π stays a pure function of (policy 
 from __future__ import annotations
 
 import math
+from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from analysis.policy.automation import AutomationPolicy, FrameInfo
 from analysis.sampling.exceptions import InvalidPolicy
+
+RECENT_FRAMES = 1000
 
 
 @dataclass(frozen=True)
 class StratumEvidence:
-    """One stratum's evidence: audited comparisons, their 1/π-weighted acceptance, frames seen.
+    """One stratum's evidence: audited comparisons, their 1/π-weighted acceptance, frames eligible.
 
-    ``frames`` counts the frames of the stratum the sampling policy was asked about (those eligible to
-    ship, ``AutomationPolicy.ships``); ``n`` the audited frames compared so far; ``acceptance`` their
+    ``frames`` counts the stratum's frames eligible to ship under the policy about to route
+    (``AutomationPolicy.ships``) among the recent frames (:class:`RecentFrames`): the mix of strata
+    the next audits are drawn from; ``n`` the audited frames compared so far; ``acceptance`` their
     1/π-weighted acceptance estimate (NaN while ``n`` is 0). The stratum's acceptance over all its compared
     frames is an acceptable stand-in while few frames ship.
     """
@@ -46,3 +51,32 @@ def evidence(counted: Mapping[str, tuple[int, float]], frames: Mapping[str, int]
     out = {s: StratumEvidence(n, acceptance if n else math.nan, frames.get(s, 0)) for s, (n, acceptance)
            in counted.items()}
     return {**{s: StratumEvidence(frames=n) for s, n in frames.items() if s not in out}, **out}
+
+
+@dataclass
+class RecentFrames:
+    """The last ``size`` frames a router saw (eligible or not), to count each stratum's frames eligible under a
+    policy about to route: the mix the next audits come from.
+
+    Counting the frames that were eligible under the policies in force when they arrived lags whenever the
+    threshold moves or a stratum starts to ship (the mix of eligible frames changes with τ), and the audits
+    then drift off the budget: in the two-camera replay (``benchmarks/sampling.py``) a stratum with no
+    frames eligible so far was left out of the budget and then audited at 0.7 once it shipped, 9 % over
+    budget in one seed. Counting the recent frames under the new policy sizes the strata as they will be
+    (for as long as the recent frames are like the next ones).
+    """
+
+    size: int = RECENT_FRAMES
+    frames: deque[FrameInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise InvalidPolicy("recent frames", "size", f"must be >= 1, got {self.size}")
+        self.frames = deque(maxlen=self.size)
+
+    def add(self, frame: FrameInfo) -> None:
+        self.frames.append(frame)
+
+    def eligible(self, policy: AutomationPolicy) -> dict[str, int]:
+        """Per stratum: the recent frames ``policy`` would ship."""
+        return dict(Counter(f.stratum for f in self.frames if policy.ships(f)))

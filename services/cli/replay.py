@@ -31,8 +31,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--json", action="store_true", help="with --from-snapshot: print the result as JSON")
     p.add_argument("--dataset", default="driving", metavar="NAME",
                    help="dataset profile: driving or digits (builtin:driving and builtin:digits are accepted as "
-                   "aliases), or a COCO JSON of frames with ground truth judged as driving (needs --model; "
-                   "default driving)")
+                   "aliases); a frame source spec judged as its dataset with its reference model, e.g. "
+                   "'sklearn-digits://?split=all&second_camera=0.3' (a share of the digits from a second camera "
+                   "whose crop sits a pixel lower, tagged camera=a|b) or 'synthetic://driving?seed=1&n=500'; or a "
+                   "COCO JSON of frames with ground truth judged as driving (needs --model; default driving)")
     p.add_argument("--report", type=Path, metavar="DIR", help="folder for summary.json and report.html (required "
                    "without --from-snapshot)")
     p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits)")
@@ -60,9 +62,16 @@ def run(args: argparse.Namespace) -> int:
 
     loop, source = _loop(args)
     frames = args.frames or profile(loop.dataset).default_frames
+    model = args.model
+    if source is not None and "://" in source:
+        from services.engine.sources import open_source
+
+        if args.frames is not None:
+            raise InvalidInput("replay", "--frames", f"the frame source {source!r} sets the frames (&n=N)")
+        frames, model = len(open_source(source)), model or profile(loop.dataset).reference_model
     cfg = ReplayConfig(
         loop=loop, frames=frames, seed=args.seed, source=source, spec=load_spec(args.spec) if args.spec else None,
-        model=args.model, device=args.device, strata=tuple(t for t in args.strata.split(",") if t),
+        model=model, device=args.device, strata=tuple(t for t in args.strata.split(",") if t),
     )
     out = replay(cfg, args.report, progress=not args.no_progress and sys.stderr.isatty())
     s = out.summary
@@ -106,10 +115,18 @@ def _from_snapshot(args: argparse.Namespace) -> int:
 
 
 def _loop(args: argparse.Namespace) -> tuple[LoopConfig, str | None]:
-    """The loop's settings, and the frames' COCO JSON when ``--dataset`` names a file rather than a profile."""
-    from services.datasets.profiles import DRIVING
+    """The loop's settings, and the frames' source when ``--dataset`` names a frame source spec or a COCO JSON
+    rather than a profile (a spec is judged as the dataset its scheme names, a COCO JSON as driving)."""
+    from services.datasets.profiles import DIGITS, DRIVING
     from services.loop.datasets import profile_names
 
+    scheme, sep, _ = args.dataset.partition("://")
+    if sep:
+        judged = {"sklearn-digits": DIGITS.name, "synthetic": DRIVING.name}.get(scheme)
+        if judged is None:
+            raise InvalidInput("replay", "--dataset", f"no dataset profile judges frames from '{scheme}://' "
+                               "(expected sklearn-digits:// or synthetic://)")
+        return loop_config(argparse.Namespace(**{**vars(args), "dataset": judged})), args.dataset
     if args.dataset.endswith(".json") and args.dataset not in profile_names():
         return loop_config(argparse.Namespace(**{**vars(args), "dataset": DRIVING.name})), args.dataset
     return loop_config(args), None

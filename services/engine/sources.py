@@ -4,7 +4,9 @@
 
 - ``synthetic://driving?seed=S&n=N``: rendered driving scenes (defaults seed 0, n 100);
 - ``sklearn-digits://?split=SPLIT``: scikit-learn's digits (train, calibration, test
-  (default) or all; ``&n=N`` keeps the first N);
+  (default) or all; ``&n=N`` keeps the first N; ``&second_camera=S`` takes a share S of the
+  frames from a second camera whose crop sits one pixel lower, tagged ``camera=b``, the
+  others ``camera=a``: :func:`services.datasets.digits.second_camera`);
 - a COCO ``.json`` listing image files, resolved from the JSON file's folder;
 - an ``.npz`` holding ``images`` (N, H, W[, C]) uint8 and optionally ``ids``.
 
@@ -15,6 +17,7 @@ an ``error`` instead of an exception, so a run goes on with the others.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -87,11 +90,13 @@ class SyntheticDrivingSource:
 class DigitsSource:
     """The frames of one split of :mod:`services.datasets.digits`, optionally only the first ``limit``."""
 
-    def __init__(self, split: str = "test", limit: int | None = None) -> None:
+    def __init__(self, split: str = "test", limit: int | None = None, second_camera: float = 0.0) -> None:
         self._data = digits.load_split(split)
         self.split = split
         self.n = len(self._data) if limit is None else min(limit, len(self._data))
-        self.name = f"sklearn-digits://?split={split}" + ("" if limit is None else f"&n={limit}")
+        self._camera_b = digits.second_camera(self._data.ids, second_camera) if second_camera else None
+        self.name = (f"sklearn-digits://?split={split}" + ("" if limit is None else f"&n={limit}")
+                     + (f"&second_camera={second_camera:g}" if second_camera else ""))
 
     def __len__(self) -> int:
         return self.n
@@ -100,8 +105,12 @@ class DigitsSource:
         data = self._data
         for i in range(self.n):
             fid, label = int(data.ids[i]), int(data.labels[i])
-            meta = {"label": label, "tags": {"digit": str(label)}}
-            yield Frame(fid, data.images[i], digits.file_name(fid), meta=meta)
+            meta: dict[str, Any] = {"label": label, "tags": {"digit": str(label)}}
+            image = data.images[i]
+            if self._camera_b is not None:
+                meta["tags"]["camera"] = "b" if self._camera_b[i] else "a"
+                image = digits.shifted_down(image) if self._camera_b[i] else image
+            yield Frame(fid, image, digits.file_name(fid), meta=meta)
 
     def ground_truth(self) -> dict[str, Any]:
         doc = digits.ground_truth(self.split)
@@ -260,11 +269,11 @@ def _digits(spec: str) -> FrameSource:
     parts = urlsplit(spec)
     if parts.netloc or parts.path not in ("", "/"):
         raise InvalidInput(spec, "", f"unexpected '{parts.netloc}{parts.path}' (expected sklearn-digits://?split=...)")
-    params = _query(spec, parts.query, ("split", "n"))
+    params = _query(spec, parts.query, ("split", "n", "second_camera"))
     split = params.get("split", "test")
     if split not in digits.SPLITS:
         raise InvalidInput(spec, "split", f"unknown split {split!r} (expected {', '.join(digits.SPLITS)})")
-    return DigitsSource(split, _integer(spec, params, "n", 1))
+    return DigitsSource(split, _integer(spec, params, "n", 1), _share(spec, params, "second_camera"))
 
 
 def _query(spec: str, query: str, allowed: tuple[str, ...]) -> dict[str, str]:
@@ -290,6 +299,18 @@ def _integer(spec: str, params: dict[str, str], key: str, minimum: int) -> int |
     if not (text.isascii() and text.isdigit()) or int(text) < minimum:
         raise InvalidInput(spec, key, f"expected an integer >= {minimum}, got '{text}'")
     return int(text)
+
+
+def _share(spec: str, params: dict[str, str], key: str) -> float:
+    """The share parameter ``key`` in [0, 1], 0 if absent."""
+    text = params.get(key, "0")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInput(spec, key, f"expected a share in [0, 1], got '{text}'")
+    return value
 
 
 def _one_line(exc: BaseException) -> str:

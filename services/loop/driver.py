@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from analysis.policy.automation import AutomationPolicy
 from analysis.recommend import Recommendation
 from analysis.sampling import Decision, RouterState
-from analysis.sampling.evidence import StratumEvidence
+from analysis.sampling.evidence import RecentFrames, StratumEvidence
 from services.loop.aggregation import Aggregation
 from services.loop.build import build_router
 from services.loop.config import LoopConfig
@@ -60,7 +60,7 @@ class Driver:
         self.aggregation = Aggregation(config)
         self.pending: dict[str, Pending] = {}
         self.touched: set[str] = set()
-        self.eligible: dict[str, int] = {}  # frames per stratum the policy in force would ship (evidence's N_h)
+        self.recent = RecentFrames()  # sizes the strata under a new policy (evidence's N_h)
 
     def step(self, batch: Sequence[AutomationMessage], now: float) -> StepOutput:
         """Route ``batch``, have its tasks annotated, compare what became comparable, count it, apply the policy."""
@@ -68,8 +68,7 @@ class Driver:
             raise ValueError("Driver.step needs an annotate function (absorb recorded annotations instead)")
         out = StepOutput()
         for m in batch:
-            if self.router.policy.ships(frame_info(m)):
-                self.eligible[m.stratum] = self.eligible.get(m.stratum, 0) + 1
+            self.recent.add(frame_info(m))
             self.route_state, decision = decide(self.router, self.route_state, m)
             tasks, delivery = routed(decision, m, now)
             out.decisions.append(decision)
@@ -114,9 +113,10 @@ class Driver:
         added = self.aggregation.add_all(comparisons)
         if added.policies or (added.recommendations and self.config.auto_apply):  # evidence refreshed every window
             policy = added.policies[-1] if added.policies else self.router.policy
-            self.router = self.router.with_policy(policy).with_evidence(self.evidence())
+            self.router = self.router.with_policy(policy).with_evidence(self.evidence(policy))
         return added.recommendations
 
-    def evidence(self) -> dict[str, StratumEvidence]:
-        """Per stratum: the eligible frames' audits, their 1/π-weighted acceptance, frames eligible to ship."""
-        return self.aggregation.evidence(self.eligible)
+    def evidence(self, policy: AutomationPolicy | None = None) -> dict[str, StratumEvidence]:
+        """Per stratum: the eligible frames' audits, their 1/π-weighted acceptance, and the recent frames
+        ``policy`` (default: the one in force) would ship."""
+        return self.aggregation.evidence(self.recent.eligible(policy or self.router.policy))

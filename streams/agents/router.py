@@ -4,8 +4,9 @@ The policy in force is the latest record of ``policies`` (``streams/policies.py`
 decisions hash (frame id, salt), so a replay of the same results under the
 same policies routes identically. A sampling policy that learns (Neyman
 allocation) is given the per-stratum evidence each policy record carries, with
-the frames per stratum this worker saw eligible to ship (with several router
-workers, each its share: the allocation uses their proportions).
+the frames per stratum the new policy would ship among the last frames this
+worker saw (``RecentFrames``; with several router workers, each its share: the
+allocation uses their proportions).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from typing import Any
 
 from analysis.sampling import Router, RouterState
-from analysis.sampling.evidence import evidence
+from analysis.sampling.evidence import RecentFrames, evidence
 from services.loop.build import build_router
 from services.loop.messages import AutomationMessage, InvalidMessage, decode, encode
 from services.loop.routing import frame_info, route
@@ -28,13 +29,13 @@ from streams.topics import Topics
 def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, policies: PolicyFollower) -> Any:
     state = [RouterState()]
     router_now: list[Router] = [build_router(cfg.loop, policies.current)]
-    eligible: dict[str, int] = {}  # frames per stratum the policy in force would ship, as this worker saw them
+    recent = RecentFrames()  # the last frames this worker saw, eligible or not
 
     def current() -> Router:
         """The router under the policy in force (rebuilt only when a policy record arrived), its sampling given
-        the record's evidence and the frames this worker saw."""
+        the record's evidence and the recent frames that policy would ship."""
         if router_now[0].policy is not policies.current:
-            learnt = evidence(policies.evidence, eligible)
+            learnt = evidence(policies.evidence, recent.eligible(policies.current))
             router_now[0] = build_router(cfg.loop, policies.current).with_evidence(learnt)
         return router_now[0]
 
@@ -53,9 +54,8 @@ def register(app: Any, topics: Topics, dead: DeadLetters, cfg: PipelineConfig, p
                     await dead.reject(event, exc.reason, "router")
                     continue
                 try:
-                    router = current()
-                    if router.policy.ships(frame_info(message)):
-                        eligible[message.stratum] = eligible.get(message.stratum, 0) + 1
+                    router = current()  # rebuilt from the frames before this one, as the replay's driver does
+                    recent.add(frame_info(message))
                     state[0], tasks, delivery = route(router, state[0], message, time.time())
                 except Exception as exc:  # the error policy: dead-letter it and go on
                     await dead.reject(event, f"processing failed: {type(exc).__name__}: {exc}", "router")

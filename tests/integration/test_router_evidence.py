@@ -7,7 +7,8 @@ acceptance 0.97, one at 0.6 (200 audited comparisons each), one with a little ev
 with frames but no evidence. Probes (frames below every τ: people, π = 1, never eligible, so they change no
 count) are sent one by one until a probe's task shows the new version: the router has rebuilt its router from
 that record. A second batch is then routed, and every one of its frames must get exactly the decision
-``build_router(config, policy2).with_evidence(evidence(record 2, frames eligible in batch 1))`` gives offline:
+``build_router(config, policy2).with_evidence(evidence(record 2, the recent frames policy 2 would ship))``
+gives offline (the recent frames: batch 1 and the probes, which never ship):
 the same route, π, copies and consensus π. The check has teeth: the low-acceptance stratum gets a larger π than
 the high one, where uniform sampling (or the right evidence with frames counted whether eligible or not) would
 give other π.
@@ -167,7 +168,7 @@ def test_the_router_allocates_audits_by_the_evidence_of_the_latest_policy_record
     first, second, probes = _run(settings, run_topics, tmp_path, batch_1, batch_2)
 
     assert not any(POLICY_1.ships(frame_info(p)) or POLICY_2.ships(frame_info(p)) for p in probes)
-    eligible = _eligible(POLICY_1, batch_1)  # what the router counted before record 2 came into force
+    eligible = _eligible(POLICY_2, [*batch_1, *probes])  # the recent frames record 2's policy would ship
     assert eligible.keys() == BATCH_1.keys() and sum(eligible.values()) < len(batch_1)  # some below τ
     assert first == _offline(CONFIG, POLICY_1, evidence({}, {}), batch_1)  # no evidence yet: π = rate
     assert {pi for s in _audit_pi(first, POLICY_1, batch_1).values() for pi in s} == {0.3}

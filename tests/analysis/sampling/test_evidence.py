@@ -17,6 +17,7 @@ from analysis.sampling import (
     Uniform,
     build_policy,
 )
+from analysis.sampling.evidence import RecentFrames
 from analysis.sampling.exceptions import InvalidPolicy
 from analysis.sampling.neyman import NeymanAllocation
 
@@ -63,3 +64,20 @@ def test_the_router_adapts_its_policy_and_stays_deterministic() -> None:
 def test_evidence_out_of_range_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidPolicy):
         StratumEvidence(**kwargs)  # type: ignore[arg-type]
+
+
+def test_recent_frames_count_the_last_frames_a_policy_would_ship() -> None:
+    recent = RecentFrames(size=4)
+    for i, (stratum, confidence) in enumerate([("clear", 0.99), ("night", 0.95), ("clear", 0.5), ("night", 0.7),
+                                               ("clear", 0.9), ("night", 0.96)]):
+        recent.add(FrameInfo(f"f{i}", confidence, stratum))
+    assert [f.frame_id for f in recent.frames] == ["f2", "f3", "f4", "f5"]  # the first two have left
+    assert recent.eligible(AutomationPolicy(default=0.8)) == {"clear": 1, "night": 1}
+    assert recent.eligible(AutomationPolicy(default=0.6, thresholds={"night": 0.9})) == {"clear": 1, "night": 1}
+    assert recent.eligible(AutomationPolicy(default=0.6)) == {"clear": 1, "night": 2}
+    assert recent.eligible(AutomationPolicy(default=0.999)) == {}
+
+
+def test_recent_frames_need_a_size() -> None:
+    with pytest.raises(InvalidPolicy, match="size: must be >= 1"):
+        RecentFrames(size=0)

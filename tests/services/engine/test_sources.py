@@ -73,6 +73,28 @@ def test_digits_n_keeps_the_first_frames() -> None:
     assert gt is not None and len(gt["images"]) == 7
 
 
+def test_a_second_camera_shifts_its_share_of_the_frames_one_pixel_down() -> None:
+    plain = {f.frame_id: f for f in open_source("sklearn-digits://?split=all")}
+    mixed = list(open_source("sklearn-digits://?split=all&second_camera=0.3"))
+    cameras = [f.meta["tags"]["camera"] for f in mixed]
+    assert set(cameras) == {"a", "b"}
+    assert cameras.count("b") == pytest.approx(0.3 * len(mixed), abs=4 * np.sqrt(0.21 * len(mixed)))
+    for frame in mixed:
+        image = plain[frame.frame_id].image
+        assert image is not None and frame.image is not None
+        if frame.meta["tags"]["camera"] == "a":
+            assert np.array_equal(frame.image, image)
+        else:
+            assert np.array_equal(frame.image[1:], image[:-1]) and not frame.image[0].any()
+        assert frame.meta["tags"]["digit"] == plain[frame.frame_id].meta["tags"]["digit"]
+    test = {f.frame_id: f.meta["tags"]["camera"] for f in open_source("sklearn-digits://?split=test&second_camera=0.3")}
+    assert test == {f.frame_id: f.meta["tags"]["camera"] for f in mixed if f.frame_id in test}  # per frame id
+
+
+def test_without_a_second_camera_frames_have_no_camera_tag() -> None:
+    assert "camera" not in next(iter(open_source("sklearn-digits://?split=test&second_camera=0"))).meta["tags"]
+
+
 # --- COCO JSON files -------------------------------------------------------------------------------
 
 
@@ -237,6 +259,12 @@ BAD_SPECS: list[tuple[str, Callable[[Path], str], str]] = [
     ("repeated parameter", lambda _: "synthetic://driving?seed=1&seed=2", "seed: given more than once"),
     ("unknown split", lambda _: "sklearn-digits://?split=dev", "split: unknown split 'dev'"),
     ("digits with a host", lambda _: "sklearn-digits://mnist", "unexpected 'mnist'"),
+    ("second camera over 1", lambda _: "sklearn-digits://?second_camera=1.5",
+     "second_camera: expected a share in [0, 1], got '1.5'"),
+    ("second camera not a number", lambda _: "sklearn-digits://?second_camera=most",
+     "second_camera: expected a share in [0, 1], got 'most'"),
+    ("second camera nan", lambda _: "sklearn-digits://?second_camera=nan",
+     "second_camera: expected a share in [0, 1], got 'nan'"),
     ("missing JSON", lambda p: str(p / "nope.json"), "nope.json: no such file"),
     ("missing npz", lambda p: str(p / "nope.npz"), "nope.npz: no such file"),
     ("other extension", lambda p: str(p / "frames.txt"), "not a known frame source"),

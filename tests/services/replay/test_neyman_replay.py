@@ -1,12 +1,12 @@
 """Neyman allocation against uniform sampling in ``shadowqa replay``, at equal manual budget.
 
-The digits replayed with one stratum per digit (``ReplayConfig.strata``), the recommender free to open
+The digits with 30 % of the frames from a second camera whose crop sits a pixel lower (the model errs more,
+and confidently, on those), strata ``camera=a|b`` from the frames' tags, the recommender free to open
 automation at its first step (max step 1) so most frames are eligible to ship, both policies at 0.4 audits
-per eligible frame under the loop's audit floor. Measured over 40 seeds (BENCHMARKS.md, ``sampling``):
-equal budget holds and the allocation follows the evidence it is given (each stratum's audits), but the
-interval of the eligible frames' acceptance is not narrower under Neyman here (median width ratio 1.02):
-~40 audits per stratum at acceptance ~0.99 see too few failures to learn the spreads from. These tests pin
-what holds.
+per eligible frame under the loop's audit floor. Neyman learns from the audits that camera b's acceptance
+varies more, audits it more and camera a less, and its interval of the eligible frames' acceptance is
+narrower at the same budget (this seed, and over 40 seeds in BENCHMARKS.md ``sampling``, where the
+per-digit strata of the bundled digits, which do not differ, show no gain).
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from services.replay.loop import LoopRun, run_loop
 from services.replay.summary import summary
 
 RATE, SEED = 0.4, 5
+SOURCE = "sklearn-digits://?split=all&second_camera=0.3"
 
 
 def config(kind: str) -> ReplayConfig:
     loop = LoopConfig(dataset="digits", sampling=SamplingSpec(kind, {"rate": RATE}), max_step=1.0, window=100,
                       salt=f"sampling-{SEED}")
-    return ReplayConfig(loop=loop, frames=1797, seed=SEED, strata=("digit",))
+    return ReplayConfig(loop=loop, frames=1797, seed=SEED, strata=("camera",), source=SOURCE, model="builtin:digits")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,20 @@ def runs(data: ReplayData) -> dict[str, tuple[LoopRun, dict[str, Any]]]:
 
 @pytest.mark.slow
 def test_strata_come_from_the_frames_tags(data: ReplayData) -> None:
-    assert {i.stratum for i in data.info} == {f"digit={d}" for d in range(10)}
+    strata = [i.stratum for i in data.info]
+    assert set(strata) == {"camera=a", "camera=b"}
+    assert strata.count("camera=b") == pytest.approx(0.3 * len(strata), abs=4 * np.sqrt(len(strata) * 0.21))
+
+
+@pytest.mark.slow
+def test_neyman_interval_is_narrower_at_equal_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) -> None:
+    """The done-when of issue 12: at the same audits (within 5 %), Neyman's interval of the eligible frames'
+    acceptance is narrower than uniform's, realised and by design (the true spreads at the realised audits).
+    This seed: 0.059 against 0.082 (ratio 0.72), audits 170 against 162."""
+    uniform, neyman = (runs[k][1]["eligible_acceptance"] for k in ("uniform", "neyman"))
+    assert neyman["audits"] == pytest.approx(uniform["audits"], rel=0.05)
+    assert neyman["width"] < 0.9 * uniform["width"]
+    assert neyman["design_width"] < 0.9 * uniform["design_width"]
 
 
 @pytest.mark.slow
@@ -59,7 +73,8 @@ def test_equal_manual_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) ->
     agree within 5 % (this seed: Neyman 3.0 % fewer, as π is re-solved on the strata's frames so far; over the
     benchmark's 40 seeds 428.7 against 429.2 audits drawn), the audits drawn within binomial noise."""
     uniform, neyman = (runs[k][1]["eligible_acceptance"] for k in ("uniform", "neyman"))
-    assert uniform["frames"] == neyman["frames"] > 500  # the same threshold path: the same frames eligible
+    assert abs(uniform["frames"] - neyman["frames"]) <= 0.02 * uniform["frames"]  # nearly the same frames eligible
+    assert uniform["frames"] > 300
     expected = {k: sum(d.inclusion_prob for d, e in zip(run.decisions, run.eligible, strict=True) if e)
                 for k, (run, _) in runs.items()}
     assert expected["uniform"] == pytest.approx(RATE * uniform["frames"])
@@ -74,7 +89,7 @@ def test_neyman_audits_the_stratum_whose_audits_fail_most_more_often(
     data: ReplayData, runs: dict[str, tuple[LoopRun, dict[str, Any]]],
 ) -> None:
     """The allocation follows the evidence: over the last fifth of the frames the stratum whose audits were
-    accepted least gets a π > 1.3x that of the strata whose audits were all accepted; uniform: the rate for all."""
+    accepted least (camera b) gets a π > 1.3x that of the other; uniform: the rate for both."""
     strata = [i.stratum for i in data.info]
     for kind in ("neyman", "uniform"):
         run = runs[kind][0]
@@ -86,10 +101,9 @@ def test_neyman_audits_the_stratum_whose_audits_fail_most_more_often(
         acceptance = {h: float(np.mean(v)) for h, v in outcomes.items()}
         tail = list(zip(strata, run.decisions, run.eligible, strict=True))[-len(strata) // 5:]
         pis = {h: float(np.mean([d.inclusion_prob for g, d, e in tail if e and g == h])) for h in acceptance}
-        worst = min(acceptance, key=lambda h: acceptance[h])
-        perfect = [h for h, p in acceptance.items() if p == 1.0]
-        assert perfect and acceptance[worst] < 0.97
-        ratio = pis[worst] / np.mean([pis[h] for h in perfect])
+        worst, best = sorted(acceptance, key=lambda h: acceptance[h])
+        assert worst == "camera=b" and acceptance[worst] < acceptance[best] - 0.05
+        ratio = pis[worst] / pis[best]
         assert (ratio > 1.3) if kind == "neyman" else ratio == pytest.approx(1.0), (kind, ratio)
 
 
@@ -126,3 +140,37 @@ def test_the_command_takes_strata(
     assert cfg.stratum({"weather": "rain", "time_of_day": "night", "digit": "3"}) == (
         ",".join(f"{k}={v}" for k, v in [("digit", "3"), ("weather", "rain"), ("time_of_day", "night")]
                  if k in strata) or "all")
+
+
+def _captured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str]) -> ReplayConfig:
+    def replay(cfg: ReplayConfig, report_dir: Path, progress: bool = False) -> None:
+        raise Captured(cfg)
+
+    monkeypatch.setattr("services.replay.run.replay", replay)
+    with pytest.raises(Captured) as caught:
+        main(["replay", "--report", str(tmp_path), *argv])
+    return caught.value.args[0]
+
+
+def test_the_command_replays_a_frame_source_spec_as_its_dataset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    cfg = _captured(monkeypatch, tmp_path, ["--dataset", f"{SOURCE}&n=500", "--strata", "camera"])
+    assert (cfg.source, cfg.loop.dataset, cfg.model_name, cfg.frames) == (
+        f"{SOURCE}&n=500", "digits", "builtin:digits", 500)
+    cfg = _captured(monkeypatch, tmp_path, ["--dataset", SOURCE, "--model", "other.pt"])
+    assert (cfg.model_name, cfg.frames) == ("other.pt", 1797)
+    cfg = _captured(monkeypatch, tmp_path, ["--dataset", "synthetic://driving?seed=3&n=400"])
+    assert (cfg.loop.dataset, cfg.model_name, cfg.frames) == ("driving", "builtin:driving-detector", 400)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--dataset", "mnist://?split=all"], "no dataset profile judges frames from 'mnist://'"),
+    (["--dataset", SOURCE, "--frames", "300"], "the frame source"),
+    (["--dataset", "sklearn-digits://?second_camera=2"], "second_camera: expected a share in [0, 1]"),
+])
+def test_the_command_refuses_a_frame_source_it_cannot_replay(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str,
+) -> None:
+    assert main(["replay", "--report", str(tmp_path), *argv]) == 2
+    assert message in capsys.readouterr().err
