@@ -60,7 +60,7 @@ def test_strata_come_from_the_frames_tags(data: ReplayData) -> None:
 def test_neyman_interval_is_narrower_at_equal_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) -> None:
     """The done-when of issue 12: at the same audits (within 5 %), Neyman's interval of the eligible frames'
     acceptance is narrower than uniform's, realised and by design (the true spreads at the realised audits).
-    This seed: 0.059 against 0.082 (ratio 0.72), audits 170 against 162."""
+    This seed: 0.063 against 0.078 (ratio 0.81; by design 0.038 against 0.053), audits 163 against 161."""
     uniform, neyman = (runs[k][1]["eligible_acceptance"] for k in ("uniform", "neyman"))
     assert neyman["audits"] == pytest.approx(uniform["audits"], rel=0.05)
     assert neyman["width"] < 0.9 * uniform["width"]
@@ -69,9 +69,10 @@ def test_neyman_interval_is_narrower_at_equal_budget(runs: dict[str, tuple[LoopR
 
 @pytest.mark.slow
 def test_equal_manual_budget(runs: dict[str, tuple[LoopRun, dict[str, Any]]]) -> None:
-    """The same frames are eligible under both; the audits they were expected to get (Σ π over eligible frames)
-    agree within 5 % (this seed: Neyman 3.0 % fewer, as π is re-solved on the strata's frames so far; over the
-    benchmark's 40 seeds 428.7 against 429.2 audits drawn), the audits drawn within binomial noise."""
+    """Nearly the same frames are eligible under both (the threshold path depends on which frames were audited);
+    the audits they were expected to get (Σ π over eligible frames) agree within 5 % (this seed: Neyman 1.3 %
+    more, as π is solved on the recent frames' mix, not the next ones'; over the benchmark's 40 seeds 451.1
+    against 440.8 audits drawn), the audits drawn within binomial noise."""
     uniform, neyman = (runs[k][1]["eligible_acceptance"] for k in ("uniform", "neyman"))
     assert abs(uniform["frames"] - neyman["frames"]) <= 0.02 * uniform["frames"]  # nearly the same frames eligible
     assert uniform["frames"] > 300
