@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LABELSTUDIO_STAMP := .cache/labelstudio/venv/.installed-by-make
 
 .PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down dashboards
 
@@ -21,12 +22,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/shadowqa pipeline run --frames 4000 --report reports/demo
 
-## test: install what the tests need, lint, type-check and run the whole suite against the project's Kafka
-## broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL): each started first unless it runs, stopped afterwards
-## only if this run started it; pytest's status is kept
+## test: install what the tests need (Debian packages, Label Studio's venv and template: `make labelstudio`), lint,
+## type-check and run the whole suite against the project's Kafka broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL):
+## each started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept
 KAFKA_STARTED := .cache/kafka/started-by-make-test
 POSTGRES_STARTED := .cache/postgres/started-by-make-test
-test: $(STAMP) system lint
+test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
 	scripts/helm.sh >/dev/null
 	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
 	url=$$($(BIN)/shadowqa infra postgres up --started-file $(POSTGRES_STARTED)) && \
@@ -58,8 +59,28 @@ postgres-up: $(STAMP)
 postgres-down: $(STAMP)
 	$(BIN)/shadowqa infra postgres down
 
-## system: Debian packages the tests use (headless Chromium for the report test, the PostgreSQL server, the
-## Prometheus server the dashboard test scrapes the demo with)
+## labelstudio: install Label Studio into its own virtualenv (.cache/labelstudio/venv, about 1 GB; 1.5-3 minutes the
+## first time here) and set up the template data folder its servers start from; leaves no server running. `make test`
+## needs it. Done once: a stamp in that venv; after services/infra/labelstudio_venv.py (the pin) changes, `install`
+## runs again and reinstalls only for another version
+.PHONY: labelstudio labelstudio-up labelstudio-down
+labelstudio: $(LABELSTUDIO_STAMP)
+
+$(LABELSTUDIO_STAMP): services/infra/labelstudio_venv.py | $(STAMP)
+	$(BIN)/shadowqa infra labelstudio install
+	@touch $@
+
+## labelstudio-up: start the project's Label Studio on 127.0.0.1 (port 8080, or SHADOWQA_LABELSTUDIO_URL's) and print
+## its URL; installs it first if needed
+labelstudio-up: $(STAMP)
+	$(BIN)/shadowqa infra labelstudio up
+
+## labelstudio-down: stop the project's Label Studio
+labelstudio-down: $(STAMP)
+	$(BIN)/shadowqa infra labelstudio down
+
+## system: Debian packages the tests use (headless Chromium for the report and browser tests, the PostgreSQL server,
+## the Prometheus server the dashboard test scrapes the demo with)
 system:
 	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres' prometheus:prometheus
 

@@ -26,6 +26,18 @@ class Settings(BaseSettings):
                               description="SQLAlchemy URL: sqlite:///FILE (default) or postgresql+psycopg://...")
     postgres_port: int = Field(default=5432, ge=1024, le=65535,
                                description="port of the PostgreSQL cluster `infra postgres up` starts")
+    labelstudio_url: str = Field(default="http://127.0.0.1:8080",
+                                 description="Label Studio a bridge talks to: the server `infra labelstudio up` "
+                                             "starts (its port when this names 127.0.0.1), or an existing one")
+    labelstudio_token: SecretStr | None = Field(default=None,
+                                                description="API token for SHADOWQA_LABELSTUDIO_URL (sent as "
+                                                            "`Authorization: Token ...`); unset: the local server's, "
+                                                            "from .cache/labelstudio/secrets/token")
+    labelstudio_secret: SecretStr | None = Field(default=None, min_length=32,
+                                                 description="the Label Studio bridge's shared secret (at least 32 "
+                                                             "characters): signs image URLs and authenticates "
+                                                             "webhooks; `api serve` and `labelstudio bridge` both "
+                                                             "need it (unset: the API's bridge routes are off)")
     test_engine_delay_s: float = Field(default=0.0, ge=0.0, le=3600.0,
                                        description="tests only: the automation worker waits this long per frame, "
                                                    "as on a machine slowed by other work; never set in a deployment")

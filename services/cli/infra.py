@@ -1,8 +1,9 @@
-"""``shadowqa infra``: the project's own Kafka broker (``kafka up|down|status``), its topics (``topics create``)
-and PostgreSQL (``postgres up|down|status``).
+"""``shadowqa infra``: the project's own Kafka broker (``kafka up|down|status``), its topics (``topics create``),
+PostgreSQL (``postgres up|down|status``) and Label Studio (``labelstudio up|down|status|install``, in
+:mod:`services.cli.infra_labelstudio`).
 
-Exit status 0 on success, 2 with a one-line reason on failure; ``kafka status`` and ``postgres status``
-exit 3 when the server is stopped.
+Exit status 0 on success, 2 with a one-line reason on failure; ``kafka status``, ``postgres status`` and
+``labelstudio status`` exit 3 when the server is stopped.
 """
 
 from __future__ import annotations
@@ -10,29 +11,26 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from services.cli import infra_labelstudio
+from services.cli.infra_common import STOPPED, checked_settings, mark_started, say
 from services.cli.parser import Parser, checked_float, positive_int
 from services.infra import postgres
-from services.infra.exceptions import InfraError
 from services.infra.kafka import KAFKA_VERSION, BrokerStatus, KafkaPaths, default_home, down, status, up
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicReport, create_topics, topic_layout
-from services.settings import Settings, load_settings
-
-STOPPED = 3
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
-    p = commands.add_parser("infra", help="run the project's local Kafka broker (and its topics) and PostgreSQL",
+    p = commands.add_parser("infra", help="run the project's local Kafka broker (and its topics), PostgreSQL and "
+                            "Label Studio",
                             description="Local infrastructure shadowqa provisions itself.")
     sub = p.add_subparsers(dest="infra_command", required=True, parser_class=Parser)
     _register_kafka(sub)
     _register_topics(sub)
     _register_postgres(sub)
+    infra_labelstudio.register(sub)
 
 
 def _register_kafka(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -104,13 +102,13 @@ def _register_postgres(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run_postgres_up(args: argparse.Namespace) -> int:
-    settings = _settings()
-    result = postgres.up(settings.postgres_port, timeout_s=float(args.timeout), say=_say)
+    settings = checked_settings()
+    result = postgres.up(settings.postgres_port, timeout_s=float(args.timeout), say=say)
     if args.started_file is not None:
-        _mark(args.started_file, result.started, "postgres")
+        mark_started(args.started_file, result.started, "postgres")
     state = result.status
     verb = "started" if result.started else "already running:"
-    _say(f"{verb} PostgreSQL {state.version} cluster {postgres.CLUSTER!r} on {postgres.HOST}:{state.port}"
+    say(f"{verb} PostgreSQL {state.version} cluster {postgres.CLUSTER!r} on {postgres.HOST}:{state.port}"
          + (f" in {result.seconds:.1f} s; log: {state.log}" if result.started else ""))
     print(result.url)
     return 0
@@ -135,12 +133,12 @@ def run_postgres_status(args: argparse.Namespace) -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = checked_settings()
     _quiet_kafka_logging()
     result = up(_paths(args), settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb,
-                timeout_s=float(args.timeout), say=_say)
+                timeout_s=float(args.timeout), say=say)
     if args.started_file is not None:
-        _mark(args.started_file, result.started, "kafka")
+        mark_started(args.started_file, result.started, "kafka")
     state = result.status
     if result.started:
         print(f"started Kafka {state.version} on {state.bootstrap} (pid {state.pid}) in {result.seconds:.1f} s; "
@@ -166,7 +164,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_topics_create(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = checked_settings()
     _quiet_kafka_logging()
     names = TopicNames(prefix=settings.topic_prefix if args.prefix is None else args.prefix)
     partitions = args.partitions or settings.partitions
@@ -195,28 +193,6 @@ def topics_table(report: TopicReport) -> str:
 
 def _paths(args: argparse.Namespace) -> KafkaPaths:
     return KafkaPaths.under(args.home or default_home(), KAFKA_VERSION)
-
-
-def _settings() -> Settings:
-    """The process settings; a bad SHADOWQA_* value is a one-line error."""
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InfraError(f"SHADOWQA_{field.upper()}: {first['msg']}") from None
-
-
-def _mark(started_file: Path, started: bool, server: str) -> None:
-    if started:
-        started_file.parent.mkdir(parents=True, exist_ok=True)
-        started_file.write_text(f"started by `shadowqa infra {server} up`\n", encoding="utf-8")
-    else:
-        started_file.unlink(missing_ok=True)
-
-
-def _say(line: str) -> None:
-    print(f"shadowqa: {line}", file=sys.stderr, flush=True)
 
 
 def _quiet_kafka_logging() -> None:

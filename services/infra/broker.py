@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from services.infra.broker_config import BrokerConfig, log4j2_properties, new_cluster_id, server_properties
 from services.infra.client import accepts_connections, addresses, broker_ready
 from services.infra.exceptions import BrokerStartFailed
 from services.infra.paths import KafkaPaths
-from services.infra.process import command_line, is_alive, read_pid, start_detached, terminate, write_pid
+from services.infra.process import command_line, recorded_pid, start_logged, terminate, write_pid
+from services.infra.server_log import latest_output, problem_line
 from services.infra.toolchain import Java
 
 # Kafka's own start scripts use G1 with short pauses; exit rather than limp on after running out of heap.
@@ -21,19 +21,12 @@ VERSION_PROPERTY = "shadowqa.kafka.version"  # on the command line, so `status` 
 FORMAT_TIMEOUT_S = 120.0
 READY_POLL_S = 0.2
 START_HEADER = "=== shadowqa: starting Kafka"
-_PROBLEM = re.compile(r"\b(ERROR|FATAL)\b|Exception\b|Error\b")
-_MAX_LINE = 300
+PROBLEM = re.compile(r"\b(ERROR|FATAL)\b|Exception\b|Error\b")  # a log line saying what went wrong
 
 
 def running_pid(paths: KafkaPaths) -> int | None:
     """The pid of our broker if it runs: the pid file's process, alive and started with our configuration."""
-    pid = read_pid(paths.pid)
-    if pid is None or not is_alive(pid):
-        return None
-    argv = command_line(pid)
-    if argv is not None and str(paths.server_properties) not in argv:
-        return None  # the pid was reused by an unrelated process
-    return pid
+    return recorded_pid(paths.pid, lambda argv: str(paths.server_properties) in argv)
 
 
 def running_version(pid: int) -> str | None:
@@ -69,7 +62,7 @@ def ensure_storage(paths: KafkaPaths, java: Java) -> bool:
     if done.returncode != 0:
         output = (done.stderr + done.stdout).strip().splitlines()
         raise BrokerStartFailed(f"formatting Kafka storage in {paths.kraft} failed (exit status {done.returncode}): "
-                                f"{problem_line(output) or 'no output'}")
+                                f"{problem_line(output, PROBLEM) or 'no output'}")
     return True
 
 
@@ -97,11 +90,8 @@ def java_command(paths: KafkaPaths, java: Java, heap_mb: int, version: str) -> l
 
 def launch(paths: KafkaPaths, java: Java, heap_mb: int, version: str) -> subprocess.Popen[bytes]:
     """Start the broker detached, its output in a fresh log (the previous one kept as ``broker.log.1``)."""
-    if paths.log.exists():
-        paths.log.replace(paths.log.with_name(paths.log.name + ".1"))
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    paths.log.write_text(f"{START_HEADER} {version} at {stamp} ===\n", encoding="utf-8")
-    process = start_detached(java_command(paths, java, heap_mb, version), paths.log, cwd=paths.data)
+    process = start_logged(java_command(paths, java, heap_mb, version), paths.log, paths.data,
+                           f"{START_HEADER} {version}")
     write_pid(paths.pid, process.pid)
     return process
 
@@ -130,18 +120,7 @@ def stop(pid: int, timeout_s: float) -> bool:
 
 def last_error(log: Path) -> str:
     """The last error or exception line the latest start wrote to ``log``, for one-line failure messages."""
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    text = latest_output(log, START_HEADER)
+    if text is None:
         return "no log written"
-    latest = text.rpartition(START_HEADER)[2].splitlines()[1:]
-    return problem_line(latest) or "no error logged"
-
-
-def problem_line(lines: list[str]) -> str | None:
-    """The last line naming an error or exception (stack frames excluded), shortened for one-line messages."""
-    for line in reversed(lines):
-        if line.strip() and not line[:1].isspace() and _PROBLEM.search(line):
-            text = line.strip()
-            return text if len(text) <= _MAX_LINE else text[: _MAX_LINE - 1] + "…"
-    return None
+    return problem_line(text.splitlines()[1:], PROBLEM) or "no error logged"

@@ -11,7 +11,7 @@ from typing import Any
 from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped, unused-ignore]
 from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
 
-from services.infra.exceptions import BrokerUnreachable
+from services.infra.exceptions import BrokerUnreachable, PortInUse
 
 CONNECT_TIMEOUT_S = 0.5
 CLIENT_ID = "shadowqa-infra"
@@ -50,6 +50,24 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
     return False
+
+
+def refuse_busy_port(host: str, port: int, *, server: str, remedy: str, role: str = "",
+                     error: type[PortInUse] = PortInUse) -> None:
+    """Raise ``error`` when another process holds ``host:port`` (:func:`port_in_use`), which shadowqa's ``server``
+    needs (as its ``role``, e.g. "the broker's client port"); the message ends with ``remedy``: how to choose
+    another port."""
+    if port_in_use(host, port):
+        holder = f" ({role})" if role else ""
+        raise error(f"port {port} on {host}{holder} is in use by a process that is not shadowqa's {server}; stop "
+                    f"that process or choose another port with {remedy}")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

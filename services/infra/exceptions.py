@@ -47,3 +47,19 @@ class TopicLayoutMismatch(InfraError):
 
 class TopicAdminFailed(InfraError):
     """Raised when the broker refuses to create, describe or delete a topic."""
+
+
+class LabelStudioInstallFailed(InfraError):
+    """Raised when Label Studio's own virtualenv cannot be created or ``pip install`` fails; names the install log."""
+
+
+class LabelStudioPortInUse(PortInUse):
+    """Raised when the port asked for Label Studio is held by a process that is not our Label Studio."""
+
+
+class LabelStudioConflict(InfraError):
+    """Raised when our Label Studio already runs on another port than the one asked for."""
+
+
+class LabelStudioStartFailed(InfraError):
+    """Raised when Label Studio exits while starting, serves elsewhere, refuses our token or does not answer in time."""

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from services.infra import broker
 from services.infra.broker_config import BrokerConfig, advertised_bootstrap
-from services.infra.client import port_in_use
-from services.infra.exceptions import BrokerConflict, BrokerStartFailed, InfraError, PortInUse
+from services.infra.client import refuse_busy_port
+from services.infra.exceptions import BrokerConflict, BrokerStartFailed, InfraError
 from services.infra.maven import jars_ready, resolve_jars
-from services.infra.paths import KafkaPaths
+from services.infra.paths import KafkaPaths, project_cache
 from services.infra.process import exclusive
 from services.infra.toolchain import Java, find_java, find_maven
 
@@ -54,8 +54,7 @@ class UpResult:
 
 def default_home() -> Path:
     """``.cache/kafka`` in the source checkout shadowqa runs from, else in the working directory."""
-    root = Path(__file__).resolve().parents[2]
-    return (root if (root / "pyproject.toml").is_file() else Path.cwd()) / ".cache" / "kafka"
+    return project_cache("kafka")
 
 
 def default_paths() -> KafkaPaths:
@@ -128,9 +127,7 @@ def _check_ports(config: BrokerConfig) -> None:
                          "set SHADOWQA_KAFKA_PORT or SHADOWQA_KAFKA_CONTROLLER_PORT")
     for name, port, variable in (("client", config.port, "SHADOWQA_KAFKA_PORT"),
                                  ("controller", config.controller_port, "SHADOWQA_KAFKA_CONTROLLER_PORT")):
-        if port_in_use(config.host, port):
-            raise PortInUse(f"port {port} on {config.host} (the broker's {name} port) is in use by a process that "
-                            f"is not shadowqa's broker; stop that process or choose another port with {variable}")
+        refuse_busy_port(config.host, port, server="broker", role=f"the broker's {name} port", remedy=variable)
 
 
 def _check_same_address(current: BrokerStatus, config: BrokerConfig) -> None:

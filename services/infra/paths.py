@@ -1,9 +1,16 @@
-"""Where the local broker's jars, storage, configuration, log and pid file live."""
+"""Where the local servers' files live: :func:`project_cache`, and the broker's jars, storage, configuration, log
+and pid file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def project_cache(name: str) -> Path:
+    """``.cache/<name>`` in the source checkout shadowqa runs from, else in the working directory."""
+    root = Path(__file__).resolve().parents[2]
+    return (root if (root / "pyproject.toml").is_file() else Path.cwd()) / ".cache" / name
 
 
 @dataclass(frozen=True)

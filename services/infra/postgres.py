@@ -23,6 +23,7 @@ import psycopg
 
 from services.infra.client import port_in_use
 from services.infra.exceptions import InfraError
+from services.infra.paths import project_cache
 from services.infra.process import exclusive
 
 CLUSTER = "shadowqa"
@@ -64,8 +65,7 @@ def database_url(port: int, database: str = DATABASE) -> str:
 
 def default_home() -> Path:
     """``.cache/postgres`` in the source checkout (the lock file lives there; the data is Debian's)."""
-    root = Path(__file__).resolve().parents[2]
-    return (root if (root / "pyproject.toml").is_file() else Path.cwd()) / ".cache" / "postgres"
+    return project_cache("postgres")
 
 
 def server_version() -> str:

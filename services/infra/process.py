@@ -1,4 +1,5 @@
-"""Detached processes: start in a new session, recognise by pid and command line, stop gracefully."""
+"""Detached processes: start in a new session (with a fresh log per start), recognise by pid and command line,
+stop gracefully."""
 
 from __future__ import annotations
 
@@ -8,18 +9,36 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 POLL_S = 0.1
 KILL_WAIT_S = 5.0
 
 
-def start_detached(argv: Sequence[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session (no terminal, immune to the caller's Ctrl-C), output appended to ``log``."""
+def start_detached(argv: Sequence[str], log: Path, cwd: Path,
+                   env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session (no terminal, immune to the caller's Ctrl-C), output appended to ``log``.
+
+    ``env`` replaces the caller's environment when given.
+    """
     with log.open("ab") as out:
-        return subprocess.Popen(list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(list(argv), cwd=cwd, env=None if env is None else dict(env), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_logged(argv: Sequence[str], log: Path, cwd: Path, header: str,
+                 env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """:func:`start_detached` into a fresh ``log`` that opens with ``header`` and the time (the last log kept as .1).
+
+    :func:`services.infra.server_log.latest_output` reads back what this start wrote.
+    """
+    if log.exists():
+        log.replace(log.with_name(log.name + ".1"))
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    log.write_text(f"{header} at {stamp} ===\n", encoding="utf-8")
+    return start_detached(argv, log, cwd, env)
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -34,6 +53,19 @@ def read_pid(pid_file: Path) -> int | None:
 def write_pid(pid_file: Path, pid: int) -> None:
     """Record ``pid`` so later commands (``down``, ``status``) find the detached process."""
     pid_file.write_text(f"{pid}\n", encoding="ascii")
+
+
+def recorded_pid(pid_file: Path, ours: Callable[[list[str]], bool]) -> int | None:
+    """The pid in ``pid_file`` if that process runs and is ours, else None.
+
+    ``ours`` judges its command line (when it can be read), so a pid the system gave to an unrelated process since
+    does not count.
+    """
+    pid = read_pid(pid_file)
+    if pid is None or not is_alive(pid):
+        return None
+    argv = command_line(pid)
+    return None if argv is not None and not ours(argv) else pid
 
 
 def is_alive(pid: int) -> bool:
@@ -64,13 +96,27 @@ def command_line(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
 
 
-def terminate(pid: int, timeout_s: float) -> bool:
-    """Stop ``pid``: SIGTERM, up to ``timeout_s`` to exit, then SIGKILL. True if it had to be killed."""
-    if not _signal(pid, signal.SIGTERM):
+def environment(pid: int) -> dict[str, str] | None:
+    """The environment ``pid`` was started with (Linux ``/proc``), or None when it cannot be read."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    pairs = (part.decode(errors="replace").partition("=") for part in raw.split(b"\0") if part)
+    return {name: value for name, _, value in pairs}
+
+
+def terminate(pid: int, timeout_s: float, *, group: bool = False) -> bool:
+    """Stop ``pid``: SIGTERM, up to ``timeout_s`` to exit, then SIGKILL. True if it had to be killed.
+
+    With ``group``, each signal goes to the process group ``pid`` leads (a :func:`start_detached` process and the
+    children it started), so none of them is left behind.
+    """
+    if not _signal(pid, signal.SIGTERM, group):
         return False
     if wait_exit(pid, timeout_s):
         return False
-    _signal(pid, signal.SIGKILL)
+    _signal(pid, signal.SIGKILL, group)
     wait_exit(pid, KILL_WAIT_S)
     return True
 
@@ -97,10 +143,10 @@ def exclusive(lock_file: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _signal(pid: int, signum: signal.Signals) -> bool:
-    """Send ``signum``; False when the process is already gone."""
+def _signal(pid: int, signum: signal.Signals, group: bool) -> bool:
+    """Send ``signum`` to ``pid`` or its process group; False when it is already gone."""
     try:
-        os.kill(pid, signum)
+        (os.killpg if group else os.kill)(pid, signum)
     except ProcessLookupError:
         return False
     return True

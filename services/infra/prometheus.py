@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 import yaml
 
+from services.infra.client import free_port
 from services.infra.exceptions import InfraError
 
 READY_TIMEOUT_S = 30.0
@@ -107,7 +107,7 @@ def prometheus_server(jobs: Mapping[str, list[str]], interval_s: float = 1.0,
         folder = Path(tmp)
         config = folder / "prometheus.yml"
         config.write_text(yaml.safe_dump(scrape_config(jobs, interval_s), sort_keys=False), encoding="utf-8")
-        port = _free_port()
+        port = free_port()
         argv = [executable, f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
         log = folder / "prometheus.log"
@@ -140,13 +140,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _tail(log: Path, lines: int = 5) -> str:

@@ -1,10 +1,14 @@
-"""Stand-ins for the machine's tools: shell scripts named ``java`` or ``mvn`` in a folder put on PATH."""
+"""Stand-ins for the machine's tools (shell scripts named ``java`` or ``mvn`` in a folder put on PATH) and ports."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+
+from services.infra.client import free_port
 
 
 def tool(folder: Path, name: str, body: str) -> Path:
@@ -26,8 +30,13 @@ fi
 {run}""")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextlib.contextmanager
+def squatter() -> Iterator[int]:
+    """A port on 127.0.0.1 that another listener (a socket of this process) holds while the ``with`` block runs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+__all__ = ["free_port", "java", "squatter", "tool"]  # free_port: many tests take it from here

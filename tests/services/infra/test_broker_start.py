@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from services.infra.broker import last_error, problem_line
+from services.infra.broker import PROBLEM, last_error
 from services.infra.exceptions import BrokerStartFailed, JarResolutionFailed, JavaNotFound, JavaTooOld, MavenNotFound
 from services.infra.kafka import KAFKA_VERSION, KafkaPaths, status, up
 from services.infra.maven import MARKER
 from services.infra.process import is_alive, read_pid
+from services.infra.server_log import problem_line
 from tests.services.infra import fakes
 
 
@@ -110,7 +111,7 @@ def test_broker_that_never_answers_is_stopped_again(paths: KafkaPaths, bin_dir: 
      "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space"),
 ])
 def test_problem_line(lines: list[str], line: str | None) -> None:
-    assert problem_line(lines) == line
+    assert problem_line(lines, PROBLEM) == line
 
 
 def test_last_error_reads_only_the_latest_start(tmp_path: Path) -> None:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from services.infra.process import command_line, is_alive, read_pid, start_detached, terminate, write_pid
+from services.infra.process import (
+    command_line,
+    is_alive,
+    read_pid,
+    start_detached,
+    terminate,
+    wait_exit,
+    write_pid,
+)
 
 
 @pytest.mark.parametrize(("text", "pid"), [("1234\n", 1234), ("", None), ("abc", None), ("-5", None), ("0", None)])
@@ -39,6 +47,18 @@ def test_terminate_stops_a_detached_process_and_reaps_it(tmp_path: Path) -> None
     assert "time.sleep(60)" in " ".join(command_line(child.pid) or [])
     assert terminate(child.pid, timeout_s=10) is False
     assert not is_alive(child.pid)
+
+
+def test_terminate_of_a_group_stops_what_the_process_started_too(tmp_path: Path) -> None:
+    """A group stop (how Label Studio is stopped) leaves nothing the process started behind."""
+    child = start_detached(["/bin/sh", "-c", "sleep 60 & echo $!; wait"], tmp_path / "out.log", cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "out.log").read_text().strip():
+        assert time.monotonic() < deadline and child.poll() is None, "the shell never started its child"
+        time.sleep(0.02)
+    grandchild = int((tmp_path / "out.log").read_text())
+    assert terminate(child.pid, timeout_s=10, group=True) is False
+    assert not is_alive(child.pid) and wait_exit(grandchild, 10)
 
 
 def _wait_for_output(log: Path, line: str, timeout_s: float = 30) -> None:
