@@ -31,7 +31,7 @@ probabilities or comparisons (tests/services/api/test_blind.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 from services.api import metrics
 from services.api.errors import install
 from services.api.exceptions import QueueError
+from services.api.extensions import ExtensionFactory
 from services.api.limits import BodyLimit
 from services.api.routes import ROUTES, router
 from services.api.state import Api, ApiConfig
@@ -50,9 +51,15 @@ __all__ = ["Api", "ApiConfig", "create_app"]
 
 
 def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: str | None = None,
-               sink: Sink | None = None, names: TopicNames | None = None, background: bool = True) -> FastAPI:
-    """The API on ``engine`` (migrated by the caller). ``sink`` publishes annotations and pins to Kafka."""
+               sink: Sink | None = None, names: TopicNames | None = None, background: bool = True,
+               extensions: Sequence[ExtensionFactory] = ()) -> FastAPI:
+    """The API on ``engine`` (migrated by the caller). ``sink`` publishes annotations and pins to Kafka;
+    ``extensions`` add routes and metrics (services/api/extensions.py)."""
     api = Api(engine, config or ApiConfig(), admin_token, sink, names or TopicNames(""))
+    added = [make(api) for make in extensions]
+    for extension in added:
+        for collector in extension.collectors:
+            api.registry.register(collector)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -64,11 +71,15 @@ def create_app(engine: Engine, *, config: ApiConfig | None = None, admin_token: 
     app = FastAPI(title="shadowqa", version="1", lifespan=lifespan,
                   description="Annotation queue, rollout gates and statistics of shadowqa.")
     app.state.api = api
+    app.state.extensions = {extension.name: extension.state for extension in added}
     app.add_middleware(BodyLimit, limits=api.config.body_limits)
-    metrics.measure_requests(app, ROUTES)  # added last: outermost, so it counts the 413s of the body limit too
+    routes = ROUTES + [route for extension in added for route in extension.router.routes]
+    metrics.measure_requests(app, routes)  # added last: outermost, so it counts the 413s of the body limit too
     install(app, retry_after_s=api.config.wait_s)
     app.add_exception_handler(QueueError, queue_error)
     app.include_router(router)
+    for extension in added:
+        app.include_router(extension.router)
     return app
 
 

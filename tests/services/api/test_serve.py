@@ -17,15 +17,19 @@ from services.api.server import base_url
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+def _serve(tmp_path: Path, *args: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "SHADOWQA_DATABASE_URL": f"sqlite:///{tmp_path / 'api.sqlite3'}"}
-    return subprocess.Popen([sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    argv = [sys.executable, "-m", "services.cli.main", "api", "serve", "--no-kafka", *args]
+    if sigint_ignored:  # as a shell without job control starts a background job (`make test &` in a script)
+        argv = ["/bin/sh", "-c", "trap '' INT; exec \"$@\"", "sh", *argv]
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_port_zero_takes_a_free_port_and_the_ready_file_names_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["sigint-as-inherited", "sigint-ignored"])
+def test_port_zero_takes_a_free_port_and_the_ready_file_names_it(tmp_path: Path, sigint_ignored: bool) -> None:
+    """Ctrl-C stops the server with exit status 130 even when it inherited SIGINT ignored (uvicorn would exit 0)."""
     ready = tmp_path / "api.ready"
-    server = _serve(tmp_path, "--port", "0", "--ready-file", str(ready))
+    server = _serve(tmp_path, "--port", "0", "--ready-file", str(ready), sigint_ignored=sigint_ignored)
     try:
         deadline = time.monotonic() + 60
         while not ready.exists():
