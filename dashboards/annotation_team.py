@@ -17,7 +17,7 @@ def annotation_team() -> Dashboard:
                           "agreement with the consensus copies.")
              .tags(["shadowqa"]).refresh("10s").time("now-30m", "now").timezone("browser")
              .with_variable(datasource_variable()).with_variable(stratum_variable()))
-    for section in (_queue, _annotators, _api):
+    for section in (_queue, _annotators, _label_studio, _api):
         board = section(board)
     return board
 
@@ -82,6 +82,39 @@ def _annotators(board: Dashboard) -> Dashboard:
                 "Blind tasks the router puts on the manual queue: copy 1 for every sampled frame, copy 2 for the "
                 "frames also annotated by a second person.",
                 [(f"sum by (copy) (rate(shadowqa_manual_tasks_total{RATE}))", "copy {{copy}}")], unit="ops", width=24)))
+
+
+PSEUDONYMS = (" People are pseudonyms, ls:<Label Studio user id> (Label Studio's Organization page shows who is "
+              "who); never names.")
+
+
+def _label_studio(board: Dashboard) -> Dashboard:
+    spent = "sum(rate(shadowqa_labelstudio_answer_seconds_total{outcome=\"submitted\"}" + RATE + "))"
+    answered = "sum(rate(shadowqa_labelstudio_answers_total{outcome=\"submitted\"}" + RATE + "))"
+    return (board.with_row(Row("Label Studio"))
+            .with_panel(graph(
+                "Tasks open in Label Studio",
+                "Frames the bridge keeps open in Label Studio (one task each, its consensus copies as its overlap), "
+                "and the copies it holds leased in shadowqa's queue while they are open there.",
+                [("sum(shadowqa_labelstudio_open_tasks)", "open tasks"),
+                 ("sum(shadowqa_labelstudio_held_copies)", "copies held")], width=8))
+            .with_panel(graph(
+                "Time to annotate in Label Studio",
+                "Mean time from opening a task to submitting it, over the rate window (0 while nothing was "
+                "submitted).",
+                [(f"{spent} / clamp_min({answered}, 1e-9)", "mean")], unit="s", width=8))
+            .with_panel(graph(
+                "Annotations relayed, by path",
+                "Label Studio annotations relayed into the queue: by webhook (at once) or by the bridge's poll (a "
+                "webhook that was missed: Label Studio never retries). Refused: no copy could take it (the lease "
+                "ran out) or it could not be read.",
+                [(f"sum by (via, outcome) (rate(shadowqa_labelstudio_relayed_total{RATE})){PER_MINUTE}",
+                  "{{via}} {{outcome}}")], width=8))
+            .with_panel(graph(
+                "Label Studio tasks answered per minute, per annotator",
+                "Each person's throughput in Label Studio (submitted and skipped)." + PSEUDONYMS,
+                [(f"sum by (annotator, outcome) (rate(shadowqa_labelstudio_answered_total{RATE})){PER_MINUTE}"
+                  " or on() vector(0)", "{{annotator}} {{outcome}}")], width=24)))
 
 
 def _api(board: Dashboard) -> Dashboard:

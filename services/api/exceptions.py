@@ -34,6 +34,10 @@ class TooManyLeases(QueueError):
     """Raised when the annotator already holds as many tasks as allowed."""
 
 
+class AlreadyRecorded(QueueError):
+    """Raised when an answer from another tool (by its reference) was recorded before: nothing is recorded twice."""
+
+
 class TokenError(ShadowQAError):
     """Raised when a token cannot be created, rotated or revoked as asked (name taken or invalid, unknown name)."""
 

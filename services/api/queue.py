@@ -184,6 +184,11 @@ class Queue:
                 raise NotYourTask(task_id, "no such task leased to you")
             return _lease(row)
 
+    def image_of(self, task_id: str) -> str | None:
+        """The frame reference of a task (any state), None for no such task."""
+        with self._sessions() as session:
+            return session.scalar(select(ManualTaskRow.image).where(ManualTaskRow.task_id == task_id))
+
     def mine(self, annotator: str) -> list[Lease]:
         with self._sessions() as session:
             rows = session.scalars(select(ManualTaskRow).where(

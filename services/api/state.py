@@ -13,7 +13,8 @@ from services.api import metrics
 from services.api.evidence import Evidence
 from services.api.limits import BodyLimits
 from services.api.outbox import Outbox
-from services.api.queue import Queue, QueueConfig
+from services.api.queue import QueueConfig
+from services.api.queue_tools import ToolQueue
 from services.api.tokens import Tokens
 from services.infra.topic_names import TopicNames
 from services.tools.kafka import Sink
@@ -39,7 +40,7 @@ class Api:
     def __init__(self, engine: Engine, config: ApiConfig, admin_token: str | None, sink: Sink | None,
                  names: TopicNames) -> None:
         self.engine, self.config, self.sink, self.names = engine, config, sink, names
-        self.queue = Queue(engine, QueueConfig(config.lease_s, config.max_leases, config.wait_s),
+        self.queue = ToolQueue(engine, QueueConfig(config.lease_s, config.max_leases, config.wait_s),
                            on_expired=expired)
         self.tokens = Tokens(engine, admin_token)
         self.evidence = Evidence(engine)

@@ -76,12 +76,16 @@ def serve(args: argparse.Namespace) -> int:
     from services.api.app import ApiConfig
     from services.api.limits import BodyLimits
     from services.api.server import serve_api
+    from services.labelstudio.routes import LabelStudioLink, extension
     from services.settings import load_settings
 
+    settings = load_settings()
+    secret = settings.labelstudio_secret
     config = ApiConfig(lease_s=args.lease_seconds, max_leases=args.max_leases, max_weight=args.max_weight,
                        wait_s=args.db_timeout, body_limits=BodyLimits(args.max_body_bytes, args.max_import_bytes),
                        metrics_names=args.metrics_names)
-    serve_api(load_settings(), config, host=args.host, port=args.port, kafka=not args.no_kafka,
+    bridge = [] if secret is None else [extension(LabelStudioLink(settings.labelstudio_url, secret.get_secret_value()))]
+    serve_api(settings, config, extensions=bridge, host=args.host, port=args.port, kafka=not args.no_kafka,
               ready_file=args.ready_file)
     return 0
 

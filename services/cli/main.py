@@ -17,6 +17,7 @@ from services.cli import (
     feed,
     gate,
     infra,
+    labelstudio,
     pipeline,
     recommend,
     replay,
@@ -38,6 +39,7 @@ def build_parser() -> Parser:
     engine.register(commands)
     gate.register(commands)
     infra.register(commands)
+    labelstudio.register(commands)
     recommend.register(commands)
     pipeline.register(commands)
     replay.register(commands)

@@ -38,6 +38,7 @@ NAMING = {  # stable constraint names, so migrations can drop and alter them on 
     "pk": "pk_%(table_name)s",
 }
 STATES = ", ".join(f"'{s.value}'" for s in TaskState)
+LEASE_OUTCOMES = "'submitted', 'expired', 'skipped', 'handed_over', 'released'"
 
 Id = Annotated[int, mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)]
 Name = Annotated[str, mapped_column(String(255))]
@@ -224,14 +225,15 @@ class RouteRow(Base):
 class TaskLeaseRow(Base):
     """Every lease ever given: who held which task from when to when and how it ended (the queue's audit log).
 
-    ``outcome`` is None while the lease is held, then ``submitted``, ``expired`` or ``skipped`` (with ``reason``).
-    The queue reads it to keep both copies of a frame with different people and a skipped task away from
-    whoever skipped it.
+    ``outcome`` is None while the lease is held, then ``submitted``, ``expired`` or ``skipped`` (with ``reason``);
+    a tool's lease (a bridge holding tasks for people working elsewhere) ends ``handed_over`` when a person's
+    answer arrives (the person's own lease follows) or ``released`` when the tool gives it back. The queue reads
+    it to keep both copies of a frame with different people and a skipped task away from whoever skipped it.
     """
 
     __tablename__ = "task_leases"
     __table_args__ = (
-        CheckConstraint("outcome IS NULL OR outcome IN ('submitted', 'expired', 'skipped')", name="outcome"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN ({LEASE_OUTCOMES})", name="outcome"),
         Index("ix_task_leases_annotator_frame", "annotator", "frame_id"),
     )
 
@@ -242,6 +244,42 @@ class TaskLeaseRow(Base):
     leased_at: Mapped[Real]
     ended_at: Mapped[OptionalReal]
     outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text())
+
+
+
+class ExternalRefRow(Base):
+    """An answer from another tool that was recorded (an idempotency key): the same event, seen twice (a webhook
+    and a poll), is recorded once. ``outcome``: ``submitted``, ``skipped`` or ``refused`` (with ``reason``)."""
+
+    __tablename__ = "external_refs"
+
+    ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    task_id: Mapped[str | None] = mapped_column(String(255))
+    annotator: Mapped[Name]
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text())
+    recorded_at: Mapped[Real]
+
+
+class LabelStudioTaskRow(Base):
+    """A Label Studio task the bridge made for one frame (its copies leased to the bridge); closed when the bridge
+    holds none of them any more."""
+
+    __tablename__ = "labelstudio_tasks"
+    __table_args__ = (UniqueConstraint("server", "ls_task_id"),
+                      Index("ix_labelstudio_tasks_open", "server", "closed_at"))
+
+    id: Mapped[Id]
+    server: Mapped[Name]  # which Label Studio (services/labelstudio/client.py server_key)
+    project_id: Mapped[int] = mapped_column(Integer())
+    ls_task_id: Mapped[int] = mapped_column(Integer())
+    frame_id: Mapped[str] = mapped_column(String(255), index=True)
+    image_task_id: Mapped[str] = mapped_column(String(255))  # the copy whose signed URL shows the image
+    overlap: Mapped[int] = mapped_column(Integer())
+    signed_until: Mapped[Real]
+    created_at: Mapped[Real]
+    closed_at: Mapped[OptionalReal]
     reason: Mapped[str | None] = mapped_column(Text())
 
 

@@ -39,15 +39,21 @@ def label_studio_tasks(tasks: Sequence[BatchTask]) -> list[dict[str, Any]]:
             for k, t in enumerate(tasks, start=1)]
 
 
-def label_studio_config(category_names: Sequence[str], tag_values: Mapping[str, Sequence[str]]) -> str:
-    """A labeling config for the exported tasks: rectangles with the categories, one choice set per tag."""
+def label_studio_config(category_names: Sequence[str], tag_values: Mapping[str, Sequence[str]],
+                        region_attributes: Mapping[str, Sequence[str]] | None = None) -> str:
+    """A labeling config: rectangles with the categories (none without categories), one single choice per image
+    tag, and one per-region single choice per box attribute (shown for the selected box)."""
     labels = "".join(f'<Label value="{_xml(n)}"/>' for n in category_names)
-    choices = "".join(
-        f'<Choices name="{_xml(k)}" toName="image" choice="single">'
-        + "".join(f'<Choice value="{_xml(v)}"/>' for v in values) + "</Choices>"
-        for k, values in tag_values.items())
-    return (f'<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">{labels}'
-            f"</RectangleLabels>{choices}</View>")
+    boxes = f'<RectangleLabels name="label" toName="image">{labels}</RectangleLabels>' if labels else ""
+    choices = "".join(_choices(k, values) for k, values in tag_values.items())
+    per_region = "".join(_choices(k, values, ' perRegion="true"') for k, values in (region_attributes or {}).items())
+    return f'<View><Image name="image" value="$image"/>{boxes}{choices}{per_region}</View>'
+
+
+def _choices(name: str, values: Sequence[str], extra: str = "") -> str:
+    header = f'<Header value="{_xml(name)}"/>' if extra else ""
+    return (f'{header}<Choices name="{_xml(name)}" toName="image" choice="single"{extra}>'
+            + "".join(f'<Choice value="{_xml(v)}"/>' for v in values) + "</Choices>")
 
 
 def from_label_studio(document: Any, categories: Mapping[str, int], rotated: Rotated = "enclose",

@@ -56,7 +56,7 @@ def task_image(task_id: TaskIdPath, who: Annotator, api: ApiDep) -> Response:
         raise invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
     if frame.image is None:
         raise invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
-    return Response(_png(frame.image), media_type="image/png")
+    return Response(png(frame.image), media_type="image/png")
 
 
 @router.post("/{task_id:path}/heartbeat", responses=LEASE_GONE)
@@ -83,7 +83,7 @@ def my_task(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) 
     return view(api, api.queue.held(who.name, task_id), request)
 
 
-def _png(image: Any) -> bytes:
+def png(image: Any) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()

@@ -35,7 +35,7 @@ def test_upgrade_creates_the_tables_and_columns_of_the_models(engine: Engine) ->
     assert _schema(engine) == {**declared, VERSION_TABLE: {"version_num"}}
     assert set(declared) == {
         "manual_tasks", "manual_annotations", "comparisons", "agreement_stats", "recommendations", "policies", "routes",
-        "task_leases", "api_tokens", "policy_pins",
+        "task_leases", "api_tokens", "policy_pins", "external_refs", "labelstudio_tasks",
     }
 
 
