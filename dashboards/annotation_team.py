@@ -85,7 +85,7 @@ def _annotators(board: Dashboard) -> Dashboard:
 
 
 PSEUDONYMS = (" People are pseudonyms, ls:<Label Studio user id> (Label Studio's Organization page shows who is "
-              "who); never names.")
+              "who), unless the API runs with --metrics-names: then their e-mail addresses.")
 
 
 def _label_studio(board: Dashboard) -> Dashboard:

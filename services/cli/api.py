@@ -9,6 +9,7 @@ from services.cli.parser import Parser, port, positive_int, seconds, weight
 
 if TYPE_CHECKING:
     from services.api.tokens import Tokens
+    from services.settings import Settings
 
 ROLES = ("annotator", "reader", "admin")
 
@@ -39,7 +40,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     s.add_argument("--max-import-bytes", type=positive_int, default=32 * 1024 * 1024, metavar="N",
                    help="largest batch import (a Label Studio or CVAT file); larger gets 413 (default 32 MiB)")
     s.add_argument("--metrics-names", action="store_true",
-                   help="name annotators in /metrics (which needs no token); default: one 'all' series")
+                   help="name annotators in /metrics (which needs no token); default: one 'all' series "
+                   "(and Label Studio's people by their ls:<user id> pseudonyms, named by e-mail with this)")
     s.add_argument("--no-kafka", action="store_true",
                    help="run without Kafka: annotations stay in the database, policies cannot be applied")
     s.add_argument("--ready-file", help="file written once the API answers, holding its base URL "
@@ -76,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     from services.api.app import ApiConfig
     from services.api.limits import BodyLimits
     from services.api.server import serve_api
-    from services.labelstudio.routes import LabelStudioLink, extension
+    from services.labelstudio.routes import LabelStudioLink, extension, metrics_only
     from services.settings import load_settings
 
     settings = load_settings()
@@ -84,10 +86,23 @@ def serve(args: argparse.Namespace) -> int:
     config = ApiConfig(lease_s=args.lease_seconds, max_leases=args.max_leases, max_weight=args.max_weight,
                        wait_s=args.db_timeout, body_limits=BodyLimits(args.max_body_bytes, args.max_import_bytes),
                        metrics_names=args.metrics_names)
-    bridge = [] if secret is None else [extension(LabelStudioLink(settings.labelstudio_url, secret.get_secret_value()))]
-    serve_api(settings, config, extensions=bridge, host=args.host, port=args.port, kafka=not args.no_kafka,
+    bridge = metrics_only() if secret is None else extension(
+        LabelStudioLink(settings.labelstudio_url, secret.get_secret_value(), _labelstudio_token(settings)),
+        named=args.metrics_names)
+    serve_api(settings, config, extensions=[bridge], host=args.host, port=args.port, kafka=not args.no_kafka,
               ready_file=args.ready_file)
     return 0
+
+
+def _labelstudio_token(settings: Settings) -> str | None:
+    """The bridge's Label Studio token when there is one (for naming people in /metrics), else None."""
+    from services.labelstudio.exceptions import NotConfigured
+    from services.labelstudio.run import token_of
+
+    try:
+        return token_of(settings)
+    except NotConfigured:
+        return None
 
 
 def create_token(args: argparse.Namespace) -> int:

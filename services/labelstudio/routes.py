@@ -31,7 +31,7 @@ from services.labelstudio.client import server_key
 from services.labelstudio.exceptions import BadSignature
 from services.labelstudio.ingest import Ingest
 from services.labelstudio.labeling import labelings
-from services.labelstudio.metrics import LabelStudioCollector
+from services.labelstudio.metrics import LabelStudioCollector, PeopleNames
 from services.labelstudio.signing import verify
 from services.labelstudio.store import TaskMap
 
@@ -44,10 +44,12 @@ NAME = "labelstudio"
 @dataclass(frozen=True)
 class LabelStudioLink:
     """What the API needs to take the bridge's webhooks and serve its images: which Label Studio the bridge works
-    with (its tasks are mapped per server) and the shared secret."""
+    with (its tasks are mapped per server) and the shared secret; with an API token of that Label Studio, the
+    metrics can name people (``named``) instead of showing their pseudonyms."""
 
     url: str
     secret: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,26 @@ class _Linked:
     secret: str = field(repr=False)
 
 
-def extension(link: LabelStudioLink) -> ExtensionFactory:
-    """The bridge's routes and its metrics (services/labelstudio/metrics.py), for ``create_app(extensions=...)``."""
+def extension(link: LabelStudioLink, named: bool = False) -> ExtensionFactory:
+    """The bridge's routes and its metrics (services/labelstudio/metrics.py), for ``create_app(extensions=...)``;
+    ``named``: people by their Label Studio e-mail address in /metrics (needs ``link.token``)."""
 
     def make(api: Api) -> Extension:
         if not isinstance(api.queue, ToolQueue):
             raise TypeError("the Label Studio routes need the API's queue to be a ToolQueue")
         ingest = Ingest(api.queue, TaskMap(api.engine, server_key(link.url)), labelings())
-        return Extension(NAME, router, [LabelStudioCollector(api.engine)], _Linked(ingest, link.secret))
+        names = PeopleNames(link.url, link.token) if named and link.token else None
+        return Extension(NAME, router, [LabelStudioCollector(api.engine, names)], _Linked(ingest, link.secret))
+
+    return make
+
+
+def metrics_only() -> ExtensionFactory:
+    """The Label Studio side of /metrics alone (no bridge routes): an API without the bridge's secret still shows
+    it, at 0 when no bridge works with this database."""
+
+    def make(api: Api) -> Extension:
+        return Extension(NAME + "-metrics", APIRouter(), [LabelStudioCollector(api.engine)])
 
     return make
 

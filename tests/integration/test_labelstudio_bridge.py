@@ -29,6 +29,7 @@ from services.infra.labelstudio import LabelStudioServer
 from services.labelstudio import ingest
 from services.labelstudio.client import server_key
 from services.labelstudio.ingest import BRIDGE
+from services.labelstudio.metrics import PeopleNames
 from services.labelstudio.store import TaskMap
 from tests.services.api.helpers import add_tasks, frame_tasks
 from tests.utils.db import migrated_engine
@@ -73,6 +74,7 @@ def test_an_annotation_comes_back_by_webhook_at_once_in_pixels_and_consensus_cop
         (pair, single) = bridge.tasks.open_tasks()
         assert admin.task(pair.ls_task_id)["overlap"] == 2 and admin.task(single.ls_task_id)["overlap"] == 1
 
+        assert PeopleNames(server.url, server.token)() == {"ls:1": server.username}  # for --metrics-names
         image = httpx.get(admin.task(single.ls_task_id)["data"]["image"], timeout=30)
         assert image.status_code == 200 and image.headers["content-type"] == "image/png"
         assert image.headers["access-control-allow-origin"] == "*"

@@ -74,3 +74,18 @@ def test_a_signed_image_is_served_with_cors_and_a_wrong_or_late_signature_is_not
     late = image_url("", SECRET, "driving-s0-000002/1", int(time.time()) - 1)
     assert "expired" in linked.get(late).json()["detail"]
     assert linked.get(image_url("", SECRET, "no-such-task/1", int(time.time()) + 60)).status_code == 404
+
+
+def test_a_rotated_rectangle_comes_in_as_its_enclosing_box_with_the_angle(linked: TestClient, engine: Engine) -> None:
+    queue = api_of(linked).queue
+    (group, _) = queue.claim_frames(BRIDGE, 2, lease_s=300.0)
+    TaskMap(engine, server_key(LS_URL)).add(OpenTask(41, 1, group[0].frame_id, group[0].task_id, 2, time.time() + 60))
+    body = _payload(41, 5, 7)
+    body["annotation"]["result"][0]["value"].update({"x": 25, "y": 25, "width": 10, "height": 10, "rotation": 90})
+    assert linked.post("/v1/labelstudio/webhook", json=body, headers=HEADERS).status_code == 204
+    with session_factory(engine)() as session:
+        (answer,) = answers(session)
+    (box,) = answer.objects
+    # a 32 x 19.2 px box turned 90 degrees clockwise about its top-left corner (80, 48): x from 80 - 19.2 to 80
+    assert box["geometry"]["xywh"] == pytest.approx([60.8, 48, 19.2, 32])
+    assert box["attributes"] == {"rotation": 90}

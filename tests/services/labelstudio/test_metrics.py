@@ -49,3 +49,17 @@ def test_open_tasks_held_copies_and_each_persons_answers_and_time(engine: Engine
     assert got[("shadowqa_labelstudio_answer_seconds_total", (("outcome", "submitted"),))] == 40
     assert got[("shadowqa_labelstudio_answers_total", (("outcome", "submitted"),))] == 2
     assert got[("shadowqa_labelstudio_answer_seconds_total", (("outcome", "skipped"),))] == 5
+
+
+def test_people_are_named_only_when_names_are_given(engine: Engine) -> None:
+    add_tasks(engine, frame_tasks(1))
+    queue = ToolQueue(engine, QueueConfig(lease_s=60.0))
+    (group,) = queue.claim_frames(BRIDGE, 1, lease_s=60.0)
+    queue.relay(BRIDGE, group[0].frame_id, Answer("ls:7", "r1", objects=[BOX]))
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    registry.register(LabelStudioCollector(engine, names=lambda: {"ls:7": "anna@team.example"}))
+    text = generate_latest(registry).decode()
+    assert 'annotator="anna@team.example"' in text and "ls:7" not in text
+    assert (("annotator", "ls:7"), ("outcome", "submitted")) in {labels for _, labels in _samples(engine)}
