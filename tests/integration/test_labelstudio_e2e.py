@@ -49,6 +49,8 @@ FRAMES, SEED = 16, 5
 PIXELS = 1.5  # drawn box vs ground truth, in pixels of the 320 x 192 frame (a mouse drag on the zoomed image)
 LOCK_TTL_S = 20  # the walk-away test's lease: Label Studio's task lock and the bridge's lease
 PASSWORD = "annotate-blind-2026"
+MIN_HEIGHT = 12  # px: the driving spec ignores shorter objects on both sides (services/datasets/driving/qa_spec.py)
+MARGIN = 2  # px: a box drawn this much taller than that is counted however the drag lands
 PIPELINE_WAIT_S = 600.0  # a guard against a hang only: waits end as soon as what they wait for is there
 DATA_KEYS = {"image", "shadowqa_frame", "shadowqa_profile"}
 
@@ -77,7 +79,8 @@ def _largest_object(image_ref: str) -> tuple[str, list[float], ImageBox, dict[st
     truth = frame_truth(image_ref)
     names = {int(c["id"]): str(c["name"]) for c in truth.categories}
     width, height = truth.image["width"], truth.image["height"]
-    biggest = max(truth.objects, key=lambda o: o["bbox"][2] * o["bbox"][3])
+    tall = [o for o in truth.objects if o["bbox"][3] >= MIN_HEIGHT + MARGIN] or truth.objects
+    biggest = max(tall, key=lambda o: o["bbox"][2] * o["bbox"][3])
     x, y, w, h = biggest["bbox"]
     box = ImageBox(x=100 * x / width, y=100 * y / height, width=100 * w / width, height=100 * h / height)
     return names[biggest["category_id"]], [x, y, w, h], box, dict(truth.image["tags"])
@@ -156,7 +159,11 @@ def test_a_box_drawn_in_label_studio_reaches_comparisons_in_pixels_and_the_conse
             compared = wait_for("the machine comparison of that frame", lambda: [
                 c for c in _topic(bootstrap, run_topics.comparisons, ComparisonMessage)
                 if c.frame_id == frame and c.kind == "machine"], timeout_s=PIPELINE_WAIT_S)
-            assert compared[0].tp >= 1 and compared[0].mean_iou is not None  # the machine found that object too
+            # anna's one box is counted once, matched by the machine (tp) or missed by it (fn), whichever frame the
+            # stream opened; matched, it overlaps the machine's box as a box should
+            counted = int(drawn[3] >= MIN_HEIGHT + MARGIN)  # 0 only on a frame without an object that tall
+            assert compared[0].tp + compared[0].fn == counted
+            assert compared[0].tp == 0 or (compared[0].mean_iou or 0.0) >= 0.5
 
             second = AnnotatorPage.login(browser, server.url, ben.email, ben.password)
             assert second.open_stream(project) == task  # the consensus copy, to the second person
@@ -165,7 +172,8 @@ def test_a_box_drawn_in_label_studio_reaches_comparisons_in_pixels_and_the_conse
             consensus = wait_for("the consensus comparison of that frame", lambda: [
                 c for c in _topic(bootstrap, run_topics.comparisons, ComparisonMessage)
                 if c.frame_id == frame and c.kind == "consensus"], timeout_s=PIPELINE_WAIT_S)
-            assert consensus[0].tp >= 1
+            assert (consensus[0].tp, consensus[0].fp, consensus[0].fn) == (counted, 0, 0)  # the same object
+            assert not counted or (consensus[0].mean_iou or 0.0) >= 0.8
             people = {a.copy_: a.annotator for a in _topic(bootstrap, run_topics.manual_annotations,
                                                             ManualAnnotation) if a.frame_id == frame}
             assert people == {1: f"ls:{anna.user_id}", 2: f"ls:{ben.user_id}"}
