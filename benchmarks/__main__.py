@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import aggregator_restart, agreement, api, engine, models, pipeline, replay, sampling
+from benchmarks import aggregator_restart, agreement, api, cli_start, engine, models, pipeline, replay, sampling
 
-BENCHMARKS = {"agreement": agreement.main, "engine": engine.main, "models": models.main, "replay": replay.main,
-              "pipeline": pipeline.main, "api": api.main,
+BENCHMARKS = {"agreement": agreement.main, "cli-start": cli_start.main, "engine": engine.main, "models": models.main,
+              "replay": replay.main, "pipeline": pipeline.main, "api": api.main,
               "aggregator-restart": aggregator_restart.main, "sampling": sampling.main}
 
 

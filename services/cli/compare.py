@@ -5,16 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import orjson
-
-from analysis.compare import Comparator, CompareOptions
 from analysis.exceptions import InvalidInput
-from analysis.geometry import GEOMETRIES, BoxGeometry, get_geometry
-from analysis.matching import METHODS, MatchOptions
 from services.cli.parser import Parser, open_interval, positive_int, unit_interval
-from services.io.annotation_files import load_automation, load_manual, load_spec
-from services.reporting.compare_json import comparison_document
-from services.reporting.compare_table import comparison_table
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -24,6 +16,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "precision, recall, IoU and frame acceptance under a quality spec; with scores on the machine "
         "side, also COCO AP/AR (pycocotools' twelve COCOeval stats and AP per class).",
     )
+    p.defer(_arguments)  # the matching methods and geometry kinds come from analysis/, which loads numpy
+    p.set_defaults(run=run)
+
+
+def _arguments(p: Parser) -> None:
+    from analysis.matching import METHODS
+
     p.add_argument("--automation", required=True, metavar="RESULTS.json",
                    help="COCO results (list or object) or a second COCO ground-truth file")
     p.add_argument("--manual", required=True, metavar="GT.json", help="COCO ground truth from people")
@@ -41,15 +40,25 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--no-ap", action="store_true",
                    help="skip COCO AP/AR (10 IoU thresholds x 4 area ranges: the slow part on large inputs)")
     p.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
-    p.set_defaults(run=run)
 
 
 def geometry_names() -> list[str]:
     """Every registered geometry kind's name and aliases (analysis/geometry), sorted."""
+    from analysis.geometry import GEOMETRIES
+
     return sorted({name for kind in GEOMETRIES.values() for name in (kind.kind, *kind.aliases)})
 
 
 def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from analysis.compare import Comparator, CompareOptions
+    from analysis.geometry import BoxGeometry, get_geometry
+    from analysis.matching import MatchOptions
+    from services.io.annotation_files import load_automation, load_manual, load_spec
+    from services.reporting.compare_json import comparison_document
+    from services.reporting.compare_table import comparison_table
+
     spec = load_spec(args.spec)
     kind = get_geometry(args.geometry).kind
     segmentation = kind != BoxGeometry.kind  # COCO's bbox is always read; any other kind comes from segmentation

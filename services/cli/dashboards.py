@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import niquests.exceptions
-from grafana_client.api import GrafanaApi
-from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
-
 from analysis.exceptions import ShadowQAError
 from services.cli.parser import Parser
 
@@ -63,6 +59,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from grafana_client.api import GrafanaApi  # it and niquests load only when pushing
+
     api = GrafanaApi.from_url(args.url, credential=args.token, timeout=args.timeout)
     result = push(api, load_dashboards(args.dashboards), args.prometheus_url, args.folder, where=args.url)
     print(f"datasource {DATASOURCE_UID!r} {result.datasource} (Prometheus at {args.prometheus_url})")
@@ -112,6 +110,8 @@ def with_datasource(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def _upsert_datasource(api: Grafana, prometheus_url: str) -> str:
+    from grafana_client.client import GrafanaClientError
+
     body = datasource_body(prometheus_url)
     try:
         api.datasource.get_datasource_by_uid(DATASOURCE_UID)
@@ -125,6 +125,8 @@ def _upsert_datasource(api: Grafana, prometheus_url: str) -> str:
 
 
 def _ensure_folder(api: Grafana, title: str, uid: str) -> str:
+    from grafana_client.client import GrafanaClientError
+
     try:
         api.folder.get_folder(uid)
     except GrafanaClientError as exc:
@@ -144,6 +146,9 @@ def _saver(api: Grafana, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
 
 def _call(where: str, what: str, step: Callable[[], T]) -> T:
     """Run one Grafana request; its failure becomes a one-line :class:`DashboardPushFailed`."""
+    import niquests.exceptions
+    from grafana_client.client import GrafanaException, GrafanaUnauthorizedError
+
     try:
         return step()
     except GrafanaUnauthorizedError:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
+from typing import TYPE_CHECKING
 
 from analysis.exceptions import InvalidInput
 from services.cli.parser import Parser, positive_int
-from services.datasets import digits
-from services.engine.export import ANNOTATIONS, ExportSummary, export_source
-from services.engine.frames import FrameSource
-from services.engine.sources import DigitsSource, SyntheticDrivingSource
+
+if TYPE_CHECKING:
+    from services.engine.export import ExportSummary
+    from services.engine.frames import FrameSource
 
 DATASETS = ("builtin:driving", "builtin:digits")
 DEFAULT_FRAMES = 100
@@ -29,6 +28,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         description="Write DIR/frames/NNNNNN.png (builtin:driving) or DIR/digits/NNNNNN.png (builtin:digits) "
         "and DIR/annotations.json, the COCO ground truth of those files.",
     )
+    ex.defer(_export_arguments)  # the digits' splits come from services.datasets.digits, which loads numpy
+    ex.set_defaults(run=run)
+
+
+def _export_arguments(ex: Parser) -> None:
+    from services.datasets import digits
+
     ex.add_argument("--dataset", required=True, choices=DATASETS, help="which data set")
     ex.add_argument("--seed", type=_seed, help="builtin:driving: the scenes' seed (default 0)")
     ex.add_argument("--frames", type=positive_int,
@@ -36,10 +42,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     ex.add_argument("--split", choices=digits.SPLITS, help="builtin:digits: which split (default test)")
     ex.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write into")
     ex.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ex.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
+
+    from services.engine.export import export_source
+
     source = _source(args)
     quiet = args.no_progress or len(source) < PROGRESS_FROM
     with tqdm(total=len(source), unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _source(args: argparse.Namespace) -> FrameSource:
+    from services.engine.sources import DigitsSource, SyntheticDrivingSource
+
     if args.dataset == "builtin:driving":
         if args.split is not None:
             raise InvalidInput("--split", "", "applies to builtin:digits only")
@@ -63,6 +74,8 @@ def _source(args: argparse.Namespace) -> FrameSource:
 
 def summary_line(name: str, summary: ExportSummary) -> str:
     """One line: how many frames, objects per class, and where they went."""
+    from services.engine.export import ANNOTATIONS
+
     objects = ", ".join(f"{n} {label}" for label, n in summary.objects.items())
     where = ", ".join(str(summary.out / folder) + "/" for folder in summary.folders)
     what = f"{sum(summary.objects.values())} objects ({objects})" if objects else "no objects"

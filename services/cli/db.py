@@ -10,8 +10,6 @@ import argparse
 from collections.abc import Callable
 from typing import TypeVar
 
-from pydantic import ValidationError
-
 from analysis.exceptions import ShadowQAError
 from services.cli.parser import Parser
 
@@ -67,6 +65,8 @@ def _guard(url: str, step: Callable[[], T]) -> T:
 
 
 def _url() -> str:
+    from pydantic import ValidationError
+
     from services.settings import load_settings
 
     try:

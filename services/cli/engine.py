@@ -7,10 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
 from services.cli.parser import Parser, positive_int
-from services.io.files import write_json
 
 if TYPE_CHECKING:  # the engine imports torch (~2 s): only commands that run a model pay for it
     from services.engine.run import RunReport
@@ -68,6 +65,7 @@ def _report_failures(report: RunReport) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from services.engine.results import to_coco_results
+    from services.io.files import write_json
 
     report = _run(args)
     write_json(args.out, to_coco_results(report.results), indent=False)
@@ -80,10 +78,13 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    import orjson
+
     from services.engine.evaluate import evaluate, render_report
     from services.engine.results import to_coco_results
     from services.engine.sources import open_source
     from services.io.annotation_files import load_spec
+    from services.io.files import write_json
 
     spec = load_spec(args.spec)
     source = open_source(args.images)

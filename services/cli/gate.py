@@ -10,18 +10,17 @@ import argparse
 import math
 import sys
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
-import orjson
+from typing import TYPE_CHECKING
 
 from analysis.exceptions import InvalidInput
-from analysis.gate import Gate, GateResult, GateTrace
-from analysis.observations import Observations
 from services.cli.parser import Parser, checked_float, weight
-from services.io.comparisons import read_comparisons
-from services.io.files import read_bytes
-from services.reporting.gate_json import gate_document, number
+
+if TYPE_CHECKING:  # numpy and the gate load when it runs, not while the command line is parsed
+    import numpy as np
+    import numpy.typing as npt
+
+    from analysis.gate import GateResult, GateTrace
+    from analysis.observations import Observations
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 3}
 
@@ -51,6 +50,14 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    import orjson
+
+    from analysis.gate import Gate
+    from analysis.observations import Observations
+    from services.io.comparisons import read_comparisons
+    from services.reporting.gate_json import gate_document
+
     path = args.comparisons
     everything = Observations.of(read_comparisons(path))
     chosen = _chosen(everything, args.model_version, args.stratum)
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _chosen(observations: Observations, model_version: str | None, stratum: str | None) -> npt.NDArray[np.int64]:
     """Indices of the frames the gate decides on, in file order."""
+    import numpy as np
+
     keep = [
         (model_version is None or m == model_version) and (stratum is None or s == stratum)
         for m, s in zip(observations.model_version, observations.stratum, strict=True)
@@ -84,6 +93,10 @@ def _chosen(observations: Observations, model_version: str | None, stratum: str 
 
 def _trace_lines(trace: GateTrace, frames: list[tuple[int, str]]) -> list[bytes]:
     """One JSON line per gated frame (``frames``: line number and frame id of each, in order)."""
+    import orjson
+
+    from services.reporting.gate_json import number
+
     return [
         orjson.dumps({
             "line": line, "frame_id": frame_id, "n": int(trace.n[k]), "decision": trace.decision[k],
@@ -116,6 +129,8 @@ def _check_weights(observations: Observations, chosen: npt.NDArray[np.int64], ma
 
 def _line_numbers(path: str | Path) -> list[int]:
     """The line number of each observation (blank lines hold none, as in read_comparisons)."""
+    from services.io.files import read_bytes
+
     return [number for number, line in enumerate(read_bytes(path).splitlines(), start=1) if line.strip()]
 
 

@@ -12,20 +12,26 @@ import argparse
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from services.cli import infra_labelstudio
 from services.cli.infra_common import STOPPED, checked_settings, mark_started, say
 from services.cli.parser import Parser, checked_float, positive_int
-from services.infra import postgres
-from services.infra.kafka import KAFKA_VERSION, BrokerStatus, KafkaPaths, default_home, down, status, up
-from services.infra.topic_names import TopicNames
-from services.infra.topics import TopicReport, create_topics, topic_layout
+
+if TYPE_CHECKING:
+    from services.infra.kafka import BrokerStatus, KafkaPaths
+    from services.infra.topics import TopicReport
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     p = commands.add_parser("infra", help="run the project's local Kafka broker (and its topics), PostgreSQL and "
                             "Label Studio",
                             description="Local infrastructure shadowqa provisions itself.")
+    p.defer(_register_servers)  # their help names versions and folders from services/infra (Kafka's client, httpx)
+
+
+def _register_servers(p: Parser) -> None:
+    from services.cli import infra_labelstudio
+
     sub = p.add_subparsers(dest="infra_command", required=True, parser_class=Parser)
     _register_kafka(sub)
     _register_topics(sub)
@@ -34,6 +40,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def _register_kafka(sub: argparse._SubParsersAction[Parser]) -> None:
+    from services.infra.kafka import KAFKA_VERSION, default_home
+
     kafka = sub.add_parser(
         "kafka", help="start, stop or inspect the local Kafka broker",
         description=f"A single-node KRaft Apache Kafka {KAFKA_VERSION} on 127.0.0.1 from Maven Central's jars, run "
@@ -102,6 +110,8 @@ def _register_postgres(sub: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run_postgres_up(args: argparse.Namespace) -> int:
+    from services.infra import postgres
+
     settings = checked_settings()
     result = postgres.up(settings.postgres_port, timeout_s=float(args.timeout), say=say)
     if args.started_file is not None:
@@ -115,6 +125,8 @@ def run_postgres_up(args: argparse.Namespace) -> int:
 
 
 def run_postgres_down(args: argparse.Namespace) -> int:
+    from services.infra import postgres
+
     before = postgres.down()
     if before is None:
         print("PostgreSQL cluster not running")
@@ -124,6 +136,8 @@ def run_postgres_down(args: argparse.Namespace) -> int:
 
 
 def run_postgres_status(args: argparse.Namespace) -> int:
+    from services.infra import postgres
+
     state = postgres.status()
     if not state.running:
         print("stopped  (start it with `shadowqa infra postgres up`)")
@@ -133,6 +147,8 @@ def run_postgres_status(args: argparse.Namespace) -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from services.infra.kafka import up
+
     settings = checked_settings()
     _quiet_kafka_logging()
     result = up(_paths(args), settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb,
@@ -149,6 +165,8 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_down(args: argparse.Namespace) -> int:
+    from services.infra.kafka import down
+
     before = down(_paths(args))
     if before is None:
         print("Kafka broker not running")
@@ -158,12 +176,17 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from services.infra.kafka import status
+
     state = status(_paths(args))
     print(status_line(state))
     return 0 if state.running else STOPPED
 
 
 def run_topics_create(args: argparse.Namespace) -> int:
+    from services.infra.topic_names import TopicNames
+    from services.infra.topics import create_topics, topic_layout
+
     settings = checked_settings()
     _quiet_kafka_logging()
     names = TopicNames(prefix=settings.topic_prefix if args.prefix is None else args.prefix)
@@ -192,6 +215,8 @@ def topics_table(report: TopicReport) -> str:
 
 
 def _paths(args: argparse.Namespace) -> KafkaPaths:
+    from services.infra.kafka import KAFKA_VERSION, KafkaPaths, default_home
+
     return KafkaPaths.under(args.home or default_home(), KAFKA_VERSION)
 
 

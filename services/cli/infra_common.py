@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from services.infra.exceptions import InfraError
-from services.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 STOPPED = 3  # the exit status of ``status`` when the server is stopped
 
 
 def checked_settings() -> Settings:
     """The process settings; a bad SHADOWQA_* value is a one-line error."""
+    from pydantic import ValidationError
+
+    from services.settings import load_settings
+
     try:
         return load_settings()
     except ValidationError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from services.infra.topic_names import TopicNames
@@ -15,7 +15,40 @@ N = TypeVar("N", int, float)
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are a single line on stderr."""
+    """An ``ArgumentParser`` whose errors are a single line on stderr, and whose arguments may come late.
+
+    A command whose options need a heavy import (choices or help text from a module that loads numpy or a
+    Kafka client) adds them in a function given to :meth:`defer`: it runs when that command parses or prints
+    its help, so ``shadowqa --help`` and every other command start without that import.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deferred: list[Callable[[Parser], None]] = []
+
+    def defer(self, add_arguments: Callable[[Parser], None]) -> None:
+        """Call ``add_arguments(self)`` before this parser first parses or formats its help."""
+        self._deferred.append(add_arguments)
+
+    def complete(self) -> Parser:
+        """This parser with its deferred arguments added (idempotent)."""
+        while self._deferred:
+            self._deferred.pop(0)(self)
+        return self
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.complete()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.complete()
+        return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")

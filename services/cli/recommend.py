@@ -11,26 +11,15 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from analysis.exceptions import InvalidInput
-from analysis.observations import Observation
 from analysis.policy.automation import ALL
-from analysis.recommend import (
-    Agreement,
-    Guardrails,
-    Hysteresis,
-    MaxStep,
-    Recommendation,
-    Recommender,
-    RecommenderConfig,
-    StratumEvidence,
-)
-from analysis.recommend.reason import tau_text
 from services.cli.parser import Parser, open_interval, unit_interval
-from services.io.comparisons import read_comparisons
+
+if TYPE_CHECKING:  # the recommender (numpy, scipy) loads when it runs, not while the command line is parsed
+    from analysis.observations import Observation
+    from analysis.recommend import Agreement, Recommendation, StratumEvidence
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +47,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from analysis.recommend import Guardrails, Hysteresis, MaxStep, Recommender, RecommenderConfig
+    from services.io.comparisons import read_comparisons
+
     observations = read_comparisons(args.comparisons)
     consensus = read_comparisons(args.consensus) if args.consensus else []
     config = RecommenderConfig(
@@ -118,6 +112,8 @@ def _agreement_record(a: Agreement) -> dict[str, Any]:
 
 def recommendation_text(r: Recommendation) -> str:
     """A readable report: the decision, its reason, the tested sequence per stratum, the agreement floor."""
+    from analysis.recommend.reason import tau_text
+
     lines = [f"recommendation: {r.action} — automation {100 * r.automation_rate:.1f}% "
              f"(target acceptance {r.target:g} among shipped frames, α {r.alpha:g})", f"reason: {r.reason}"]
     for stratum, e in r.strata.items():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from services.cli.parser import Parser, add_kafka_options, kafka_target, positive_int, rate
-from services.tools.annotator_pool import PoolOptions, PoolSummary, simulate_annotators
-from services.tools.annotators import SCALES
 from services.tools.progress import ProgressLine
+
+if TYPE_CHECKING:
+    from services.tools.annotator_pool import PoolSummary
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -20,6 +22,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "from its frame's ground truth through the human error model of the offline replay, and produce "
         "manual-annotations (invalid tasks go to dead-letters). Annotations depend only on (seed, frame, copy).",
     )
+    a.defer(_annotators_arguments)  # the error models come from services.tools.annotators, a heavy import
+    a.set_defaults(run=run)
+
+
+def _annotators_arguments(a: Parser) -> None:
+    from services.tools.annotators import SCALES
+
     a.add_argument("--workers", type=positive_int, default=4, metavar="K", help="simulated people (default 4)")
     a.add_argument("--error-model", choices=tuple(SCALES), default="default",
                    help="default: the replay's human error model; careful: half its rates; sloppy: three times")
@@ -31,10 +40,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     a.add_argument("--seed", type=int, default=0, help="annotator seed (default 0, as the replay's)")
     a.add_argument("--group", help="consumer group (default <prefix>shadowqa-annotators)")
     add_kafka_options(a)
-    a.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from services.tools.annotator_pool import PoolOptions, simulate_annotators
+
     bootstrap, topics = kafka_target(args)
     options = PoolOptions(
         workers=args.workers, error_model=args.error_model, seed=args.seed, delay_ms=args.delay_ms,

@@ -8,7 +8,6 @@ from pathlib import Path
 from services.cli.parser import Parser, add_kafka_options, kafka_target, rate
 from services.infra.topic_names import PER_FRAME, SINGLE
 from services.tools.progress import ProgressLine
-from services.tools.snapshot import export_snapshot
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -37,6 +36,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from services.tools.snapshot import export_snapshot
+
     bootstrap, names = kafka_target(args)
     topic = names.name(args.topic)
     line = ProgressLine()

@@ -60,6 +60,7 @@ def files(tmp_path: Path) -> list[str]:
 
 def _geometry_choices() -> list[str]:
     compare = build_parser()._subparsers._group_actions[0].choices["compare"]  # type: ignore[union-attr]
+    compare.complete()  # its options are added when it first parses (services/cli/parser.py, Parser.defer)
     (option,) = [a for a in compare._actions if "--geometry" in a.option_strings]
     return list(option.choices)
 
