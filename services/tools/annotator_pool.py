@@ -11,6 +11,12 @@ number of people, not the number of partitions.
 Ctrl-C stops taking tasks and lets everyone finish the one in hand, so the
 commit covers all that was sent and a restart repeats nothing; a second Ctrl-C
 walks away at once (those tasks, and any finished after them, come again).
+
+A broker outage pauses the pool: it waits for the broker to acknowledge what the
+people sent before it commits (``services/tools/outage.py``), its consumer
+rejoins by itself, and a probe that cannot reach the broker is no sign of a
+stalled group. Tasks delivered again after the outage (at least once) are
+annotated again, identically; the comparator's join ignores the duplicate.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from services.infra.client import admin_client
 from services.infra.topic_names import TopicNames
 from services.tools.annotators import error_model, handle_task
 from services.tools.exceptions import WorkerFailed
-from services.tools.kafka import CLIENT_ID, KafkaSink, Record, Sink, require_topics
+from services.tools.kafka import CLIENT_ID, RECONNECT_BACKOFF_MAX_MS, Record, Sink, require_topics
 from services.tools.offsets import OffsetTracker, Partition
+from services.tools.outage import patient_sink
 
 POLL_MS = 100
 COMMIT_EVERY_S = 0.2
@@ -82,13 +89,14 @@ def simulate_annotators(
 ) -> PoolSummary:
     """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did."""
     require_topics(bootstrap, [topics.manual_queue, topics.manual_annotations, topics.dead_letters])
-    sink = KafkaSink(bootstrap)
+    sink = patient_sink(bootstrap, "annotators")
 
     def member(pool: AnnotatorPool) -> Any:
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap, group_id=options.group, client_id=f"{CLIENT_ID}-annotators",
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
             session_timeout_ms=10_000, heartbeat_interval_ms=3_000,  # a killed member's tasks move on soon
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         )
         consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
         return consumer
@@ -257,7 +265,11 @@ class AnnotatorPool:
         if now - self.last_probe < PROBE_EVERY_S:
             return
         self.last_probe = now
-        lag, committed = self.probe()
+        try:
+            lag, committed = self.probe()
+        except (KafkaError, OSError):  # the broker is away: the group is not stalled, it waits with it
+            self.stalled_since = now
+            return
         if lag == 0 or committed != self.last_committed or self.pending or self._in_flight():
             self.last_committed, self.stalled_since = committed, now
             return

@@ -17,6 +17,11 @@ class DeliveryFailed(ToolError):
     """Raised when the broker did not acknowledge messages a tool produced."""
 
 
+class BrokerAway(DeliveryFailed):
+    """Raised when the broker does not answer in time: a record could not be queued (``send``: it was not sent), or
+    queued records are not acknowledged yet (``flush``: the producer still holds them and keeps retrying)."""
+
+
 class RecordRefused(DeliveryFailed):
     """Raised when the producer or the broker refuses a record itself (invalid): sending it again cannot help."""
 

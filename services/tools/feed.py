@@ -4,6 +4,10 @@ Frames are referenced, not embedded: ``synthetic://driving?seed=S&n=N`` gives
 ``driving-s{S}-{I:06d}`` frames (``seq`` I + 1, image ``synthetic://driving?seed=S#I``),
 ``sklearn-digits://?split=SPLIT`` gives ``digits-{ID:04d}`` frames (``seq`` ID, image
 ``sklearn-digits://#ID``). Each message is keyed by its frame id.
+
+The feeder waits out a broker outage (``services/tools/outage.py``): it flushes
+about once a second, so it pauses while the broker is away and carries on, each
+frame sent once, when it is back (then catching up with its rate).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from analysis.policy.automation import ALL
 from services.engine.frame_refs import digits_ref, synthetic_ref
 from services.engine.sources import DigitsSource, SyntheticDrivingSource, open_source
 from services.loop.messages import FrameMessage, encode
-from services.tools.kafka import KafkaSink, Sink, key_bytes, require_topics
+from services.tools.kafka import Sink, key_bytes, require_topics
+from services.tools.outage import patient_sink
 
 FEEDABLE = "synthetic://driving?seed=S&n=N or sklearn-digits://?split=SPLIT[&n=N]"
 PROGRESS_EVERY_S = 1.0
@@ -85,10 +90,10 @@ def feed_to_kafka(
     source: str, *, bootstrap: str, topic: str, rate: float = 0.0,
     progress: Callable[[FeedProgress], None] | None = None,
 ) -> FeedSummary:
-    """Feed ``source`` to ``topic`` on the broker at ``bootstrap`` (the topic must exist)."""
+    """Feed ``source`` to ``topic`` on the broker at ``bootstrap`` (the topic must exist), waiting out outages."""
     frames = plan(source)
     require_topics(bootstrap, [topic])
-    sink = KafkaSink(bootstrap)
+    sink = patient_sink(bootstrap, "feed")
     try:
         return feed(sink, topic, frames, rate=rate, progress=progress)
     finally:
@@ -103,15 +108,18 @@ def feed(
 ) -> FeedSummary:
     """Send every planned frame to ``topic`` at ``rate`` frames/s (0: as fast as possible), then flush.
 
-    ``progress`` is called about once a second and once at the end.
+    The sink is flushed about once a second too, and ``progress`` then called with the frames sent so far, and
+    once at the end.
     """
     total = len(frames.frames)
     start = last = clock()
     for i, frame in enumerate(_paced(frames.frames, rate, start, clock, sleep)):
         sink.send(topic, key_bytes(frame.frame_id), encode(frame_message(frame, frames.source, wall())))
-        if progress is not None and clock() - last >= PROGRESS_EVERY_S:
+        if clock() - last >= PROGRESS_EVERY_S:
+            sink.flush()  # a patient sink waits here while the broker is away
             last = clock()
-            progress(FeedProgress(i + 1, total, last - start))
+            if progress is not None:
+                progress(FeedProgress(i + 1, total, last - start))
     sink.flush()
     elapsed = clock() - start
     if progress is not None:

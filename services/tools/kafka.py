@@ -17,13 +17,17 @@ from kafka import KafkaProducer  # type: ignore[import-untyped, unused-ignore]
 from kafka.errors import (  # type: ignore[import-untyped, unused-ignore]
     InvalidRecordError,
     KafkaError,
+    KafkaTimeoutError,
     MessageSizeTooLargeError,
 )
 
 from services.infra.client import admin_client
-from services.tools.exceptions import DeliveryFailed, RecordRefused, RecordTooLarge, UnknownTopic
+from services.tools.exceptions import BrokerAway, DeliveryFailed, RecordRefused, RecordTooLarge, UnknownTopic
 
 CLIENT_ID = "shadowqa-tools"
+# kafka-python backs off up to 30 s between attempts to reach a lost broker: a restarted broker would wait that long
+# for the tools' clients; at most 1 s on loopback costs nothing
+RECONNECT_BACKOFF_MAX_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,14 @@ class Sink(Protocol):
 class KafkaSink:
     """A kafka-python producer (acks from all in-sync replicas) that counts failed deliveries; thread-safe."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = 5) -> None:
+    def __init__(self, bootstrap: str, *, linger_ms: int = 5, delivery_timeout_s: float | None = None) -> None:
+        """``delivery_timeout_s``: how long the producer retries a record before it reports it failed (None:
+        kafka-python's 120 s). Its retries are idempotent: a record the broker wrote is never written again."""
+        timeout = {} if delivery_timeout_s is None else {"delivery_timeout_ms": int(delivery_timeout_s * 1000)}
         try:
             self.producer = KafkaProducer(bootstrap_servers=bootstrap, client_id=CLIENT_ID, acks="all",
-                                          linger_ms=linger_ms, max_block_ms=10_000)
+                                          linger_ms=linger_ms, max_block_ms=10_000,
+                                          reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS, **timeout)
         except KafkaError as exc:
             raise DeliveryFailed(f"cannot connect a producer to {bootstrap} ({type(exc).__name__}: {exc})") from exc
         self._lock = threading.Lock()
@@ -81,13 +89,20 @@ class KafkaSink:
     def send(self, topic: str, key: bytes | None, value: bytes) -> Delivery:
         try:
             future = self.producer.send(topic, value=value, key=key)
+        except KafkaTimeoutError as exc:  # no metadata or no buffer space in time: not queued
+            raise BrokerAway(f"cannot queue a record to {topic} ({type(exc).__name__}: {exc})") from exc
         except KafkaError as exc:
             raise _failed(f"cannot send to {topic}", exc) from exc
         future.add_errback(self._failure)
         return _KafkaDelivery(topic, future)
 
-    def flush(self) -> None:
-        self.producer.flush()
+    def flush(self, timeout_s: float | None = None) -> None:
+        """:meth:`Sink.flush`; :class:`BrokerAway` if records are still unacknowledged after ``timeout_s`` (the
+        producer keeps retrying them: flush again to wait on)."""
+        try:
+            self.producer.flush(timeout=timeout_s)
+        except KafkaTimeoutError as exc:
+            raise BrokerAway(f"records are not acknowledged after {timeout_s} s") from exc
         with self._lock:
             failed, first, self._failed = self._failed, self._first_error, 0
         if failed:

@@ -12,7 +12,7 @@ from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-
 
 from services.infra.topic_names import TopicNames
 from services.loop.tally import Tally
-from services.tools.kafka import CLIENT_ID
+from services.tools.kafka import CLIENT_ID, RECONNECT_BACKOFF_MAX_MS
 
 WATCHED = ("automation-results", "deliveries", "manual-queue", "manual-annotations", "comparisons",
            "agreement-stats", "recommendations", "policies", "dead-letters")
@@ -28,7 +28,8 @@ class TopicWatcher:
         self._base = {names.name(t): t for t in topics}
         self._consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                             client_id=f"{CLIENT_ID}-watch", isolation_level="read_committed",
-                                            auto_offset_reset="earliest")
+                                            auto_offset_reset="earliest",
+                                            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
         tps = [TopicPartition(t, p) for t in self._base for p in sorted(self._consumer.partitions_for_topic(t) or ())]
         self._consumer.assign(tps)
         self._consumer.seek_to_beginning(*tps)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from kafka.errors import KafkaConnectionError  # type: ignore[import-untyped, unused-ignore]
 from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from services.infra.topic_names import TopicNames
@@ -161,5 +162,19 @@ def test_a_member_is_left_alone_while_the_group_commits(monkeypatch: pytest.Monk
     deadline = time.monotonic() + 0.6
     while time.monotonic() < deadline:
         pool._watch_membership()
+        time.sleep(0.01)
+    assert not made and not stuck.closed
+
+
+def test_a_probe_that_cannot_reach_the_broker_is_no_stall(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    def away() -> Any:
+        raise KafkaConnectionError("connection refused")
+
+    pool, made, stuck = _stalled_pool(away, monkeypatch)
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:
+        pool._watch_membership()  # never raises: the broker's absence stops no tool
         time.sleep(0.01)
     assert not made and not stuck.closed

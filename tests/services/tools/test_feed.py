@@ -63,13 +63,14 @@ class FakeClock:
 
 
 def test_frames_go_out_at_the_rate() -> None:
-    clock, seen = FakeClock(), list[FeedProgress]()
-    summary = feed(MemorySink(), "t", plan("synthetic://driving?seed=0&n=10"), rate=4.0, clock=clock,
+    clock, seen, sink = FakeClock(), list[FeedProgress](), MemorySink()
+    summary = feed(sink, "t", plan("synthetic://driving?seed=0&n=10"), rate=4.0, clock=clock,
                    sleep=clock.sleep, progress=seen.append)
     assert clock.now == pytest.approx(9 / 4) and summary.elapsed_s == pytest.approx(9 / 4)
     assert len(clock.sleeps) == 9 and all(s == pytest.approx(0.25) for s in clock.sleeps)
     assert (seen[-1].sent, seen[-1].total) == (10, 10) and seen[-1].elapsed_s == pytest.approx(2.25)
     assert [p.sent for p in seen] == [5, 9, 10]  # about once a second, then at the end
+    assert sink.flushes == 3  # each second too: the feed waits there while the broker is away
 
 
 def test_rate_zero_never_waits() -> None:
