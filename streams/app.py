@@ -23,6 +23,7 @@ from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics
 from services.loop.config import WORKER_ROLES as ROLES
 from services.settings import Settings
+from streams import assignor
 from streams.agents import aggregator, automation, comparator, persist, router
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
@@ -90,6 +91,7 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
     _prompt_fetches()
+    assignor.install()  # partition P of every topic to one worker (streams/assignor.py)
     app = faust.App(
         app_id(names, role), broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
         processing_guarantee="at_least_once", topic_partitions=settings.partitions, topic_replication_factor=1,
