@@ -44,8 +44,8 @@ from services.tools.stall import StallWatch, movement, stall_message
 from services.tools.supervisor import Supervisor, python_env
 from services.tools.watch import TopicWatcher
 from services.tools.worker_args import loop_args
-from tests.integration.test_pipeline import REACHABLE, _check_counted_once, _frame_ids
 from tests.utils.outbox import marks, submit
+from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
 
 pytestmark = pytest.mark.slow
 
@@ -205,8 +205,8 @@ def test_the_workers_and_tools_ride_out_a_broker_restart_and_count_every_frame_o
     assert "feed: the broker does not answer" in feed_log and "feed: the broker answers again" in feed_log
     frames = read_topic(bootstrap, names.frames).records
     assert len(frames) == len({r.key for r in frames}) == FRAMES  # every frame sent once, none lost or repeated
-    assert t.shipped | t.queued == _frame_ids(SEED, FRAMES) and not t.shipped & t.queued
-    _check_counted_once(t)  # every task annotated, every annotation compared once, every comparison counted once
+    assert t.shipped | t.queued == frame_ids(SEED, FRAMES) and not t.shipped & t.queued
+    check_counted_once(t)  # every task annotated, every annotation compared once, every comparison counted once
     relayed = read_topic(bootstrap, topics.manual_annotations).records
     assert {decode(ManualAnnotation, r.value).task_id for r in relayed} == set(submitted)  # at least once, all
 

@@ -18,11 +18,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.datasets.profiles import DRIVING
 from services.infra.client import free_port
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, topic_layout
-from services.loop.config import LoopConfig
 from services.loop.messages import DeadLetter, decode
 from services.loop.offline import OfflineResult, replay_snapshot
 from services.loop.tally import Tally
@@ -33,9 +31,7 @@ from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
 from tests.services.loop.messages.samples import DELETE, sample
-
-# a reachable target, so the recommender certifies thresholds and the router follows the published policies
-REACHABLE = LoopConfig(target=0.5, dataset=DRIVING.name)
+from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
 
 Tick = Callable[[Tally, Supervisor], None]
 
@@ -56,21 +52,6 @@ def _run(settings: Settings, names: TopicNames, tmp_path: Path, options: RunOpti
             after()
     export_run(settings.kafka_bootstrap, names, tmp_path / "snapshot")
     return outcome.tally, replay_snapshot(tmp_path / "snapshot", options.loop)
-
-
-def _frame_ids(seed: int, n: int) -> set[str]:
-    return {f"driving-s{seed}-{i:06d}" for i in range(n)}
-
-
-def _check_counted_once(t: Tally) -> None:
-    """Every task annotated; every annotation compared once; every comparison counted once, none twice."""
-    assert t.annotated == t.tasks
-    expected = {(f, "machine") for f, copy in t.annotated if copy == 1 and f not in t.failed}
-    expected |= {(f, "consensus") for f, copy in t.annotated if copy == 2}
-    assert t.comparisons == expected
-    assert t.aggregated == len(expected)  # the agreement stats include each comparison exactly once
-    machine = sum(s.n for s in t.stats.values())
-    assert machine == sum(kind == "machine" for _, kind in expected)
 
 
 # 1,500 frames give 7 windows of 150 machine comparisons, hence 7 recommendations (6 of them raises) and as many
@@ -141,9 +122,9 @@ def test_1500_frames_beside_malformed_messages_are_each_shipped_or_queued_compar
     # a reachable target, so the recommender certifies thresholds, the router follows the
     # published policies, and frames are both shipped and sent to people
     t, offline = mixed_run.tally, mixed_run.offline
-    assert t.shipped | t.queued == _frame_ids(SEED, FRAMES) and not t.shipped & t.queued
+    assert t.shipped | t.queued == frame_ids(SEED, FRAMES) and not t.shipped & t.queued
     assert t.shipped and t.queued and t.policies >= 1
-    _check_counted_once(t)
+    check_counted_once(t)
     assert t.comparison_records == len(t.comparisons)  # no fault, no duplicate
     bad_keys = {key.decode() for key, _ in _bad_frames(BAD) + _bad_annotations(BAD)}
     assert {letter.key for letter in mixed_run.letters} <= bad_keys  # no good message became a dead letter
@@ -171,9 +152,9 @@ def test_a_worker_killed_mid_run_and_restarted_loses_and_double_counts_nothing(
     options = RunOptions(frames=900, rate=60, seed=22, annotators=8, annotator_delay_ms=0, loop=REACHABLE)
     t, offline = _run(settings, run_topics, tmp_path, options, on_tick=kill_once)
     assert killed, "the run ended before the worker could be killed"
-    assert t.shipped | t.queued == _frame_ids(22, 900)
+    assert t.shipped | t.queued == frame_ids(22, 900)
     assert len(t.comparisons) >= 2 * killed[0], "most of the comparisons must come after the restart"
-    _check_counted_once(t)
+    check_counted_once(t)
     assert offline.problems == []
 
 

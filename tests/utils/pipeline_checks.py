@@ -1,0 +1,26 @@
+"""Checks of a pipeline run on the real broker, shared by the pipeline, fault and scale tests."""
+
+from __future__ import annotations
+
+from services.datasets.profiles import DRIVING
+from services.loop.config import LoopConfig
+from services.loop.tally import Tally
+
+# a reachable target, so the recommender certifies thresholds and the router follows the published policies
+REACHABLE = LoopConfig(target=0.5, dataset=DRIVING.name)
+
+
+def frame_ids(seed: int, n: int) -> set[str]:
+    """The ids of the ``n`` frames a run of ``seed`` feeds."""
+    return {f"driving-s{seed}-{i:06d}" for i in range(n)}
+
+
+def check_counted_once(t: Tally) -> None:
+    """Every task annotated; every annotation compared once; every comparison counted once, none twice."""
+    assert t.annotated == t.tasks
+    expected = {(f, "machine") for f, copy in t.annotated if copy == 1 and f not in t.failed}
+    expected |= {(f, "consensus") for f, copy in t.annotated if copy == 2}
+    assert t.comparisons == expected
+    assert t.aggregated == len(expected)  # the agreement stats include each comparison exactly once
+    machine = sum(s.n for s in t.stats.values())
+    assert machine == sum(kind == "machine" for _, kind in expected)
