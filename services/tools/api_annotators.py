@@ -122,7 +122,7 @@ class Team:
 
     def _step(self, client: httpx.Client, name: str, rng: random.Random) -> None:
         o = self.options
-        r = client.post("/v1/tasks/claim")
+        r = post_patiently(client, "/v1/tasks/claim", self._stop)
         if r.status_code in (204, 409):  # nothing waiting, or still holding an abandoned task until it expires
             self._stop.wait(o.idle_wait_s)
             return
@@ -134,8 +134,8 @@ class Team:
             self._count("abandoned", name)
             return
         if draw < o.abandon + o.skip:
-            _check(client.post(f"/v1/tasks/{task['task_id']}/skip", json={"reason": "simulated: frame unclear"}),
-                   "skip")
+            _check(post_patiently(client, f"/v1/tasks/{task['task_id']}/skip", self._stop,
+                         json={"reason": "simulated: frame unclear"}), "skip")
             self._count("skipped", name)
             return
         if o.delay_ms > 0:
@@ -143,7 +143,7 @@ class Team:
         objects, tags = annotate_truth(frame_truth(task["image_ref"]), o.seed, task["copy_number"], self._model)
         body = {"annotations": [{"bbox": list(obj.geometry.value), "category_id": obj.category_id,
                                  "attributes": obj.attributes} for obj in objects], "tags": tags}  # COCO form
-        r = client.post(f"/v1/tasks/{task['task_id']}/submit", json=body)
+        r = post_patiently(client, f"/v1/tasks/{task['task_id']}/submit", self._stop, json=body)
         if r.status_code == 409:
             self._count("lost", name)
             return
@@ -153,6 +153,30 @@ class Team:
     def _count(self, what: str, name: str) -> None:
         with self._lock:
             getattr(self.tally, what)[name] += 1
+
+
+def post_patiently(client: httpx.Client, url: str, stop: threading.Event, **kwargs: Any) -> httpx.Response:
+    """POST, sent again after each 503 (the API's database busy or away) once its Retry-After has passed.
+
+    A person whose claim or submission meets a database outage waits and tries
+    the same step again, as the API asks, rather than failing the run; only a
+    stop ends the wait (the last 503 is returned then).
+    """
+    while True:
+        response = client.post(url, **kwargs)
+        if response.status_code != 503 or stop.is_set():
+            return response
+        log.info("%s: 503, trying again in %.1f s", url, retry_after_s(response))
+        stop.wait(retry_after_s(response))
+
+
+def retry_after_s(response: httpx.Response, default: float = 1.0) -> float:
+    """The response's Retry-After in seconds (delta-seconds form), within [0.1, 30]; ``default`` if absent."""
+    try:
+        seconds = float(response.headers.get("Retry-After", default))
+    except ValueError:
+        seconds = default
+    return min(max(seconds, 0.1), 30.0)
 
 
 def _check(response: httpx.Response, step: str) -> None:
