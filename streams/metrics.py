@@ -8,7 +8,8 @@ the services issue build on them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import get_args
+from functools import cache
+from typing import Any, get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -47,15 +48,22 @@ def engine_results(results: list[AutomationMessage]) -> None:
         INFERENCE.observe(m.inference_ms / 1000.0)
 
 
+@cache
+def _child(metric: Counter, value: str) -> Any:
+    """The series of a one-label counter for ``value`` (``labels()`` checks and locks on every call: these are
+    counted per frame)."""
+    return metric.labels(value)
+
+
 def routed(route: str, copies: int) -> None:
-    ROUTED.labels(route=route).inc()
+    _child(ROUTED, route).inc()
     for copy in range(1, copies + 1):
-        TASKS.labels(copy=str(copy)).inc()
+        _child(TASKS, str(copy)).inc()
 
 
 def compared(comparisons: list[ComparisonMessage]) -> None:
     for c in comparisons:
-        COMPARISONS.labels(kind=c.kind).inc()
+        _child(COMPARISONS, c.kind).inc()
 
 
 def checkpoint(offset: int, size: int, keys: int) -> None:
@@ -66,7 +74,7 @@ def checkpoint(offset: int, size: int, keys: int) -> None:
 
 def counted(comparisons: list[ComparisonMessage]) -> None:
     for c in comparisons:
-        COUNTED.labels(kind=c.kind).inc()
+        _child(COUNTED, c.kind).inc()
 
 
 def stats(s: AgreementStats) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from services.datasets.profiles import profile
 from services.infra.topic_names import TopicNames
 from services.loop.context import CompareContext
-from services.loop.join import JOINED, Pending, Update, absorb, compare_ready
+from services.loop.join import JOINED, Decoded, Pending, Update, absorb, compare_ready
 from services.loop.messages import InvalidMessage, encode
 from streams import metrics
 from streams.config import PipelineConfig
@@ -60,12 +60,13 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
             touched: dict[str, Pending] = {}
             partition_of: dict[str, int] = {}
             events_of: dict[str, list[Any]] = {}
+            decoded: Decoded = {}  # the batch's sides, decoded once
             for event in events:
                 step = absorbers.get(event.message.topic)
                 try:
                     if step is None:
                         raise InvalidMessage(f"comparator does not read topic {event.message.topic}")
-                    frame_id, update = step(event.message.value)
+                    frame_id, update = step(event.message.value, decoded)
                 except InvalidMessage as exc:
                     await dead.reject(event, exc.reason, "comparator")
                     continue
@@ -73,7 +74,7 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
                 current = touched.get(frame_id) or _load(state, event.message.partition, frame_id, now)
                 touched[frame_id] = update(current)
                 events_of.setdefault(frame_id, []).append(event)
-            comparisons, failed = _compare_isolated(touched, ctx)
+            comparisons, failed = _compare_isolated(touched, ctx, decoded)
             for frame_id, error in failed.items():
                 for event in events_of[frame_id]:
                     await dead.reject(event, f"processing failed: {type(error).__name__}: {error}", "comparator")
@@ -90,22 +91,23 @@ def register(app: Any, names: TopicNames, topics: Topics, dead: DeadLetters, cfg
     return comparator
 
 
-def _absorbers(names: TopicNames) -> dict[str, Callable[[bytes], tuple[str, Update]]]:
+def _absorbers(names: TopicNames) -> dict[str, Callable[[bytes, Decoded], tuple[str, Update]]]:
     """Per prefixed source topic: how a record of it changes its frame's join state."""
     return {names.name(base): partial(absorb, base) for base in JOINED}
 
 
-def _compare_isolated(touched: dict[str, Pending], ctx: CompareContext) -> tuple[list[Any], dict[str, Exception]]:
+def _compare_isolated(touched: dict[str, Pending], ctx: CompareContext,
+                      decoded: Decoded) -> tuple[list[Any], dict[str, Exception]]:
     """Compare the batch; if that raises, frame by frame, settling each frame that fails (it is dead-lettered)."""
     try:
-        return compare_ready(touched, ctx), {}
+        return compare_ready(touched, ctx, decoded), {}
     except Exception:
         out: list[Any] = []
         failed: dict[str, Exception] = {}
         for frame_id in list(touched):
             one = {frame_id: touched[frame_id]}
             try:
-                out += compare_ready(one, ctx)
+                out += compare_ready(one, ctx, decoded)
             except Exception as exc:
                 failed[frame_id] = exc
                 one[frame_id] = replace(touched[frame_id], machine_done=True, people_done=True, failed=True)

@@ -9,8 +9,9 @@ import numpy as np
 import orjson
 import pytest
 
+from services.loop import join
 from services.loop.context import CompareContext
-from services.loop.join import JOINED, Pending, absorb, compare_ready
+from services.loop.join import JOINED, Decoded, Pending, absorb, compare_ready
 from services.loop.messages import ComparisonMessage, InvalidMessage, ManualAnnotation, ManualTask, encode
 from tests.services.loop.messages.samples import T, sample
 from tests.services.loop.records import FrameCase, Record
@@ -32,7 +33,8 @@ Online = tuple[list[ComparisonMessage], dict[str, Pending]]
 
 
 def run_online(records: list[Record], batches: list[int] | None = None) -> Online:
-    """What the comparator agent does: absorb a batch, compare, store (settled once complete) as JSON."""
+    """What the comparator agent does: absorb a batch (keeping its decoded sides), compare, store (settled once
+    complete) as JSON."""
     table: dict[str, bytes] = {}
     out: list[ComparisonMessage] = []
     sizes = iter(batches or [1] * len(records))
@@ -40,12 +42,13 @@ def run_online(records: list[Record], batches: list[int] | None = None) -> Onlin
     while start < len(records):
         size = next(sizes)
         touched: dict[str, Pending] = {}
+        decoded: Decoded = {}
         for topic, raw in records[start:start + size]:
-            frame_id, update = absorb(topic, raw)
+            frame_id, update = absorb(topic, raw, decoded)
             stored = table.get(frame_id)
             current = touched.get(frame_id) or (Pending.from_dict(orjson.loads(stored)) if stored else Pending(0.0))
             touched[frame_id] = update(current)
-        out += compare_ready(touched, CTX)
+        out += compare_ready(touched, CTX, decoded)
         for frame_id, p in touched.items():
             table[frame_id] = orjson.dumps((p.settled() if p.complete else p).to_dict())
         start += size
@@ -203,6 +206,19 @@ def test_compare_ready_marks_frames_done_and_compares_nothing_twice() -> None:
     assert pending["drv-000001"].machine_done and pending["drv-000001"].people_done
     assert pending["drv-000001"].complete
     assert compare_ready(pending, CTX) == []
+
+
+def test_sides_absorbed_in_the_batch_are_compared_without_a_second_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: Decoded = {}
+    pending: dict[str, Pending] = {}
+    for topic, raw in CONSENSUS.records():
+        frame_id, update = absorb(topic, raw, decoded)
+        pending[frame_id] = update(pending.get(frame_id) or Pending(0.0))
+    expected = as_set(run_offline(CONSENSUS.records()))
+    calls: list[object] = []
+    monkeypatch.setattr(join, "decode", lambda *args: calls.append(args))
+    assert as_set(compare_ready(pending, CTX, decoded)) == expected
+    assert calls == []
 
 
 def test_mixed_frames_get_the_comparisons_their_story_calls_for() -> None:
