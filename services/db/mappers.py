@@ -6,6 +6,8 @@ The only place that knows both the pydantic messages and the ORM classes, so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect
@@ -45,11 +47,15 @@ _TASK_FIELDS = (
 
 def task_row(task: ManualTask, *, priority: int = 0, now: float | None = None) -> ManualTaskRow:
     """A ``queued`` task row; created and updated at ``now`` (default: the task's own time)."""
+    return ManualTaskRow(**task_fields(task, priority=priority, now=now))
+
+
+def task_fields(task: ManualTask, *, priority: int = 0, now: float | None = None) -> dict[str, Any]:
+    """The attributes of :func:`task_row`'s row."""
     at = task.time if now is None else now
-    return ManualTaskRow(
-        **{name: getattr(task, name) for name in _TASK_FIELDS}, copy=task.copy_, state=TaskState.QUEUED.value,
-        lease_owner=None, lease_deadline=None, attempts=0, expiries=0, priority=priority, created_at=at, updated_at=at,
-    )
+    return {**{name: getattr(task, name) for name in _TASK_FIELDS}, "copy": task.copy_,
+            "state": TaskState.QUEUED.value, "lease_owner": None, "lease_deadline": None, "attempts": 0,
+            "expiries": 0, "priority": priority, "created_at": at, "updated_at": at}
 
 
 def task_message(row: ManualTaskRow) -> ManualTask:
@@ -80,7 +86,12 @@ def annotation_message(row: ManualAnnotationRow, task: ManualTaskRow) -> ManualA
 
 def comparison_row(comparison: ComparisonMessage) -> ComparisonRow:
     """The row of one compared frame."""
-    return ComparisonRow(**{name: getattr(comparison, name) for name in _COMPARISON_FIELDS})
+    return ComparisonRow(**comparison_fields(comparison))
+
+
+def comparison_fields(comparison: ComparisonMessage) -> dict[str, Any]:
+    """The attributes of :func:`comparison_row`'s row."""
+    return {name: getattr(comparison, name) for name in _COMPARISON_FIELDS}
 
 
 def comparison_message(row: ComparisonRow) -> ComparisonMessage:
@@ -151,6 +162,12 @@ def route_row(decision: ManualTask | Delivery, *, hash_salt: str, model_version:
     Tasks are blind, so their model version comes from the caller (``model_version``);
     a delivery carries its own, and ``model_version`` must then be None or agree.
     """
+    return RouteRow(**route_fields(decision, hash_salt=hash_salt, model_version=model_version))
+
+
+def route_fields(decision: ManualTask | Delivery, *, hash_salt: str, model_version: str | None = None
+                 ) -> dict[str, Any]:
+    """The attributes of :func:`route_row`'s row."""
     if isinstance(decision, Delivery):
         if model_version not in (None, decision.model_version):
             raise RowMismatch(
@@ -159,11 +176,9 @@ def route_row(decision: ManualTask | Delivery, *, hash_salt: str, model_version:
         route, copies, model_version = "ship", 0, decision.model_version
     else:
         route, copies = "manual", decision.copies
-    return RouteRow(
-        frame_id=decision.frame_id, seq=decision.seq, policy_version=decision.policy_version,
-        inclusion_prob=decision.inclusion_prob, hash_salt=hash_salt, model_version=model_version, route=route,
-        copies=copies, time=decision.time,
-    )
+    return {"frame_id": decision.frame_id, "seq": decision.seq, "policy_version": decision.policy_version,
+            "inclusion_prob": decision.inclusion_prob, "hash_salt": hash_salt, "model_version": model_version,
+            "route": route, "copies": copies, "time": decision.time}
 
 
 def values(row: Base) -> dict[str, Any]:
@@ -174,3 +189,22 @@ def values(row: Base) -> dict[str, Any]:
         if out.get(column.name) is None:
             del out[column.name]
     return out
+
+
+def insert_values(model: type[Base], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``values(model(**fields))`` without building the ORM object (instrumented attributes cost more than the
+    ``INSERT`` of the row: the persist worker's hot path)."""
+    attributes, keys = _columns(model)
+    out = {column: fields.get(key) for key, column in attributes}
+    for column in keys:
+        if out.get(column) is None:
+            del out[column]
+    return out
+
+
+@cache
+def _columns(model: type[Base]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(attribute key, column name) of every column attribute of ``model``, and its primary key's columns."""
+    mapper = inspect(model)
+    return (tuple((attr.key, attr.columns[0].name) for attr in mapper.column_attrs),
+            tuple(column.name for column in mapper.primary_key))

@@ -144,3 +144,19 @@ def test_router_decisions_map_to_ledger_rows(decision: ManualTask | Delivery, mo
 def test_a_delivery_of_another_model_is_refused() -> None:
     with pytest.raises(RowMismatch, match="delivery of 'm@1', not 'm@2'"):
         mappers.route_row(message(Delivery), hash_salt="s", model_version="m@2")
+
+
+@pytest.mark.parametrize(("row", "fields"), [
+    (lambda: mappers.task_row(message(ManualTask), priority=3), lambda: mappers.task_fields(message(ManualTask),
+                                                                                            priority=3)),
+    (lambda: mappers.comparison_row(message(ComparisonMessage)),
+     lambda: mappers.comparison_fields(message(ComparisonMessage))),
+    (lambda: mappers.route_row(message(Delivery), hash_salt="s"),
+     lambda: mappers.route_fields(message(Delivery), hash_salt="s")),
+    (lambda: mappers.route_row(message(ManualTask), hash_salt="s", model_version="m"),
+     lambda: mappers.route_fields(message(ManualTask), hash_salt="s", model_version="m")),
+], ids=["task", "comparison", "delivery-route", "task-route"])
+def test_insert_values_are_the_values_of_the_row_without_building_it(row: Callable[[], Base],
+                                                                      fields: Callable[[], dict[str, Any]]) -> None:
+    built = row()
+    assert mappers.insert_values(type(built), fields()) == mappers.values(built)
