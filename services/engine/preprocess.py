@@ -46,16 +46,25 @@ def to_batch(
     images: list[np.ndarray], spec: InputSpec, device: torch.device,
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Batch:
-    """Resize (bilinear) where needed, scale and normalise; one stacked tensor."""
-    tensors = []
-    for image in images:
-        t = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)  # a copy: frames may be read-only
-        if t.shape[1:] != (spec.height, spec.width):
-            t = F.interpolate(t[None], size=(spec.height, spec.width), mode="bilinear", align_corners=False)[0]
-        tensors.append(t)
-    x = torch.stack(tensors).to(device)
+    """Resize (bilinear) where needed, scale and normalise; one stacked tensor.
+
+    Frames at the input size (the usual case) are stacked as uint8 and converted
+    once; the (B, H, W, C) pixels viewed as (B, C, H, W) already are channels-last.
+    """
+    if all(im.shape[:2] == (spec.height, spec.width) for im in images):
+        pixels = torch.from_numpy(np.stack(images)).to(device).permute(0, 3, 1, 2)  # a copy: frames may be read-only
+        x = pixels.contiguous(memory_format=memory_format).float()
+    else:
+        x = torch.stack([_resized(im, spec) for im in images]).to(device).contiguous(memory_format=memory_format)
     mean = torch.tensor(spec.mean, device=device).view(1, -1, 1, 1)
     std = torch.tensor(spec.std, device=device).view(1, -1, 1, 1)
-    x = ((x * spec.scale - mean) / std).contiguous(memory_format=memory_format)
+    x.mul_(spec.scale).sub_(mean).div_(std)  # in place on the batch's own copy: (x · scale − mean) / std
     size = np.array([[im.shape[1], im.shape[0]] for im in images], dtype=np.float64)
     return Batch(x, size / np.array([spec.width, spec.height], dtype=np.float64), size)
+
+
+def _resized(image: np.ndarray, spec: InputSpec) -> torch.Tensor:
+    t = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)
+    if t.shape[1:] != (spec.height, spec.width):
+        t = F.interpolate(t[None], size=(spec.height, spec.width), mode="bilinear", align_corners=False)[0]
+    return t

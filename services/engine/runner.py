@@ -18,17 +18,23 @@ Module = Callable[[torch.Tensor], object]
 
 
 class TorchRunner:
-    """A network (eager or TorchScript) with its declared pre- and post-processing."""
+    """A network (eager, TorchScript or ONNX Runtime) with its declared pre- and post-processing.
+
+    ``module`` takes a float input batch and returns torch tensors; ``runtime`` names
+    what runs it (``torch`` or ``onnxruntime``), for reports; results never depend on it
+    beyond the tolerance ``benchmarks/inference.py`` states.
+    """
 
     def __init__(
         self, module: Module, spec: ModelSpec, model_version: str, device: torch.device,
-        memory_format: torch.memory_format = torch.contiguous_format,
+        memory_format: torch.memory_format = torch.contiguous_format, *, runtime: str = "torch",
     ) -> None:
         self.module = module
         self.spec = spec
         self.model_version = model_version
         self.device = device
         self.memory_format = memory_format
+        self.runtime = runtime
         self._decode = DECODE[spec.decode.type]
 
     def warm_up(self, batch_size: int = 2) -> None:

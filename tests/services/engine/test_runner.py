@@ -133,3 +133,24 @@ def test_model_version_tracks_weights_and_spec(tmp_path: Path) -> None:
     assert spec  # the spec file exists and is JSON text
     assert load_runner(str(tmp_path / "b.pt")).model_version != first
     assert load_runner(str(a)).model_version == first
+
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batches_are_the_normalised_pixels_of_read_only_frames(  # type: ignore[no-untyped-def]
+    detector, frames: list[Frame], channels_last: bool,
+) -> None:
+    import torch
+
+    from services.engine.preprocess import to_batch
+
+    spec = detector.spec.input
+    images = [f.image.copy() for f in frames[:3] if f.image is not None]
+    for im in images:
+        im.setflags(write=False)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    batch = to_batch(images, spec, torch.device("cpu"), fmt).tensor
+    pixels = torch.tensor(np.stack(images), dtype=torch.float32).permute(0, 3, 1, 2)
+    mean, std = torch.tensor(spec.mean).view(1, -1, 1, 1), torch.tensor(spec.std).view(1, -1, 1, 1)
+    assert batch.is_contiguous(memory_format=fmt)
+    assert torch.equal(batch, (pixels * spec.scale - mean) / std)
