@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import aggregator_restart, agreement, api, cli_start, engine, models, pipeline, replay, sampling
+from benchmarks import (
+    aggregator_restart,
+    agreement,
+    api,
+    cli_start,
+    engine,
+    inference,
+    models,
+    pipeline,
+    replay,
+    sampling,
+    soak,
+)
 
-BENCHMARKS = {"agreement": agreement.main, "cli-start": cli_start.main, "engine": engine.main, "models": models.main,
-              "replay": replay.main, "pipeline": pipeline.main, "api": api.main,
-              "aggregator-restart": aggregator_restart.main, "sampling": sampling.main}
+BENCHMARKS = {"agreement": agreement.main, "cli-start": cli_start.main, "engine": engine.main,
+              "inference": inference.main, "models": models.main, "replay": replay.main, "pipeline": pipeline.main,
+              "api": api.main, "aggregator-restart": aggregator_restart.main, "sampling": sampling.main,
+              "soak": soak.main}
+# run only when named: the soak is 30 minutes of steady traffic (`python -m benchmarks soak`)
+ON_REQUEST = {"soak"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all but "
+                                                 f"{', '.join(sorted(ON_REQUEST))})")
     parser.add_argument("--quick", action="store_true", help="small data, one repeat: a smoke run")
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
-    for name in args.names or list(BENCHMARKS):
+    for name in args.names or [n for n in BENCHMARKS if n not in ON_REQUEST]:
         print(f"== {name}")
         BENCHMARKS[name](quick=args.quick)
 

@@ -21,11 +21,16 @@ exactly the per-annotation latency if the pipeline were FIFO).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +39,14 @@ import numpy as np
 import orjson
 from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
 from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import create_engine, text
 
 from analysis.policy.automation import AutomationPolicy
 from analysis.sampling import RouterState
-from benchmarks.harness import DATA, ROOT, machine, write_section
+from benchmarks.harness import DATA, ROOT, write_section
+from benchmarks.pipeline_report import BASELINE, Round, Setup, median, section
+from benchmarks.worker_cpu import CpuMeter, Profile, profiling, py_spy
+from services.db.engine import upgrade
 from services.infra import kafka
 from services.infra.topic_names import TopicNames
 from services.infra.topics import TopicSpec, create_topics, topic_layout
@@ -54,7 +63,10 @@ from services.tools.supervisor import Supervisor
 UNIQUE = 1000  # frames run through the engine once for the recording
 RECORDING = DATA / f"pipeline-recording-{UNIQUE}.jsonl"
 WARM_UP_S = 2
-ROLES = {"automation": 0, "router": 1, "comparator": 1, "aggregator": 1}
+RATES = (500.0, 1000.0)  # frames/s of the paced (latency) passes
+LOOP_MEASURED = ("router", "comparator", "aggregator")
+MEASURED = (*LOOP_MEASURED, "persist")  # one worker each; no automation worker (results are replayed)
+PROFILES = ROOT / "benchmarks" / "profiles"
 
 
 @dataclass(frozen=True)
@@ -161,31 +173,114 @@ def _send(sink: KafkaSink, names: TopicNames, work: list[tuple[bytes, bytes, lis
     sink.flush()
 
 
+@dataclass
+class Pass:
+    """One pass through fresh workers and topics: its start and end (s), the annotations' send times, the stats
+    records seen, CPU seconds per worker while it ran, and when the database held every comparison."""
+
+    start: float
+    end: float
+    sent_at: list[float]
+    points: list[tuple[float, int]]
+    cpu: dict[str, float]
+    persisted_at: float
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """A fresh, migrated database for the persist worker: a new PostgreSQL database on the server
+    ``SHADOWQA_TEST_DATABASE_URL`` names (dropped after), else a new SQLite file."""
+    server = os.environ.get("SHADOWQA_TEST_DATABASE_URL")
+    if not server:
+        path = DATA / f"pipeline-{uuid.uuid4().hex[:8]}.sqlite3"
+        upgrade(f"sqlite:///{path}")
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    admin, name = create_engine(server, isolation_level="AUTOCOMMIT"), f"shadowqa_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                           "AND pid <> pg_backend_pid() AND usename = current_user"), {"n": name})
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _start(supervisor: Supervisor, meter: CpuMeter, timeout_s: float = 120.0) -> float:
+    """Start one worker per measured role; each one's CPU meter begins when it is ready. The first ready time."""
+    workers = [supervisor.start(role) for role in MEASURED]
+    deadline, first = time.monotonic() + timeout_s, float("inf")
+    waiting = list(workers)
+    while waiting:
+        for w in list(waiting):
+            if w.ready_file.exists():
+                meter.begin(w.role, w.process.pid)
+                first = min(first, w.ready_file.stat().st_mtime)
+                waiting.remove(w)
+        if time.monotonic() > deadline:
+            supervisor.wait_ready(0)  # raises, naming the workers not ready
+        supervisor.check()
+        time.sleep(0.02)
+    return first
+
+
+def _wait_persisted(url: str, comparisons: int, timeout_s: float) -> float:
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with engine.connect() as c:
+                if c.execute(text("SELECT count(*) FROM comparisons")).scalar_one() >= comparisons:
+                    return time.time()
+            time.sleep(0.1)
+        raise TimeoutError(f"persist did not write {comparisons} comparisons in {timeout_s:.0f} s")
+    finally:
+        engine.dispose()
+
+
 def run_pipeline(bootstrap: str, work: list[tuple[bytes, bytes, list[bytes]]], rate: float | None,
-                 logs: Path) -> tuple[float, float, list[float], list[tuple[float, int]]]:
-    """(start, end, annotation send times, stats points) of one pass through fresh workers and topics.
+                 logs: Path, profile_to: Path | None = None) -> Pass:
+    """One pass through fresh workers (router, comparator, aggregator, persist), topics and database.
 
     ``rate`` None: the input is produced first and the workers started on it; the pass starts when the
     first worker is ready. Otherwise the workers run first and the input is produced at ``rate`` frames/s.
+    ``profile_to``: py-spy profiles of every worker into that folder.
     """
     names = TopicNames(f"bench-{uuid.uuid4().hex[:8]}-")
     create_topics(bootstrap, topic_layout(names, 4, 1.0))
     try:
-        sink = KafkaSink(bootstrap)
-        sent_at: list[float] = []
-        if rate is None:
-            _send(sink, names, work, 0.0, sent_at)
-        with Supervisor(names.prefix, logs, worker_args=["--no-auto-apply"]) as supervisor:
-            watch = StatsWatch(bootstrap, names.agreement_stats)
-            supervisor.start_all(ROLES)
-            start = min(w.ready_file.stat().st_mtime for w in supervisor.workers)
-            if rate is not None:
-                start = time.time()
-                _send(sink, names, work, rate, sent_at)
-            end = watch.wait_for(len(sent_at), timeout_s=600)
-            watch.stop()
-            sink.close()
-            return start, end, sent_at, watch.points
+        with fresh_database() as url:
+            sink = KafkaSink(bootstrap)
+            sent_at: list[float] = []
+            if rate is None:
+                _send(sink, names, work, 0.0, sent_at)
+            meter = CpuMeter()
+            with Supervisor(names.prefix, logs, worker_args=["--no-auto-apply"],
+                            env={"SHADOWQA_DATABASE_URL": url}) as supervisor, \
+                    contextlib.ExitStack() as stack:
+                watch = StatsWatch(bootstrap, names.agreement_stats)
+                start = _start(supervisor, meter)
+                if profile_to is not None:
+                    stack.enter_context(profiling(dict(meter.pids), profile_to))
+                if rate is not None:
+                    start = time.time()
+                    _send(sink, names, work, rate, sent_at)
+                end = watch.wait_for(len(sent_at), timeout_s=600)
+                for role in LOOP_MEASURED:
+                    meter.end(role)
+                persisted_at = _wait_persisted(url, len(sent_at), timeout_s=600)
+                meter.end("persist")
+                watch.stop()
+                sink.close()
+            return Pass(start, end, sent_at, watch.points, meter.spent, persisted_at)
     finally:
         delete_run_topics(bootstrap, names.prefix)
 
@@ -215,51 +310,111 @@ def latencies(sent_at: list[float], points: list[tuple[float, int]]) -> np.ndarr
     counts = np.maximum.accumulate(np.array([c for _, c in points]))
     sent = np.sort(np.array(sent_at))
     first = np.searchsorted(counts, np.arange(1, len(sent) + 1), side="left")  # first point counting >= j
-    return times[first] - sent
+    out: np.ndarray = times[first] - sent
+    return out
 
 
-def main(*, quick: bool = False) -> dict[str, float]:
+def one_pass(bootstrap: str, frames: list[tuple[bytes, bytes, list[bytes]]], rate: float | None,
+             logs: Path) -> dict[str, Any]:
+    """One pass as plain data: frames/s (throughput) or p50/p99 s (paced), persist's frames/s, CPU ms/frame."""
+    run = run_pipeline(bootstrap, frames, rate, logs)
+    n = len(frames)
+    doc: dict[str, Any] = {"cpu_ms": {role: 1000 * s / n for role, s in run.cpu.items()},
+                           "persist": n / (run.persisted_at - run.start)}
+    if rate is None:
+        doc["fps"] = n / (run.end - run.start)
+    else:
+        skip = sum(len(a) for _, _, a in frames[:int(rate * WARM_UP_S)])
+        lat = latencies(run.sent_at, run.points)[skip:]
+        doc["p50"], doc["p99"] = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    return doc
+
+
+def one_round(bootstrap: str, work: list[tuple[bytes, bytes, list[bytes]]],
+              paced: dict[float, list[tuple[bytes, bytes, list[bytes]]]], logs: Path,
+              baseline: Path | None = None) -> Round:
+    n = len(work)
+    raw_start, raw_end = run_raw_loop(bootstrap, work)
+    raw = n / (raw_end - raw_start)
+    print(f"raw kafka-python loop: {raw:,.0f} records/s", flush=True)
+    before: dict[str, Any] | None = None
+    if baseline is not None:
+        before = {"throughput": _baseline_pass(baseline, None, n)}
+        print(f"baseline: {before['throughput']}", flush=True)
+    run = one_pass(bootstrap, work, None, logs)
+    print(f"pipeline: {run['fps']:,.0f} frames/s, persisted {run['persist']:,.0f} frames/s; CPU ms/frame "
+          + ", ".join(f"{r} {v:.2f}" for r, v in run["cpu_ms"].items()), flush=True)
+    out: dict[float, tuple[float, float, dict[str, float]]] = {}
+    for rate, frames in paced.items():
+        if baseline is not None and before is not None and rate == max(paced):
+            before["paced"] = _baseline_pass(baseline, rate, len(frames))
+            print(f"baseline at {rate:,.0f} frames/s: {before['paced']}", flush=True)
+        p = one_pass(bootstrap, frames, rate, logs)
+        out[rate] = (p["p50"], p["p99"], p["cpu_ms"])
+        print(f"latency at {rate:,.0f} frames/s: p50 {p['p50'] * 1000:.0f} ms, p99 {p['p99'] * 1000:.0f} ms; CPU "
+              "ms/frame " + ", ".join(f"{r} {v:.2f}" for r, v in p["cpu_ms"].items()), flush=True)
+    return Round(raw, run["fps"], run["persist"], run["cpu_ms"], out, before)
+
+
+def _baseline_pass(tree: Path, rate: float | None, n: int) -> dict[str, Any]:
+    """``one_pass`` run by the benchmark of another source tree (its workers run its code)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, "-m", "benchmarks.pipeline", "pass", str(rate or 0), str(n), out.name],
+                       cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True, timeout=900,
+                       stdout=subprocess.DEVNULL)
+        doc: dict[str, Any] = orjson.loads(Path(out.name).read_bytes())
+        return doc
+
+
+def profile(bootstrap: str, work: list[tuple[bytes, bytes, list[bytes]]], logs: Path) -> dict[str, Profile]:
+    """A throughput pass with every worker under py-spy; each worker's profile, its text under PROFILES."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_pipeline(bootstrap, work, None, logs, profile_to=Path(tmp))
+        profiles = {role: Profile.read((Path(tmp) / f"{role}.collapsed").read_text()) for role in MEASURED}
+        (DATA / "profiles").mkdir(parents=True, exist_ok=True)
+        for role in MEASURED:  # the raw stacks, for a closer look (not kept in the repository)
+            shutil.copy(Path(tmp) / f"{role}.collapsed", DATA / "profiles" / f"pipeline-{role}.collapsed")
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    for role, p in profiles.items():
+        (PROFILES / f"pipeline-{role}.txt").write_text(p.text())
+    return profiles
+
+
+def main(*, quick: bool = False, rounds: int = 3) -> dict[str, float]:
     settings = load_settings()
     paths = kafka.default_paths()
     up = kafka.up(paths, settings.kafka_port, settings.kafka_controller_port, settings.kafka_heap_mb, say=print)
     bootstrap = settings.kafka_bootstrap
-    n, seconds = (2000, 4) if quick else (20000, 20)
+    n, seconds, rounds = (2000, 4, 1) if quick else (20000, 20, rounds)
     logs = DATA / "pipeline-logs"
     try:
         frames = recording()
         work = workload(frames, n)
-        messages = len(work) + sum(len(a) for _, _, a in work)
-        raw_start, raw_end = run_raw_loop(bootstrap, work)
-        raw = n / (raw_end - raw_start)
-        print(f"raw kafka-python loop: {raw:,.0f} records/s", flush=True)
-        p_start, p_end, sent, _ = run_pipeline(bootstrap, work, None, logs)
-        pipe = n / (p_end - p_start)
-        print(f"pipeline: {pipe:,.0f} frames/s ({messages:,} input records)", flush=True)
-        warm = 500 * WARM_UP_S
-        paced = workload(frames, warm + 500 * seconds)
-        _, _, sent, points = run_pipeline(bootstrap, paced, 500.0, logs)
-        skip = sum(len(a) for _, _, a in paced[:warm])
-        lat = latencies(sent, points)[skip:]
-        p50, p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-        print(f"latency at 500 frames/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms", flush=True)
+        paced = {rate: workload(frames, int(rate * (WARM_UP_S + seconds))) for rate in RATES}
+        base = os.environ.get(BASELINE)
+        measured = [one_round(bootstrap, work, paced, logs, Path(base) if base else None) for _ in range(rounds)]
+        profiles = profile(bootstrap, work, logs) if py_spy() else {}
     finally:
         if up.started:
             kafka.down(paths)
-    body = "\n".join([
-        "## Streaming pipeline (`benchmarks/pipeline.py`)", "",
-        f"Kafka 4.4.0 (single node, this machine), 4 partitions, one worker process per role (router, comparator, "
-        f"aggregator; automation results replayed from a recording of {UNIQUE:,} frames, people answering at once); "
-        f"{machine()}." + (" QUICK SMOKE RUN, not a measurement." if quick else ""), "",
-        "| measure | value |", "|---|---:|",
-        f"| raw kafka-python consume→produce loop over the {n:,} automation results (ceiling) | {raw:,.0f} records/s |",
-        f"| pipeline: {n:,} frames ({messages:,} input records) from the first worker ready to the agreement "
-        f"stats counting the last comparison | {pipe:,.0f} frames/s |",
-        f"| **pipeline / raw loop** | **{pipe / raw:.2f}** |",
-        f"| latency, annotation produced → agreement stats counting it, at 500 frames/s for {seconds} s "
-        f"(after {WARM_UP_S} s of warm-up): p50 | "
-        f"{p50 * 1000:,.0f} ms |",
-        f"| the same, p99 | {p99 * 1000:,.0f} ms |",
-    ])
+    messages = len(work) + sum(len(a) for _, _, a in work)
+    body = section(measured, profiles, Setup(n, messages, seconds, WARM_UP_S, UNIQUE), quick=quick)
     if not quick:  # a quick run never overwrites measurements
         write_section("pipeline", body)
-    return {"raw": raw, "pipeline": pipe, "ratio": pipe / raw, "p50": p50, "p99": p99}
+    else:
+        print(body)
+    return {"raw": median(m.raw for m in measured), "pipeline": median(m.pipe for m in measured),
+            "ratio": median(m.pipe / m.raw for m in measured),
+            **{f"p99@{r:.0f}": median(m.paced[r][1] for m in measured) for r in RATES}}
+
+
+def _pass_main(argv: list[str]) -> None:
+    """``python -m benchmarks.pipeline pass RATE N OUT``: one pass (RATE 0: throughput) of N frames into OUT."""
+    rate, n, out = float(argv[0]) or None, int(argv[1]), Path(argv[2])
+    bootstrap = load_settings().kafka_bootstrap
+    out.write_bytes(orjson.dumps(one_pass(bootstrap, workload(recording(), n), rate, DATA / "pipeline-logs")))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["pass"]:
+        _pass_main(sys.argv[2:])

@@ -104,5 +104,5 @@ def export_command(args: argparse.Namespace) -> int:
     from services.engine.loading import export_torchscript
 
     out = export_torchscript(args.model.removeprefix("builtin:"), args.out)
-    print(f"wrote {out} and {out.with_suffix('.json')}")
+    print(f"wrote {out}, {out.with_suffix('.json')} and {out.with_suffix('.onnx')} (the CPU runtime's copy)")
     return 0

@@ -17,3 +17,20 @@ def test_a_total_that_dips_when_a_stratum_reports_late_does_not_delay_what_was_c
     sent = [0.0, 0.1, 0.2]
     points = [(0.3, 2), (0.4, 1), (0.8, 3)]  # the running maximum is what has been counted
     assert latencies(sent, points) == pytest.approx([0.3, 0.2, 0.6])
+
+
+def test_a_profile_counts_busy_samples_by_function_and_kind_of_work() -> None:
+    from benchmarks.harness import ROOT
+    from benchmarks.worker_cpu import Profile
+
+    collapsed = "\n".join([
+        f"MainThread;run (streams/agents/router.py:1);decode ({ROOT}/services/loop/messages/codec.py:40) 3",
+        "MainThread;run (streams/agents/router.py:1);send (/x/site-packages/aiokafka/producer/sender.py:9) 1",
+        "MainThread;run_forever (asyncio/base_events.py:1);EpollSelector.select (selectors.py:451) 50",  # idle
+    ])
+    p = Profile.read(collapsed)
+    assert p.samples == 4
+    assert p.top("self", 1) == [("decode (services/loop/messages/codec.py:40)", 0.75)]
+    assert p.cumulative["run (streams/agents/router.py:1)"] == 4
+    assert dict(p.breakdown()) == {"message validation (decode/encode)": 0.75,
+                                   "producing (aiokafka producer, our sends)": 0.25}
