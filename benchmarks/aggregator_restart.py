@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped, unused-ignore]
 
 from benchmarks.harness import ROOT, machine, write_section
+from benchmarks.services import worker_metric
 from services.loop.messages import ComparisonMessage, decode, encode
 from services.settings import load_settings
 from services.tools.pipeline_run import delete_run_topics
@@ -91,16 +91,6 @@ def _raw_read(bootstrap: str, topic: str, n: int) -> float:
     return time.perf_counter() - start
 
 
-def _metric(port: int, name: str) -> float:
-    """The sum of ``name``'s samples on the worker's endpoint (-1 before it answers)."""
-    try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    except OSError:
-        return -1
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{") or line.startswith(name + " "))
-
-
 def _memory_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
@@ -122,8 +112,8 @@ def _aggregator(prefix: str, until: str, target: float, what: str) -> tuple[floa
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         last, last_change, last_print = -1.0, time.monotonic(), 0.0
-        while (value := _metric(port, until)) < target:
-            progress = value + _metric(port, "shadowqa_comparisons_counted_total")
+        while (value := worker_metric(port, until)) < target:
+            progress = value + worker_metric(port, "shadowqa_comparisons_counted_total")
             if process.poll() is not None:
                 raise RuntimeError(f"the aggregator exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
             now = time.monotonic()

@@ -29,13 +29,12 @@ import contextlib
 import os
 import statistics
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, distinct, func, select, text
+from sqlalchemy import Engine, distinct, func, select
 
 from benchmarks.api_clients import (
     PROCESSES,
@@ -50,8 +49,9 @@ from benchmarks.api_clients import (
     summarize,
 )
 from benchmarks.harness import machine, write_section
+from benchmarks.services import fresh_database
 from services.api.tokens import Role, Tokens
-from services.db.engine import make_engine, session_factory, upgrade
+from services.db.engine import make_engine, session_factory
 from services.db.mappers import task_row
 from services.db.models import ManualAnnotationRow, ManualTaskRow
 from services.infra import postgres
@@ -61,25 +61,6 @@ from services.tools.api_processes import api_processes
 
 
 # --- databases and servers --------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, migrated database on the server of ``server_url``, dropped afterwards."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"shadowqa_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name "
-                                    "AND pid <> pg_backend_pid() AND usename = current_user"), {"name": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def tasks(n: int) -> list[ManualTask]:
     """``n`` tasks over the strata; every tenth frame also has a consensus copy (two people, never one)."""
     out: list[ManualTask] = []

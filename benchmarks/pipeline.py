@@ -45,6 +45,7 @@ from analysis.policy.automation import AutomationPolicy
 from analysis.sampling import RouterState
 from benchmarks.harness import DATA, ROOT, write_section
 from benchmarks.pipeline_report import BASELINE, Round, Setup, median, section
+from benchmarks.services import fresh_database as fresh_postgres_database
 from benchmarks.worker_cpu import CpuMeter, Profile, profiling, py_spy
 from services.db.engine import upgrade
 from services.infra import kafka
@@ -199,19 +200,8 @@ def fresh_database() -> Iterator[str]:
         finally:
             path.unlink(missing_ok=True)
         return
-    admin, name = create_engine(server, isolation_level="AUTOCOMMIT"), f"shadowqa_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with fresh_postgres_database(server) as url:
         yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
-                           "AND pid <> pg_backend_pid() AND usename = current_user"), {"n": name})
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def _start(supervisor: Supervisor, meter: CpuMeter, timeout_s: float = 120.0) -> float:

@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -51,9 +49,10 @@ from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
 from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from benchmarks.harness import DATA, ROOT, machine
+from benchmarks.services import worker_metric
 from services.db.engine import upgrade
 from services.infra import postgres
-from services.infra.client import admin_client
+from services.infra.client import admin_client, free_port
 from services.infra.topic_names import TopicNames
 from services.infra.topics import create_topics, topic_layout
 from services.loop.config import LoopConfig
@@ -153,26 +152,16 @@ class Probe:
             ends = self.ends(sorted({tp.topic for tp in committed}))
             out[g.removeprefix(prefix).removeprefix("shadowqa-")] = sum(
                 max(0, ends.get(tp, 0) - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
-        out["aggregator"] = int(_metric(self.port, "shadowqa_consumer_lag"))
+        out["aggregator"] = int(worker_metric(self.port, "shadowqa_consumer_lag"))
         return out
 
     def gauges(self) -> dict[str, float]:
-        return {"dedup_keys": _metric(self.port, "shadowqa_aggregator_dedup_keys"),
-                "automation_rate": _metric(self.port, "shadowqa_automation_rate_recommended")}
+        return {"dedup_keys": worker_metric(self.port, "shadowqa_aggregator_dedup_keys"),
+                "automation_rate": worker_metric(self.port, "shadowqa_automation_rate_recommended")}
 
     def close(self) -> None:
         self.consumer.close()
         self.admin_cm.__exit__(None, None, None)
-
-
-def _metric(port: int, name: str) -> float:
-    """The sum of ``name``'s samples on a worker's Prometheus endpoint (-1 when it does not answer)."""
-    try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    except OSError:
-        return -1
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{") or line.startswith(name + " "))
 
 
 def _tree() -> str:
@@ -188,12 +177,6 @@ def _runtime(automation: psutil.Process) -> str:
     """Which runtime the automation worker runs its model under, from the libraries it has mapped."""
     time.sleep(5)  # the worker is ready before its first batch loads the model
     return "ONNX Runtime" if any("onnxruntime" in m.path for m in automation.memory_maps()) else "torch"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _usage(processes: Mapping[str, psutil.Process]) -> tuple[dict[str, float], dict[str, float]]:
@@ -240,7 +223,7 @@ def soak(minutes: float, rate: float) -> tuple[list[Sample], Follower, dict[str,
     logs.mkdir(parents=True, exist_ok=True)
     database = fresh_database(settings.postgres_port)
     frames = int(minutes * 60 * rate)
-    ports = {role: _free_port() for role in WORKERS}
+    ports = {role: free_port() for role in WORKERS}
     loop = LoopConfig()
     create_topics(bootstrap, topic_layout(names, settings.partitions, settings.retention_hours))
     samples: list[Sample] = []
