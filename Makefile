@@ -23,18 +23,31 @@ demo: $(STAMP)
 	$(BIN)/shadowqa pipeline run --frames 4000 --report reports/demo
 
 ## test: install what the tests need (Debian packages, Label Studio's venv and template: `make labelstudio`), lint,
-## type-check and run the whole suite against the project's Kafka broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL):
-## each started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept
+## type-check and run the suite against the project's Kafka broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL):
+## each started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept.
+## The slowest fault, scale and load tests (marker `faults`) are `make test-faults`; `.ci/run` runs both
 KAFKA_STARTED := .cache/kafka/started-by-make-test
 POSTGRES_STARTED := .cache/postgres/started-by-make-test
-test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
+define run_suite
 	scripts/helm.sh >/dev/null
 	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
 	url=$$($(BIN)/shadowqa infra postgres up --started-file $(POSTGRES_STARTED)) && \
-	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest; status=$$?; \
+	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest -m $(1); status=$$?; \
 	if [ -f $(POSTGRES_STARTED) ]; then rm -f $(POSTGRES_STARTED); $(BIN)/shadowqa infra postgres down; fi; \
 	if [ -f $(KAFKA_STARTED) ]; then rm -f $(KAFKA_STARTED); $(BIN)/shadowqa infra kafka down; fi; \
 	exit $$status
+endef
+
+.PHONY: test-faults
+test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
+	$(call run_suite,'not faults')
+	@echo "(the fault, scale and load tests run with: make test-faults)"
+
+## test-faults: the fault, scale and load tests alone (broker kill -9 and restart, PostgreSQL stopped under the API
+## and persist, the API killed mid-submit, workers added and killed mid-run, stalls, 20 annotators at once), against
+## the same services as `make test`; about 9 minutes here
+test-faults: $(STAMP) system $(LABELSTUDIO_STAMP)
+	$(call run_suite,faults)
 
 ## helm: build the helm binary the chart tests use into .cache/bin (from source through the Go module proxy; the
 ## first build takes about 2 minutes); `helm` is also a folder here, hence .PHONY

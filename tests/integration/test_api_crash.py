@@ -32,7 +32,7 @@ from tests.services.api.helpers import add_tasks, manual_task
 from tests.utils.db import migrated_engine
 from tests.utils.queue_clients import Counts, People, published, relayed, submit_again, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 TASKS, PEOPLE, DELAY_S = 120, 6, 0.05
 KILL_AFTER = 40  # submissions answered when the API is killed: two thirds of the work is left for the new one

@@ -47,7 +47,7 @@ from services.tools.worker_args import loop_args
 from tests.utils.outbox import marks, submit
 from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 # 240 frames at 20/s: the broker dies about 4 s into the feed, with every stage at work; a window of 40 comparisons
 # gives recommendations (and policies the router follows) on both sides of the outage

@@ -35,7 +35,7 @@ from tests.services.api.helpers import manual_task
 from tests.utils.private_postgres import PrivatePostgres, private_postgres
 from tests.utils.queue_clients import People, published, relayed, token, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 WAVE, PEOPLE, DELAY_S = 50, 4, 0.1  # tasks before, during and after the outage; people; seconds per task
 STOP_AFTER = 15  # submissions answered when the server is stopped

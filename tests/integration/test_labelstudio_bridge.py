@@ -160,6 +160,7 @@ def test_a_task_deleted_in_label_studio_goes_back_to_the_queue(server: LabelStud
         assert set(states.values()) == {TaskState.REQUEUED.value}
 
 
+@pytest.mark.faults
 def test_label_studio_down_for_30_s_loses_nothing_and_the_bridge_catches_up(
         server: LabelStudioServer, db: Engine) -> None:
     """Leases of 10 s outlive a 30 s outage (renewed from the database each round); an annotation made just before

@@ -144,6 +144,7 @@ def test_topics_become_rows_once_and_a_replay_changes_nothing(
         assert (row.state, row.lease_owner, row.lease_deadline, row.attempts) == ("leased", "ann-1", T + 600, 1)
 
 
+@pytest.mark.faults
 def test_records_sent_while_the_database_is_down_are_written_when_it_is_back(
     kafka_bootstrap: str, topics: TopicNames, postgres_url: str, postgres_server: Engine, database: Engine,
     worker: Supervisor,

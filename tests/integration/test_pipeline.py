@@ -135,6 +135,7 @@ def test_1500_frames_beside_malformed_messages_are_each_shipped_or_queued_compar
 
 
 @pytest.mark.parametrize("role", ["comparator", "aggregator"])
+@pytest.mark.faults
 def test_a_worker_killed_mid_run_and_restarted_loses_and_double_counts_nothing(
     role: str, settings: Settings, run_topics: TopicNames, tmp_path: Path,
 ) -> None:

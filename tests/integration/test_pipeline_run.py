@@ -45,6 +45,7 @@ def _left_running(folder: Path) -> list[list[str]]:
     return found
 
 
+@pytest.mark.faults
 def test_a_throttled_run_that_keeps_moving_completes_past_many_stall_windows(
     kafka_bootstrap: str, tmp_path: Path,
 ) -> None:
@@ -69,6 +70,7 @@ def test_a_throttled_run_that_keeps_moving_completes_past_many_stall_windows(
     assert _left_running(folder) == []
 
 
+@pytest.mark.faults
 def test_a_stage_that_stops_fails_the_run_naming_it_after_the_stall_window(
     kafka_bootstrap: str, tmp_path: Path,
 ) -> None:

@@ -30,7 +30,7 @@ from streams.app import app_id
 from tests.integration.conftest import PARTITIONS
 from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
 # 600 frames at 20/s: 30 s of feed, about 22 s of it after the kill (at 150 engine results), longer than the
 # session timeout and the rebalance, so every partition sees frames the survivor must route

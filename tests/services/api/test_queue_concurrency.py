@@ -115,6 +115,7 @@ def _run(urls: list[str], tokens: dict[str, dict[str, str]], records: Records) -
         thread.join(timeout=120)
 
 
+@pytest.mark.faults
 def test_twenty_annotators_on_two_thousand_tasks(pg_engine: Engine, api_replicas: Callable[..., list[str]]) -> None:
     tasks = [t for i in range(SINGLE_FRAMES) for t in frame_tasks(i, stratum=STRATA[i % len(STRATA)])]
     tasks += [t for i in range(SINGLE_FRAMES, SINGLE_FRAMES + CONSENSUS_FRAMES)
