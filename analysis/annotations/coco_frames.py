@@ -41,7 +41,7 @@ def parse_categories(value: Any, source: str) -> Categories:
 def parse_images(value: Any, source: str) -> tuple[Images, list[Tags]]:
     """The frames of a ground-truth file, and the image-level tags on them."""
     items = checks.as_list(value, source, "images")
-    ids, widths, heights, probs = [], [], [], []
+    ids, widths, heights, probs, videos, frame_indices = [], [], [], [], [], []
     names: list[str] = []
     tags: list[Tags] = []
     index: dict[int, int] = {}
@@ -58,10 +58,13 @@ def parse_images(value: Any, source: str) -> tuple[Images, list[Tags]]:
         names.append(checks.text(rec.get("file_name", ""), source, f"{where}.file_name"))
         probs.append(_inclusion_prob(rec, source, where))
         tags.append(checks.tags(rec.get("tags", {}), source, f"{where}.tags"))
+        videos.append(checks.integer(rec.get("video_id", -1), source, f"{where}.video_id", minimum=-1))
+        frame_indices.append(checks.integer(rec.get("frame_index", -1), source, f"{where}.frame_index", minimum=-1))
     images = Images(
         ids=np.array(ids, dtype=np.int64), width=np.array(widths, dtype=np.int64),
         height=np.array(heights, dtype=np.int64), file_names=tuple(names),
         inclusion_prob=np.array(probs, dtype=np.float64), index=index,
+        video_id=np.array(videos, dtype=np.int64), frame_index=np.array(frame_indices, dtype=np.int64),
     )
     return images, tags
 

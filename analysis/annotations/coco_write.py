@@ -22,6 +22,10 @@ def to_coco_ground_truth(ann: Annotations) -> dict[str, Any]:
             rec["tags"] = dict(ann.tags[f])
         if images.inclusion_prob[f] != 1.0:
             rec["inclusion_prob"] = float(images.inclusion_prob[f])
+        if images.video_id[f] >= 0:
+            rec["video_id"] = int(images.video_id[f])
+        if images.frame_index[f] >= 0:
+            rec["frame_index"] = int(images.frame_index[f])
         image_records.append(rec)
     return {
         "images": image_records,

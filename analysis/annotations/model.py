@@ -65,7 +65,12 @@ class Categories:
 
 @dataclass(frozen=True, eq=False)
 class Images:
-    """The frames both sides annotate, with the router's inclusion probability."""
+    """The frames both sides annotate, with the router's inclusion probability.
+
+    Frames of video clips carry their clip's ``video_id`` and their ``frame_index``
+    in it (COCO-video / TAO); both are -1 for a frame outside any clip, and when
+    not given at all.
+    """
 
     ids: IntArray
     width: IntArray
@@ -73,9 +78,24 @@ class Images:
     file_names: tuple[str, ...]
     inclusion_prob: FloatArray
     index: Mapping[int, int] = field(repr=False)
+    video_id: IntArray = field(default_factory=lambda: _NOT_IN_A_VIDEO, repr=False)
+    frame_index: IntArray = field(default_factory=lambda: _NOT_IN_A_VIDEO, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("video_id", "frame_index"):
+            if getattr(self, name) is _NOT_IN_A_VIDEO:
+                object.__setattr__(self, name, np.full(len(self.ids), -1, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def has_videos(self) -> bool:
+        """Whether any frame belongs to a video clip."""
+        return bool((self.video_id >= 0).any())
+
+
+_NOT_IN_A_VIDEO: IntArray = np.full(0, -1, dtype=np.int64)  # marks video columns not given
 
 
 Column = Any  # one geometry kind's column block: an array with a row per object, or a list

@@ -3,6 +3,8 @@
 ``open_source`` accepts
 
 - ``synthetic://driving?seed=S&n=N``: rendered driving scenes (defaults seed 0, n 100);
+- ``synthetic://driving-seq?seed=S&clips=C&length=L``: rendered driving clips at 10 fps with track ids
+  (defaults seed 0, clips 4, length 60: :mod:`services.engine.sequence_source`);
 - ``sklearn-digits://?split=SPLIT``: scikit-learn's digits (train, calibration, test
   (default) or all; ``&n=N`` keeps the first N; ``&second_camera=S`` takes a share S of the
   frames from a second camera whose crop sits one pixel lower, tagged ``camera=b``, the
@@ -36,9 +38,11 @@ from services.datasets.driving import FrameLabels, frame_records, label_frame, r
 from services.datasets.driving import ground_truth as driving_ground_truth
 from services.datasets.driving.coco import file_name, image_id
 from services.engine.frames import Frame, FrameSource, Image
+from services.engine.sequence_source import DEFAULT_CLIPS, DEFAULT_LENGTH, SyntheticDrivingSequenceSource
 from services.io.files import read_json
 
-SPECS = "synthetic://driving?seed=S&n=N, sklearn-digits://?split=SPLIT, a COCO .json or an .npz file"
+SPECS = ("synthetic://driving?seed=S&n=N, synthetic://driving-seq?seed=S&clips=C&length=L, "
+         "sklearn-digits://?split=SPLIT, a COCO .json or an .npz file")
 
 
 def open_source(spec: str) -> FrameSource:
@@ -258,11 +262,23 @@ def npz_source(path: str | Path) -> NumpySource:
 
 def _synthetic(spec: str) -> FrameSource:
     parts = urlsplit(spec)
+    if parts.netloc == "driving-seq" and parts.path in ("", "/"):
+        return _driving_clips(spec, parts.query)
     if parts.netloc != "driving" or parts.path not in ("", "/"):
-        raise InvalidInput(spec, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' (expected driving)")
+        raise InvalidInput(spec, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' "
+                           "(expected driving or driving-seq)")
     params = _query(spec, parts.query, ("seed", "n"))
     seed, n = _integer(spec, params, "seed", 0), _integer(spec, params, "n", 1)
     return SyntheticDrivingSource(0 if seed is None else seed, 100 if n is None else n)
+
+
+def _driving_clips(spec: str, query: str) -> FrameSource:
+    params = _query(spec, query, ("seed", "clips", "length"))
+    seed, clips, length = (_integer(spec, params, key, low) for key, low in (("seed", 0), ("clips", 1), ("length", 1)))
+    return SyntheticDrivingSequenceSource(
+        0 if seed is None else seed, DEFAULT_CLIPS if clips is None else clips,
+        DEFAULT_LENGTH if length is None else length,
+    )
 
 
 def _digits(spec: str) -> FrameSource:

@@ -28,6 +28,7 @@ SKIES: dict[tuple[str, str], tuple[RGB, RGB]] = {  # (top, horizon), final colou
     ("night", "fog"): ((30, 30, 34), (45, 45, 50)),
 }
 SKYLINE_DEPTH = 600.0
+NEAREST_FACADE = 0.5  # metres: nearer than this a passing facade is out of view
 
 
 def draw_background(cv: Canvas, scene: Scene, rng: np.random.Generator) -> None:
@@ -82,7 +83,7 @@ def draw_ground(cv: Canvas, scene: Scene) -> None:
     verge = palette.PAVEMENT if road.buildings else palette.GRASS
     colours = np.array([asphalt, palette.CURB, palette.SIDEWALK, verge], dtype=np.float32)
     ground = colours[zone]
-    joints = (zone == 2) & (np.mod(z, 1.6) < 0.12)
+    joints = (zone == 2) & (np.mod(z + np.float32(road.travelled), 1.6) < 0.12)
     ground[joints] *= np.float32(0.85)
     _markings(ground, z, scene)
     cv.rgb[r0:] = ground
@@ -124,12 +125,13 @@ def draw_facade(cv: Canvas, scene: Scene, b: Block) -> None:
     """A building front as a perspective-correct plane with a grid of windows, lit at night."""
     cam, road = scene.camera, scene.road
     offset = b.side * (road.half_width + road.sidewalk + b.offset)
-    x_a, x_b = (cam.cx + cam.focal * (road.centre(z) + offset) / z for z in (b.z0, b.z1))
+    z0 = max(b.z0, NEAREST_FACADE)  # a facade the camera is passing: draw its part ahead
+    x_a, x_b = (cam.cx + cam.focal * (road.centre(z) + offset) / z for z in (z0, b.z1))
     c0, c1 = max(math.floor(min(x_a, x_b)), 0), min(math.ceil(max(x_a, x_b)), cv.width)
     if c0 >= c1 or abs(x_b - x_a) < 0.5:
         return
     xs = np.arange(c0, c1, dtype=np.float32) + 0.5
-    inv_z = 1 / b.z0 + (1 / b.z1 - 1 / b.z0) * np.clip((xs - x_a) / (x_b - x_a), 0, 1)
+    inv_z = 1 / z0 + (1 / b.z1 - 1 / z0) * np.clip((xs - x_a) / (x_b - x_a), 0, 1)
     z = (1 / inv_z)[None, :]
     top = cam.horizon - cam.focal * (b.height - cam.height) / z
     bottom = cam.horizon + cam.focal * cam.height / z
@@ -158,6 +160,8 @@ def _ground_shadows(cv: Canvas, scene: Scene, rng: np.random.Generator) -> None:
     cam = scene.camera
     for _ in range(int(rng.poisson(2))):
         z = float(rng.uniform(4, 40))
+        if scene.road.travelled:  # shadows of things beside the road come closer as the camera drives on
+            z = 4 + (z - 4 - scene.road.travelled) % 36
         u, v, s = cam.project(scene.road.centre(z) + float(rng.uniform(-8, 8)), z)
         rx = float(rng.uniform(1, 4)) * s
         darken_ellipse(cv, u, v, rx, 0.25 * rx, float(rng.uniform(0.55, 0.8)))

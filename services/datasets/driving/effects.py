@@ -75,7 +75,7 @@ def apply_effects(cv: Canvas, scene: Scene, rng: np.random.Generator) -> npt.NDA
     _glows(cv, cond)
     _haze_and_lens(cv, flat, cond)
     if cond.rain > 0:
-        _rain(cv, flat, cond, rng)
+        _rain(cv, flat, cond, rng if scene.rain_seed is None else np.random.default_rng(scene.rain_seed))
     oy, ox = (int(v) for v in rng.integers(0, NOISE_MARGIN, size=2))
     flat += _noise(NOISE[cond.time_of_day])[oy : oy + cv.height, 3 * ox : 3 * (ox + cv.width)]
     np.clip(flat, 0, 255, out=flat)

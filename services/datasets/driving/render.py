@@ -44,6 +44,7 @@ class DrivingObject:
     visibility: float
     truncated: bool
     depth: float  # metres from the camera, for analyses by distance
+    track_id: int = -1  # the thing's identity across a clip's frames, -1 in single frames
 
     @property
     def occluded(self) -> bool:
@@ -96,7 +97,11 @@ def label_frame(seed: int, index: int) -> FrameLabels:
     Only things write object ids, so skipping the background and the effects
     leaves the id buffer, and so every box and visibility, unchanged.
     """
-    scene = sample_scene(seed, index)
+    return label_scene(sample_scene(seed, index))
+
+
+def label_scene(scene: Scene) -> FrameLabels:
+    """The labels of ``render_scene(scene)`` without its pixels (see :func:`label_frame`)."""
     return _labels(scene, Canvas(WIDTH, HEIGHT))
 
 
@@ -153,5 +158,7 @@ def label_objects(cv: Canvas, drawn: list[_Drawn], haze: float) -> tuple[Driving
         if visibility < MIN_VISIBILITY or y1 - y0 < MIN_HEIGHT_PX or math.exp(-d.thing.z / haze) < MIN_CONTRAST:
             continue
         bbox = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
-        objects.append(DrivingObject(d.thing.category_id, bbox, round(visibility, 2), d.truncated, round(d.thing.z, 2)))
+        objects.append(DrivingObject(
+            d.thing.category_id, bbox, round(visibility, 2), d.truncated, round(d.thing.z, 2), d.thing.track
+        ))
     return tuple(objects)

@@ -52,6 +52,7 @@ class Road:
     sidewalk: float
     buildings: bool  # buildings along the road, else grass verges with trees
     dash_phase: float
+    travelled: float = 0.0  # metres driven since a clip began: moves the road's texture with the camera
 
     @property
     def half_width(self) -> float:
@@ -103,6 +104,7 @@ class Thing:
     facing: int = 1
     pose: float = 0.0
     lit: bool = False
+    track: int = -1  # identity across a clip's frames (services.datasets.driving.sequence), -1 in single frames
 
     @property
     def category_id(self) -> int:
@@ -136,6 +138,7 @@ class Scene:
     things: tuple[Thing, ...]
     blocks: tuple[Block, ...]
     detail_seed: int
+    rain_seed: int | None = None  # a clip's frames keep one detail seed but not one fall of rain; None: detail seed
 
 
 def sample_conditions(rng: np.random.Generator) -> Conditions:
@@ -164,14 +167,14 @@ def sample_road(rng: np.random.Generator) -> Road:
     )
 
 
-def sample_blocks(rng: np.random.Generator, road: Road) -> tuple[Block, ...]:
-    """Rows of buildings on both sides, with gaps, out to about 150 m."""
+def sample_blocks(rng: np.random.Generator, road: Road, until: float = 150.0) -> tuple[Block, ...]:
+    """Rows of buildings on both sides, with gaps, out to about ``until`` metres."""
     if not road.buildings:
         return ()
     blocks = []
     for side in (-1, 1):
         z = float(rng.uniform(2, 15))
-        while z < 150:
+        while z < until:
             length = float(rng.uniform(10, 40))
             if rng.random() < 0.85:
                 blocks.append(Block(
