@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.cli.parser import Parser, positive_int
+from services.engine.chain import cli as chain_cli  # light: imports what it runs when it runs
 
 if TYPE_CHECKING:  # the engine imports torch (~2 s): only commands that run a model pay for it
     from services.engine.run import RunReport
@@ -19,9 +20,11 @@ IMAGES_HELP = "COCO JSON listing image files, an .npz, synthetic://driving?seed=
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     engine = commands.add_parser("engine", help="run, evaluate or export automation models")
     sub = engine.add_subparsers(dest="engine_command", required=True, parser_class=Parser)
-    run = sub.add_parser("run", help="annotate frames with a model; write COCO results")
-    _model_args(run)
-    run.add_argument("--out", required=True, metavar="RESULTS.json", help="COCO results object to write")
+    run = sub.add_parser("run", help="annotate frames with a model, or a chain of steps (--pipeline)")
+    _model_args(run, required=False)
+    run.add_argument("--out", required=True, metavar="RESULTS.json|DIR",
+                     help="COCO results object to write; with --pipeline, a folder (a snapshot per step)")
+    chain_cli.add_options(run)
     run.set_defaults(run=run_command)
     ev = sub.add_parser("eval", help="run a model and score it against the frames' ground truth")
     _model_args(ev)
@@ -35,9 +38,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     ex.set_defaults(run=export_command)
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help=MODEL_HELP)
-    p.add_argument("--images", required=True, metavar="GT_OR_IMAGES", help=IMAGES_HELP)
+def _model_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("--model", required=required, help=MODEL_HELP)
+    p.add_argument("--images", required=required, metavar="GT_OR_IMAGES", help=IMAGES_HELP)
     p.add_argument("--batch-size", type=positive_int, default=16, help="frames per forward pass (default 16)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -67,6 +70,9 @@ def run_command(args: argparse.Namespace) -> int:
     from services.engine.results import to_coco_results
     from services.io.files import write_json
 
+    chain_cli.check_options(args)
+    if args.pipeline is not None:
+        return chain_cli.run_pipeline_command(args)
     report = _run(args)
     write_json(args.out, to_coco_results(report.results), indent=False)
     _report_failures(report)

@@ -21,7 +21,8 @@ class AutomationResult:
     ``category_ids`` and ``scores``; ``tags`` are image-level labels with their
     probabilities in ``tag_scores``; ``confidence`` is the model's belief that the
     whole frame is right, which the router samples on. A frame the engine could
-    not process has ``error`` set and nothing else. ``GEOMETRY`` names the
+    not process has ``error`` set and nothing else. ``track_ids`` (int64, one per box, -1 = none) are set by
+    the track step of a chain (:mod:`services.engine.chain`); empty when nothing tracked. ``GEOMETRY`` names the
     registered geometry kind (``analysis/geometry``) the rows of ``boxes`` are.
     """
 
@@ -38,6 +39,7 @@ class AutomationResult:
     confidence: float = float("nan")
     inference_ms: float = 0.0
     error: str | None = None
+    track_ids: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def ok(self) -> bool:
@@ -49,7 +51,8 @@ def failed(frame_id: int, model_version: str, error: str) -> AutomationResult:
 
 
 def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
-    """A COCO results object: box records plus per-frame tags, confidence and model version.
+    """A COCO results object: box records (with ``track_id`` when tracked) plus per-frame tags, confidence and
+    model version.
 
     Failed frames are listed with their error so nothing is silently dropped.
     """
@@ -60,8 +63,13 @@ def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
             images.append({"id": r.frame_id, "error": r.error, "model_version": r.model_version})
             continue
         boxes = np.round(r.boxes, 2).tolist()
-        for box, cat, score in zip(boxes, r.category_ids.tolist(), r.scores.tolist(), strict=True):
-            annotations.append({"image_id": r.frame_id, "category_id": cat, "bbox": box, "score": round(score, 5)})
+        tracks = r.track_ids.tolist() if len(r.track_ids) else [-1] * len(boxes)
+        for box, cat, score, track in zip(boxes, r.category_ids.tolist(), r.scores.tolist(), tracks, strict=True):
+            record: dict[str, Any] = {"image_id": r.frame_id, "category_id": cat, "bbox": box,
+                                      "score": round(score, 5)}
+            if track >= 0:
+                record["track_id"] = track
+            annotations.append(record)
         image: dict[str, Any] = {"id": r.frame_id, "confidence": round(r.confidence, 6),
                                  "model_version": r.model_version, "inference_ms": round(r.inference_ms, 3)}
         if r.tags:
