@@ -8,6 +8,7 @@ from benchmarks import (
     aggregator_restart,
     agreement,
     api,
+    chain,
     cli_start,
     engine,
     inference,
@@ -21,7 +22,7 @@ from benchmarks import (
 BENCHMARKS = {"agreement": agreement.main, "cli-start": cli_start.main, "engine": engine.main,
               "inference": inference.main, "models": models.main, "replay": replay.main, "pipeline": pipeline.main,
               "api": api.main, "aggregator-restart": aggregator_restart.main, "sampling": sampling.main,
-              "soak": soak.main}
+              "chain": chain.main, "soak": soak.main}
 # run only when named: the soak is 30 minutes of steady traffic (`python -m benchmarks soak`)
 ON_REQUEST = {"soak"}
 
