@@ -26,6 +26,7 @@ class FrameMatches:
     tracked: BoolArray  # matched (MATCH or SWITCH) in its frame
     switched: BoolArray  # matched to a hypothesis other than its track's previous one
     distance: FloatArray  # 1 - IoU of the match, NaN when missed
+    hyp_row: IntArray  # canonical hypothesis row of the match, -1 when missed
 
 
 def match_frames(pairs: ClipPairs, dist: FloatArray) -> FrameMatches:
@@ -33,20 +34,21 @@ def match_frames(pairs: ClipPairs, dist: FloatArray) -> FrameMatches:
     gt, hyp = pairs.gt, pairs.hyp
     previous = np.full(gt.num_tracks, -1, np.int64)  # motmetrics' ``m``: hyp track last matched, -1 if none
     column = np.full(hyp.num_tracks, -1, np.int64)  # hyp track -> its column in the current frame
-    out = FrameMatches(np.zeros(len(gt), bool), np.zeros(len(gt), bool), np.full(len(gt), np.nan))
+    out = FrameMatches(np.zeros(len(gt), bool), np.zeros(len(gt), bool), np.full(len(gt), np.nan),
+                       np.full(len(gt), -1, np.int64))
     for f in range(pairs.num_frames):
         ng, nh = gt.count(f), hyp.count(f)
         if ng and nh:
             d = dist[pairs.start[f]:pairs.start[f + 1]].reshape(ng, nh)
             g, h = gt.ids[gt.start[f]:gt.start[f + 1]], hyp.ids[hyp.start[f]:hyp.start[f + 1]]
             column[h] = np.arange(nh)
-            _match_frame(d, g, h, previous, column, out, int(gt.start[f]))
+            _match_frame(d, g, h, previous, column, out, (int(gt.start[f]), int(hyp.start[f])))
             column[h] = -1
     return out
 
 
 def _match_frame(d: FloatArray, g: IntArray, h: IntArray, previous: IntArray, column: IntArray,
-                 out: FrameMatches, first_row: int) -> None:
+                 out: FrameMatches, first: tuple[int, int]) -> None:
     kept_rows, kept_cols = _keep_previous(d, previous[g], column)
     rest = d.copy()
     rest[kept_rows, :] = np.nan
@@ -55,7 +57,9 @@ def _match_frame(d: FloatArray, g: IntArray, h: IntArray, previous: IntArray, co
     switched = (previous[g[rows]] >= 0) & (previous[g[rows]] != h[cols])
     previous[g[rows]] = h[cols]
     all_rows, all_cols = np.concatenate((kept_rows, rows)), np.concatenate((kept_cols, cols))
+    first_row = first[0]
     out.tracked[first_row + all_rows] = True
+    out.hyp_row[first_row + all_rows] = first[1] + all_cols
     out.distance[first_row + all_rows] = d[all_rows, all_cols]
     out.switched[first_row + rows] = switched
 

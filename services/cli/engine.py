@@ -26,11 +26,14 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                      help="COCO results object to write; with --pipeline, a folder (a snapshot per step)")
     chain_cli.add_options(run)
     run.set_defaults(run=run_command)
-    ev = sub.add_parser("eval", help="run a model and score it against the frames' ground truth")
-    _model_args(ev)
-    ev.add_argument("--out", metavar="RESULTS.json", help="also write the results")
+    ev = sub.add_parser("eval", help="run a model, or a chain of steps (--pipeline), and score it against the frames' "
+                        "ground truth")
+    _model_args(ev, required=False)
+    ev.add_argument("--out", metavar="RESULTS.json|DIR", help="also write the results; with --pipeline, the folder "
+                    "the chain runs into (snapshots and manifest)")
     ev.add_argument("--spec", metavar="SPEC.yaml", help="quality spec for frame acceptance (default spec otherwise)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    chain_cli.add_eval_options(ev)
     ev.set_defaults(run=eval_command)
     ex = sub.add_parser("export", help="export a builtin model to TorchScript with its spec")
     ex.add_argument("--model", required=True, choices=("builtin:driving-detector", "builtin:digits"))
@@ -92,6 +95,9 @@ def eval_command(args: argparse.Namespace) -> int:
     from services.io.annotation_files import load_spec
     from services.io.files import write_json
 
+    chain_cli.check_eval_options(args)
+    if args.pipeline is not None:
+        return chain_cli.eval_pipeline_command(args)
     spec = load_spec(args.spec)
     source = open_source(args.images)
     report = _run(args)

@@ -1,10 +1,15 @@
-"""``shadowqa engine run --pipeline SPEC.yaml``: the options and the command, kept here so the CLI module
-only wires them in.
+"""``shadowqa engine run --pipeline SPEC.yaml`` and ``shadowqa engine eval --pipeline SPEC.yaml``: the options
+and the commands, kept here so the CLI module only wires them in.
 
 ``--out DIR`` receives a folder per step (``output.npz``, ``results.json``) and ``manifest.json``;
 ``--from-step STEP --snapshot DIR`` runs STEP and the steps after it from the run in DIR (``--images`` may
 then be left out; if given it must be the snapshot's source); ``--results RESULTS.json`` also writes the last
 step's COCO results where ``engine run --model`` writes its results, for tools that read that file.
+
+``engine eval --pipeline SPEC --images SRC [--snapshot DIR] [--json]`` runs the chain (into ``--out DIR`` if
+given, else a temporary folder), or reads the finished run in ``--snapshot DIR`` (its steps must be the
+pipeline's; ``--images`` defaults to its source), and judges every step against the source's ground truth,
+per clip and overall, naming the limiting step (:mod:`services.engine.chain.evaluate`).
 
 The module imports nothing heavy until a command runs: ``shadowqa`` parses its options without numpy.
 """
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING
 from analysis.exceptions import InvalidInput
 
 if TYPE_CHECKING:
+    from services.engine.chain.evaluate import ChainEvaluation
     from services.engine.chain.run import ChainReport
 
 
@@ -85,3 +91,92 @@ def render(report: ChainReport, results: Path | None) -> str:
                  f"boxes in {counts.get('tracks', 0)} tracks ({manifest.model_version})")
     lines.append(f"snapshots and manifest in {report.out}" + (f"; results in {results}" if results else ""))
     return "\n".join(lines)
+
+
+def add_eval_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("a chain of steps, judged step by step")
+    group.add_argument("--pipeline", metavar="SPEC.yaml", help="judge every step of this chain instead of --model")
+    group.add_argument("--snapshot", metavar="DIR", type=Path,
+                       help="judge the finished run in DIR (an `engine run --pipeline --out` folder) without running")
+    group.add_argument("--iou-threshold", type=float, default=0.5, metavar="IOU",
+                       help="a box matches the truth at IoU >= this (default 0.5)")
+    group.add_argument("--untracked", choices=("drop", "singleton"), default="drop",
+                       help="boxes a tracking step left without an id: not its output (drop, default), or each a "
+                       "track of its own")
+
+
+def check_eval_options(args: argparse.Namespace) -> None:
+    """Refuse option combinations of ``engine eval`` that mean nothing, naming them."""
+    if args.pipeline is None:
+        if args.snapshot is not None:
+            raise InvalidInput("--snapshot", "", "only with --pipeline")
+        if args.model is None or args.images is None:
+            raise InvalidInput("engine eval", "", "give --model and --images, or --pipeline")
+        return
+    for option, value in (("--model", args.model), ("--spec", args.spec)):
+        if value is not None:
+            raise InvalidInput(option, "", "not with --pipeline")
+    if args.snapshot is not None and args.out is not None:
+        raise InvalidInput("--out", "", "not with --snapshot: the run to judge is already written")
+    if args.snapshot is None and args.images is None:
+        raise InvalidInput("--images", "", "required to run the pipeline (or give --snapshot DIR)")
+    if not 0.0 <= args.iou_threshold <= 1.0:
+        raise InvalidInput("--iou-threshold", "", f"must be in [0, 1], got {args.iou_threshold}")
+
+
+def eval_pipeline_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from services.engine.chain.evaluate import evaluate_run, render_evaluation
+    from services.engine.sources import open_source
+
+    with tempfile.TemporaryDirectory(prefix="shadowqa-chain-") as scratch:
+        folder = _judged_run(args, Path(args.out) if args.out else Path(scratch))
+        source = open_source(args.images or _snapshot_source(args.snapshot))
+        truth = source.ground_truth()
+        if truth is None:
+            raise InvalidInput(source.name, "", "has no ground truth to evaluate against")
+        result = evaluate_run(folder, truth, iou_threshold=args.iou_threshold, untracked=args.untracked)
+    if args.json:
+        _print_json(result)
+    else:
+        print(render_evaluation(result))
+    return 0
+
+
+def _judged_run(args: argparse.Namespace, out: Path) -> Path:
+    """The folder of the run to judge: ``--snapshot`` checked against the pipeline, or a fresh run in ``out``."""
+    from services.engine.chain.exceptions import SnapshotMismatch
+    from services.engine.chain.manifest import check_earlier, read_manifest
+    from services.engine.chain.run import build_steps, run_chain
+    from services.engine.chain.spec import load_pipeline
+    from services.engine.chain.step import RunContext
+    from services.engine.sources import open_source
+
+    spec = load_pipeline(args.pipeline)
+    if args.snapshot is not None:
+        manifest, where = read_manifest(args.snapshot), str(args.snapshot / "manifest.json")
+        steps = build_steps(spec)
+        check_earlier(manifest, steps, len(steps), where)
+        if len(manifest.steps) != len(steps):
+            raise SnapshotMismatch(where, "steps", f"the run has {len(manifest.steps)} steps, the pipeline "
+                                   f"{len(steps)}")
+        if args.images is not None and args.images != manifest.source:
+            raise SnapshotMismatch(where, "source", f"the run was made from {manifest.source!r}, not {args.images!r}")
+        return Path(args.snapshot)
+    context = RunContext(open_source(args.images), args.batch_size, args.device,
+                         not args.no_progress and sys.stderr.isatty())
+    run_chain(spec, out, context, source=args.images, where=args.pipeline)
+    return out
+
+
+def _snapshot_source(folder: Path) -> str:
+    from services.engine.chain.manifest import read_manifest
+
+    return read_manifest(folder).source
+
+
+def _print_json(result: ChainEvaluation) -> None:
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
