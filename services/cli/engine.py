@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # the engine imports torch (~2 s): only commands that run a m
     from services.engine.run import RunReport
 
 MODEL_HELP = "builtin:driving-detector, builtin:digits, or a TorchScript file with its .json spec beside it"
-IMAGES_HELP = "COCO JSON listing image files, an .npz, synthetic://driving?seed=S&n=N or sklearn-digits://"
+IMAGES_HELP = ("COCO JSON listing image files, an .npz, synthetic://driving?seed=S&n=N, "
+               "synthetic://driving-seq?seed=S&clips=C&length=L (clips with track ids) or sklearn-digits://")
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

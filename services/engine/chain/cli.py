@@ -1,7 +1,8 @@
 """``shadowqa engine run --pipeline SPEC.yaml`` and ``shadowqa engine eval --pipeline SPEC.yaml``: the options
 and the commands, kept here so the CLI module only wires them in.
 
-``--out DIR`` receives a folder per step (``output.npz``, ``results.json``) and ``manifest.json``;
+``--out DIR`` receives a folder per step (``output.npz``, ``results.json``, and ``mot/<clip>.txt`` for a step
+with track ids) and ``manifest.json``;
 ``--from-step STEP --snapshot DIR`` runs STEP and the steps after it from the run in DIR (``--images`` may
 then be left out; if given it must be the snapshot's source); ``--results RESULTS.json`` also writes the last
 step's COCO results where ``engine run --model`` writes its results, for tools that read that file.

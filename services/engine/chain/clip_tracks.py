@@ -11,11 +11,14 @@ made, and a false box only they make is one it removed (MOT trackers report conf
 ``untracked="singleton"`` each such box is a track of its own instead (it can match on its frame, never
 continue a track): the view of a delivery that ships boxes without ids. A step without ids is judged on
 detection only. A frame that failed has no boxes. Matching is class-agnostic, as the tracking metrics are.
+
+Both sides carry each box's class (``category``); the ground truth its ``attributes.visibility`` (-1, MOTChallenge's
+"unknown", where an annotation has none), a step its scores (``confidence``): what MOTChallenge files hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,10 +27,11 @@ import numpy as np
 from analysis.exceptions import InvalidInput
 from analysis.tracking import Tracks
 from analysis.tracking.attribution import StepTracks
-from services.engine.chain.data import NO_VIDEO, StepOutput
+from services.engine.chain.data import NO_VIDEO, FrameInfo, StepOutput
 
 Untracked = Literal["drop", "singleton"]
 UNTRACKED: tuple[Untracked, ...] = ("drop", "singleton")
+Row = tuple[int, int, list[float], int, float]  # frame index, track id, box, category, visibility or score
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,15 @@ class ClipLayout:
     def of(cls, doc: dict[str, Any]) -> ClipLayout:
         place = {int(im["id"]): (int(im.get("video_id", NO_VIDEO)), int(im.get("frame_index", i)))
                  for i, im in enumerate(doc.get("images", []))}
+        return cls.placed(place)
+
+    @classmethod
+    def of_frames(cls, frames: Iterable[FrameInfo]) -> ClipLayout:
+        """The layout a step's own frames give (no ground truth needed): their clips and places."""
+        return cls.placed({f.frame_id: (f.video_id, f.frame_index) for f in frames})
+
+    @classmethod
+    def placed(cls, place: dict[int, tuple[int, int]]) -> ClipLayout:
         lengths: dict[int, int] = {}
         for video, index in place.values():
             lengths[video] = max(lengths.get(video, 0), index + 1)
@@ -49,20 +62,22 @@ class ClipLayout:
 
 def truth_tracks(doc: dict[str, Any], layout: ClipLayout, source: str) -> dict[int, Tracks]:
     """The ground truth's boxes per clip, by ``track_id`` (an annotation without one is a track of its own)."""
-    rows: dict[int, list[tuple[int, int, list[float]]]] = {v: [] for v in layout.lengths}
+    rows: dict[int, list[Row]] = {v: [] for v in layout.lengths}
     for k, a in enumerate(doc.get("annotations", [])):
         if a.get("iscrowd"):
             continue
         video, index = layout.place[int(a["image_id"])]
-        rows[video].append((index, int(a["track_id"]) if "track_id" in a else -1 - k, list(a["bbox"])))
-    return {v: _tracks(layout.lengths[v], r, f"{source} clip {v}") for v, r in rows.items()}
+        visibility = float((a.get("attributes") or {}).get("visibility", -1.0))
+        rows[video].append((index, int(a["track_id"]) if "track_id" in a else -1 - k, list(a["bbox"]),
+                            int(a["category_id"]), visibility))
+    return {v: _tracks(layout.lengths[v], r, f"{source} clip {v}", "visibility") for v, r in rows.items()}
 
 
 def step_tracks(name: str, output: StepOutput, layout: ClipLayout, *,
                 untracked: Untracked = "drop") -> dict[int, StepTracks]:
     """One step's output per clip of the ground truth (clips it has no frame of are empty)."""
     has_ids = any(r.ok and len(r.track_ids) for r in output.results)
-    rows: dict[int, list[tuple[int, int, list[float]]]] = {v: [] for v in layout.lengths}
+    rows: dict[int, list[Row]] = {v: [] for v in layout.lengths}
     fresh = 0
     for info, result in zip(output.frames, output.results, strict=True):
         if info.frame_id not in layout.place:
@@ -71,17 +86,22 @@ def step_tracks(name: str, output: StepOutput, layout: ClipLayout, *,
             continue
         video, index = layout.place[info.frame_id]
         ids = result.track_ids if len(result.track_ids) else np.full(len(result.boxes), -1)
-        for box, track in zip(result.boxes.reshape(-1, 4), ids, strict=True):
+        boxes = zip(result.boxes.reshape(-1, 4), ids, result.category_ids, result.scores, strict=True)
+        for box, track, category, score in boxes:
             if track < 0 and has_ids and untracked == "drop":
                 continue
             fresh += int(track < 0)
-            rows[video].append((index, int(track) if track >= 0 else -fresh, box.tolist()))
-    return {v: StepTracks(name, _tracks(layout.lengths[v], r, f"step {name} clip {v}"), has_ids)
+            rows[video].append((index, int(track) if track >= 0 else -fresh, box.tolist(), int(category), float(score)))
+    return {v: StepTracks(name, _tracks(layout.lengths[v], r, f"step {name} clip {v}", "confidence"), has_ids)
             for v, r in rows.items()}
 
 
-def _tracks(num_frames: int, rows: Sequence[tuple[int, int, list[float]]], source: str) -> Tracks:
+def _tracks(num_frames: int, rows: Sequence[Row], source: str, value: Literal["visibility", "confidence"]) -> Tracks:
+    """Tracks of ``rows``; their last value is the ``value`` column."""
+    values = np.array([r[4] for r in rows], dtype=np.float64)
     return Tracks.from_arrays(num_frames=num_frames, frame=np.array([r[0] for r in rows], dtype=np.int64),
                               track_id=np.array([r[1] for r in rows], dtype=np.int64),
                               boxes=np.array([r[2] for r in rows], dtype=np.float64).reshape(len(rows), 4),
-                              source=source)
+                              category=np.array([r[3] for r in rows], dtype=np.int64),
+                              visibility=values if value == "visibility" else None,
+                              confidence=values if value == "confidence" else None, source=source)

@@ -5,7 +5,8 @@ Each step's output is stamped with the chain's model version up to that step
 manifest goes to ``<out>/manifest.json``. A run from step S reads the output of the step before S from the
 snapshot folder after checking that its manifest has the same earlier steps (spec and version) and that the
 stored output still has the hash the manifest states; it copies that output into ``<out>`` (unless ``<out>``
-is the snapshot folder), so every output folder can feed a later run.
+is the snapshot folder), so every output folder can feed a later run. A step whose output carries track ids
+also gets ``<out>/<step name>/mot/<clip>.txt`` (:mod:`services.engine.chain.mot`), derived like ``results.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from analysis.exceptions import InvalidInput
 from services.engine.chain.data import StepOutput, counts
 from services.engine.chain.exceptions import SnapshotMismatch
 from services.engine.chain.manifest import Manifest, StepRecord, check_earlier, read_manifest, write_manifest
+from services.engine.chain.mot import write_step_mot
 from services.engine.chain.registry import get_kind
 from services.engine.chain.snapshot import read_snapshot, write_snapshot
 from services.engine.chain.spec import PipelineSpec
@@ -93,6 +95,7 @@ def _run_step(
     output = StepOutput(output.frames, tuple(replace(r, model_version=version) for r in output.results),
                         output.interpolated)
     digest = write_snapshot(out / step.name, output)
+    write_step_mot(out / step.name, step.name, output)
     record = StepRecord(step.spec.to_dict(), step.version(), step.parameters(), digest, seconds, len(output),
                         counts(output), setup_seconds=ready - started)
     return output, record

@@ -4,6 +4,12 @@ Offline, a track's id also goes to the boxes it was matched while it was still i
 reports a track once it has been seen ``initialization_delay`` + 1 times): the whole track is labelled.
 Boxes of a track that never finished initializing get -1. Deterministic: norfair's matching is a greedy
 scan of a stably sorted distance matrix, and ids are counted per tracker, so the same boxes give the same ids.
+
+The distance is norfair's ``iou`` for boxes that have an area, and 1 (no overlap, as ``iou`` itself gives)
+for a box that has none: a detection of zero width or height, or the Kalman estimate of a thin track
+coasting unmatched, whose corners, predicted each with its own velocity, can cross (on
+``synthetic://driving-seq?seed=2027&clips=4&length=40`` a pedestrian about 3 px wide ends at x_max < x_min).
+norfair's ``iou`` gives those the same distance but logs "Incorrect bounding boxes" on every such call.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from services.engine.chain.data import BoolArray
 from services.engine.results import FloatArray, IntArray
 
 if TYPE_CHECKING:  # norfair takes about a second to import: only a run that tracks pays for it
@@ -76,8 +83,9 @@ def track_clip(
 
 def _tracker(params: TrackParams) -> Tracker:
     from norfair import OptimizedKalmanFilterFactory, Tracker
+    from norfair.distances import VectorizedDistance
 
-    return Tracker(
+    tracker = Tracker(
         distance_function="iou", distance_threshold=params.distance_threshold,
         hit_counter_max=params.hit_counter_max, initialization_delay=params.initialization_delay,
         filter_factory=OptimizedKalmanFilterFactory(
@@ -85,6 +93,24 @@ def _tracker(params: TrackParams) -> Tracker:
             vel_variance=params.kalman_vel_variance),
         past_detections_length=0,
     )
+    tracker.distance_function = VectorizedDistance(box_distance)  # Tracker takes a name or a scalar function only
+    return tracker
+
+
+def box_distance(candidates: FloatArray, objects: FloatArray) -> FloatArray:
+    """``1 - IoU`` of ``[x_min, y_min, x_max, y_max]`` rows, candidates by objects: norfair's ``iou`` where both
+    boxes have an area, 1 where one has none (they overlap nothing; ``iou`` gives 1 there too, with a warning)."""
+    from norfair.distances import iou
+
+    distances = np.ones((len(candidates), len(objects)))
+    rows, columns = _has_area(candidates), _has_area(objects)
+    if rows.any() and columns.any():
+        distances[np.ix_(rows, columns)] = iou(candidates[rows], objects[columns])
+    return distances
+
+
+def _has_area(corners: FloatArray) -> BoolArray:
+    return (corners[:, 0] < corners[:, 2]) & (corners[:, 1] < corners[:, 3])
 
 
 def _corners(box: FloatArray) -> FloatArray:
