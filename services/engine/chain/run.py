@@ -115,7 +115,8 @@ def _resume(
     record = manifest.step(before)
     assert record is not None  # check_earlier found it
     data = read_snapshot(snapshot / before, record.hash)
-    if out.resolve() != snapshot.resolve():
-        shutil.copytree(snapshot / before, out / before, dirs_exist_ok=True)
+    if out.resolve() != snapshot.resolve():  # every earlier step's folder: the new run is complete on its own
+        for step in steps[:start]:
+            shutil.copytree(snapshot / step.name, out / step.name, dirs_exist_ok=True)
     records = [replace(r, ran=False) for s in steps[:start] if (r := manifest.step(s.name)) is not None]
     return data, records, manifest.source

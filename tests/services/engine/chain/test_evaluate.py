@@ -170,6 +170,16 @@ def test_the_run_is_the_sum_of_its_clips_and_agrees_with_the_tracking_metrics(
     assert ev.hota[0] is None and math.isclose(ev.hota[-1] or math.nan, whole.hota.hota, abs_tol=1e-12)
 
 
+def test_a_run_from_the_last_step_holds_every_earlier_step_and_judges_like_the_full_run(
+        reference: tuple[Path, ChainEvaluation], tmp_path: Path) -> None:
+    folder, full = reference
+    out = tmp_path / "repost"
+    run_chain(pipeline(), out, RunContext(), from_step="post", snapshot=folder, source=HELD_OUT)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["detect", "post", "track"]
+    again = evaluate_run(out, open_source(HELD_OUT).ground_truth())
+    assert again.overall == full.overall
+
+
 def test_with_the_reference_detector_even_a_shuffling_tracker_is_not_the_limit(
         reference: tuple[Path, ChainEvaluation], tmp_path: Path) -> None:
     """The reference detector's own misses are over half the final errors: no tracker can outweigh them."""
