@@ -77,7 +77,7 @@ def main(*, quick: bool = False) -> dict[str, float]:
     reruns = time_reruns(source, repeat, DATA / "chain")
     loads.append(os.getloadavg())
     gt = SyntheticDrivingSequenceSource(SEED, clips, length).ground_truth()
-    chain = chain_clips(gt, steps.output, length)
+    chain = chain_clips(gt, steps.output)
     metrics = {"chain": time_metrics(chain, 1 if quick else 5),
                "crowded": time_metrics([crowded_clip(frames_=60 if quick else 300)], 1 if quick else 3)}
     loads.append(os.getloadavg())

@@ -2,37 +2,28 @@
 measures and HOTA in one call) against py-motmetrics 1.4.0 (accumulate + compute of the same CLEAR and ID
 measures) and TrackEval 1.3.0's HOTA (``eval_sequence``, its IoU included), clip by clip.
 
-The references are driven as ``tests/analysis/tracking/references.py`` drives them (not imported: benchmarks do
-not import the test tree): rows by frame, then by track id; motmetrics' distance matrix from its own
-``boxiou`` (its ``iou_matrix`` calls ``np.asfarray``, gone in numpy 2), one accumulator per clip. Before any
+The references are driven by ``benchmarks/tracking_references.py``, the module the tracking tests use too: rows
+by frame, then by track id; motmetrics' distance matrix from its own ``boxiou`` (its ``iou_matrix`` calls
+``np.asfarray``, gone in numpy 2), one accumulator per clip. Before any
 timing, every value is checked equal to 1e-9.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import motmetrics as mm  # type: ignore[import-untyped]
 import numpy as np
-from trackeval.datasets._base_dataset import _BaseDataset  # type: ignore[import-untyped]
-from trackeval.metrics import HOTA  # type: ignore[import-untyped]
 
 from analysis.tracking import Tracks, track_metrics
 from benchmarks.harness import Timing, time_call
+from benchmarks.tracking_references import motmetrics_summary, trackeval_hota
+from services.engine.chain.clip_tracks import ClipLayout, step_tracks, truth_tracks
 from services.engine.chain.data import StepOutput
 
 TOLERANCE = 1e-9
-MOTMETRICS_NAMES = (
-    "num_frames", "num_objects", "num_predictions", "num_unique_objects", "num_matches", "num_switches",
-    "num_false_positives", "num_misses", "num_fragmentations", "mostly_tracked", "partially_tracked",
-    "mostly_lost", "mota", "motp", "precision", "recall", "idtp", "idfp", "idfn", "idp", "idr", "idf1",
-)
-HOTA_NAMES = {"hota": "HOTA", "deta": "DetA", "assa": "AssA", "loca": "LocA", "detre": "DetRe", "detpr": "DetPr",
-              "assre": "AssRe", "asspr": "AssPr"}
 Clip = tuple[Tracks, Tracks]
 
 
@@ -80,50 +71,13 @@ def check_equal(ours: dict[str, float], reference: dict[str, float], clip: int) 
             raise AssertionError(f"clip {clip}: {name} = {mine!r}, reference {value!r}")
 
 
-def frames(tracks: Tracks) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per frame, (track ids, boxes) sorted by track id."""
-    order = np.lexsort((tracks.track_id, tracks.frame))
-    bounds = np.searchsorted(tracks.frame[order], np.arange(tracks.num_frames + 1))
-    return [(tracks.track_id[order[a:b]], tracks.boxes[order[a:b]]) for a, b in itertools.pairwise(bounds)]
-
-
-def motmetrics_summary(gt: Tracks, hyp: Tracks, iou_threshold: float = 0.5) -> dict[str, float]:
-    acc = mm.MOTAccumulator()
-    for f, ((oids, objs), (hids, hyps)) in enumerate(zip(frames(gt), frames(hyp), strict=True)):
-        if len(oids) and len(hids):
-            dist = 1 - mm.distances.boxiou(objs[:, None], hyps[None, :])
-            dist = np.where(dist > 1 - iou_threshold, np.nan, dist)
-        else:
-            dist = np.empty((0, 0))
-        acc.update(oids, hids, dist, frameid=f)
-    summary = mm.metrics.create().compute(acc, metrics=list(MOTMETRICS_NAMES), return_dataframe=False)
-    return {k: float(v) for k, v in summary.items()}
-
-
-def trackeval_hota(gt: Tracks, hyp: Tracks) -> dict[str, float]:
-    """TrackEval's HOTA fields, each the mean over its 19 alphas; its data dict built with its own IoU."""
-    gt_ids, hyp_ids = np.unique(gt.track_id), np.unique(hyp.track_id)
-    data: dict[str, Any] = {"gt_ids": [], "tracker_ids": [], "similarity_scores": []}
-    for (oids, objs), (hids, hyps) in zip(frames(gt), frames(hyp), strict=True):
-        data["gt_ids"].append(np.searchsorted(gt_ids, oids))
-        data["tracker_ids"].append(np.searchsorted(hyp_ids, hids))
-        data["similarity_scores"].append(_BaseDataset._calculate_box_ious(objs.copy(), hyps.copy(), box_format="xywh"))
-    data.update(num_gt_dets=len(gt), num_tracker_dets=len(hyp), num_gt_ids=len(gt_ids),
-                num_tracker_ids=len(hyp_ids), num_timesteps=gt.num_frames, seq="benchmark")
-    res = HOTA().eval_sequence(data)
-    return {ours: float(np.mean(res[theirs])) for ours, theirs in HOTA_NAMES.items()}
-
-
-def chain_clips(ground_truth: dict[str, Any], output: StepOutput, length: int) -> list[Clip]:
-    """(ground truth, the chain's tracked boxes) per clip of a ``synthetic://driving-seq`` run."""
-    images = {im["id"]: im for im in ground_truth["images"]}
-    gt_rows = [(images[a["image_id"]]["video_id"], images[a["image_id"]]["frame_index"], a["track_id"],
-                np.asarray(a["bbox"], dtype=np.float64)) for a in ground_truth["annotations"]]
-    hyp_rows = [(f.video_id, f.frame_index, int(t), box) for f, r in zip(output.frames, output.results, strict=True)
-                if r.ok for t, box in zip(r.track_ids, r.boxes, strict=True) if t >= 0]
-    videos = sorted(v["id"] for v in ground_truth["videos"])
-    return [(_tracks([row[1:] for row in gt_rows if row[0] == v], length),
-             _tracks([row[1:] for row in hyp_rows if row[0] == v], length)) for v in videos]
+def chain_clips(ground_truth: dict[str, Any], output: StepOutput) -> list[Clip]:
+    """(ground truth, the chain's tracked boxes) per clip of a ``synthetic://driving-seq`` run, as
+    ``engine eval`` sees them (boxes the tracker left without an id are not part of its tracks)."""
+    layout = ClipLayout.of(ground_truth)
+    truth = truth_tracks(ground_truth, layout, "benchmark")
+    tracked = step_tracks("track", output, layout)
+    return [(truth[v], tracked[v].tracks) for v in layout.lengths]
 
 
 def crowded_clip(seed: int = 5, frames_: int = 300, slots: int = 20) -> Clip:
