@@ -14,7 +14,8 @@ import yaml
 from services.exceptions import UnreadableFile
 
 
-def read_bytes(path: str | Path) -> bytes:
+def read_bytes(path: str | Path, *, allow_empty: bool = False) -> bytes:
+    """The file's bytes; an unreadable file, or an empty one unless ``allow_empty``, is ``UnreadableFile``."""
     source = str(path)
     try:
         data = Path(path).read_bytes()
@@ -24,9 +25,17 @@ def read_bytes(path: str | Path) -> bytes:
         raise UnreadableFile(source, "", "is a directory, expected a file") from None
     except OSError as exc:
         raise UnreadableFile(source, "", f"cannot read ({exc.strerror})") from None
-    if not data.strip():
+    if not allow_empty and not data.strip():
         raise UnreadableFile(source, "", "file is empty")
     return data
+
+
+def read_utf8(path: str | Path) -> str:
+    """The file as UTF-8 text (an empty file is empty text); ``UnreadableFile`` names the first bad byte."""
+    try:
+        return read_bytes(path, allow_empty=True).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(str(path), "", f"not valid UTF-8 at byte {exc.start}") from None
 
 
 @contextmanager

@@ -31,6 +31,7 @@ import numpy as np
 
 from analysis.tracking import Tracks
 from services.exceptions import InvalidInput, UnreadableFile
+from services.io.files import read_utf8
 
 Layout = Literal["mot15-2D", "mot16"]
 _COLUMNS = ("frame", "id", "x", "y", "width", "height", "conf")
@@ -42,7 +43,7 @@ _EXACT = Context(prec=800)  # enough digits that x ± 1 never rounds for any flo
 def read_motchallenge(path: str | Path, *, layout: Layout = "mot15-2D", num_frames: int | None = None,
                       min_confidence: float | None = None) -> Tracks:
     """Tracks from a MOTChallenge file; errors name the file, the line and the column."""
-    return parse_motchallenge(_read_text(path), source=str(path), layout=layout, num_frames=num_frames,
+    return parse_motchallenge(read_utf8(path), source=str(path), layout=layout, num_frames=num_frames,
                               min_confidence=min_confidence)
 
 
@@ -91,18 +92,6 @@ def format_motchallenge(tracks: Tracks, *, layout: Layout = "mot15-2D") -> str:
     return "".join(",".join(fields) + "\n" for fields in zip(*columns, strict=True))
 
 
-def _read_text(path: str | Path) -> str:
-    source = str(path)
-    try:
-        return Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise UnreadableFile(source, "", "no such file") from None
-    except IsADirectoryError:
-        raise UnreadableFile(source, "", "is a directory, expected a file") from None
-    except OSError as exc:
-        raise UnreadableFile(source, "", f"cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(source, "", f"not valid UTF-8 at byte {exc.start}") from None
 
 
 def _parse_line(line: str, names: tuple[str, ...], source: str, n: int) -> list[float]:
