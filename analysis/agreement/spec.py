@@ -16,7 +16,7 @@ A spec is a value read from YAML (by the caller) into :meth:`QualitySpec.from_ma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,14 @@ class QualitySpec:
             attributes=_names(rec, "attributes", source), tags=_names(rec, "tags", source),
             source=source,
         )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The spec as the mapping :meth:`from_mapping` reads (each class written out in full): its inverse."""
+        doc: dict[str, Any] = {**asdict(self.default), "max_missed": self.max_missed, "max_extra": self.max_extra,
+                               "attributes": list(self.attributes), "tags": list(self.tags)}
+        if self.classes:
+            doc["classes"] = {name: asdict(rule) for name, rule in self.classes.items()}
+        return doc
 
     def resolve(self, categories: Categories, source: str | None = None) -> ClassRules:
         """Class rules as arrays for these categories; unknown class names are an error."""

@@ -33,6 +33,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     ev.add_argument("--out", metavar="RESULTS.json|DIR", help="also write the results; with --pipeline, the folder "
                     "the chain runs into (snapshots and manifest)")
     ev.add_argument("--spec", metavar="SPEC.yaml", help="quality spec for frame acceptance (default spec otherwise)")
+    ev.add_argument("--clip-spec", metavar="CLIP_SPEC.yaml", help="with --pipeline: judge each clip's acceptance "
+                    "at each step under this spec (see examples/pipelines/clip_spec.yaml)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     chain_cli.add_eval_options(ev)
     ev.set_defaults(run=eval_command)

@@ -8,7 +8,7 @@ from typing import Any
 
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
-from analysis.policy.automation import ALL
+from analysis.sampling.strata import stratum_of
 from services.datasets.profiles import profile
 from services.loop.config import LoopConfig
 from services.loop.datasets import DatasetProfile
@@ -42,9 +42,7 @@ class ReplayConfig:
 
     def stratum(self, tags: Mapping[str, Any]) -> str:
         """A frame's stratum from its tags: ``key=value`` per name in ``strata`` (``all`` without strata)."""
-        if not self.strata:
-            return ALL
-        return ",".join(f"{key}={tags.get(key, '')}" for key in self.strata)
+        return stratum_of(tags, self.strata)
 
     @property
     def dataset(self) -> str:

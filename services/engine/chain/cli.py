@@ -10,7 +10,9 @@ step's COCO results where ``engine run --model`` writes its results, for tools t
 ``engine eval --pipeline SPEC --images SRC [--snapshot DIR] [--json]`` runs the chain (into ``--out DIR`` if
 given, else a temporary folder), or reads the finished run in ``--snapshot DIR`` (its steps must be the
 pipeline's; ``--images`` defaults to its source), and judges every step against the source's ground truth,
-per clip and overall, naming the limiting step (:mod:`services.engine.chain.evaluate`).
+per clip and overall, naming the limiting step (:mod:`services.engine.chain.evaluate`); with
+``--clip-spec CLIP_SPEC.yaml`` also whether each clip passes that spec at each step, and the share of clips each
+step would ship, overall and per stratum (:mod:`services.engine.chain.clip_acceptance`).
 
 The module imports nothing heavy until a command runs: ``shadowqa`` parses its options without numpy.
 """
@@ -109,14 +111,16 @@ def add_eval_options(parser: argparse.ArgumentParser) -> None:
 def check_eval_options(args: argparse.Namespace) -> None:
     """Refuse option combinations of ``engine eval`` that mean nothing, naming them."""
     if args.pipeline is None:
-        if args.snapshot is not None:
-            raise InvalidInput("--snapshot", "", "only with --pipeline")
+        for option, value in (("--snapshot", args.snapshot), ("--clip-spec", args.clip_spec)):
+            if value is not None:
+                raise InvalidInput(option, "", "only with --pipeline")
         if args.model is None or args.images is None:
             raise InvalidInput("engine eval", "", "give --model and --images, or --pipeline")
         return
     for option, value in (("--model", args.model), ("--spec", args.spec)):
         if value is not None:
-            raise InvalidInput(option, "", "not with --pipeline")
+            raise InvalidInput(option, "", "not with --pipeline" + (": the frame rules go in --clip-spec's frames"
+                                                                     if option == "--spec" else ""))
     if args.snapshot is not None and args.out is not None:
         raise InvalidInput("--out", "", "not with --snapshot: the run to judge is already written")
     if args.snapshot is None and args.images is None:
@@ -128,16 +132,19 @@ def check_eval_options(args: argparse.Namespace) -> None:
 def eval_pipeline_command(args: argparse.Namespace) -> int:
     import tempfile
 
+    from services.engine.chain.clip_acceptance import load_clip_spec
     from services.engine.chain.evaluate import evaluate_run, render_evaluation
     from services.engine.sources import open_source
 
+    clip_spec = None if args.clip_spec is None else load_clip_spec(args.clip_spec)
     with tempfile.TemporaryDirectory(prefix="shadowqa-chain-") as scratch:
         folder = _judged_run(args, Path(args.out) if args.out else Path(scratch))
         source = open_source(args.images or _snapshot_source(args.snapshot))
         truth = source.ground_truth()
         if truth is None:
             raise InvalidInput(source.name, "", "has no ground truth to evaluate against")
-        result = evaluate_run(folder, truth, iou_threshold=args.iou_threshold, untracked=args.untracked)
+        result = evaluate_run(folder, truth, iou_threshold=args.iou_threshold, untracked=args.untracked,
+                              clip_spec=clip_spec)
     if args.json:
         _print_json(result)
     else:

@@ -4,7 +4,8 @@ Per clip and over the run, per step: its agreement with the truth (MOTA, IDF1, H
 matches, misses, false positives, precision and recall for every step) and its share of the final output's
 errors (:mod:`analysis.tracking.attribution` states the rules). The run's counts are the sums of its clips';
 its HOTA is TrackEval's combination over the clips (:mod:`analysis.tracking.concat`). How a step's output and
-the ground truth become tracks: :mod:`services.engine.chain.clip_tracks`.
+the ground truth become tracks: :mod:`services.engine.chain.clip_tracks`. With a clip spec, also every clip's
+acceptance at every step (:mod:`services.engine.chain.clip_acceptance`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from analysis.exceptions import InvalidInput
 from analysis.tracking import Tracks
 from analysis.tracking.attribution import StepTracks, attribute_chain
 from analysis.tracking.attribution_results import ChainAttribution, combine
+from analysis.tracking.clip_spec import ClipAcceptanceSpec
 from analysis.tracking.concat import concatenate
 from analysis.tracking.hota import hota_metrics
 from analysis.tracking.pairs import clip_pairs
+from services.engine.chain.clip_acceptance import ClipAcceptance, judge_clips, render_acceptance
 from services.engine.chain.clip_tracks import ClipLayout, Untracked, step_tracks, truth_tracks
 from services.engine.chain.data import StepOutput
 from services.engine.chain.manifest import Manifest, read_manifest
@@ -44,27 +47,34 @@ class ClipEvaluation:
 
 @dataclass(frozen=True)
 class ChainEvaluation:
-    """A run judged step by step: every clip, and the run (``overall``: summed counts, combined HOTA)."""
+    """A run judged step by step: every clip, and the run (``overall``: summed counts, combined HOTA); with a
+    clip spec, each clip's acceptance at each step (``acceptance``)."""
 
     source: str
     model_version: str
     clips: tuple[ClipEvaluation, ...]
     overall: ChainAttribution
     hota: Hota
+    acceptance: ClipAcceptance | None = None
 
     @property
     def limiting_step(self) -> str | None:
         return self.overall.limiting_step
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "model_version": self.model_version,
-                "overall": _with_hota(self.overall, self.hota), "clips": [c.to_dict() for c in self.clips]}
+        doc = {"source": self.source, "model_version": self.model_version,
+               "overall": _with_hota(self.overall, self.hota), "clips": [c.to_dict() for c in self.clips]}
+        if self.acceptance is not None:
+            doc["clip_acceptance"] = self.acceptance.to_dict()
+        return doc
 
 
 def evaluate_chain(outputs: Sequence[tuple[str, StepOutput]], ground_truth: dict[str, Any], *,
-                   iou_threshold: float = 0.5, source: str = "", untracked: Untracked = "drop") -> ChainEvaluation:
+                   iou_threshold: float = 0.5, source: str = "", untracked: Untracked = "drop",
+                   clip_spec: ClipAcceptanceSpec | None = None) -> ChainEvaluation:
     """Judge the steps' outputs (in chain order) against ``ground_truth`` (COCO, COCO-video for clips);
-    ``untracked``: what boxes without a track id of a step with ids are (:mod:`.clip_tracks`)."""
+    ``untracked``: what boxes without a track id of a step with ids are (:mod:`.clip_tracks`); ``clip_spec``:
+    also judge each clip's acceptance at each step."""
     layout = ClipLayout.of(ground_truth)
     if not layout.lengths or not outputs:
         raise InvalidInput(source or "ground truth", "", "nothing to evaluate: no images or no steps")
@@ -74,16 +84,19 @@ def evaluate_chain(outputs: Sequence[tuple[str, StepOutput]], ground_truth: dict
     clips = tuple(_clip(video, truth[video], [s[video] for s in steps], iou_threshold) for video in videos)
     whole = [_joined(by_clip, videos) for by_clip in steps]
     version = outputs[-1][1].model_version
+    acceptance = None if clip_spec is None else judge_clips(
+        clip_spec, ground_truth, truth, steps, outputs, iou_threshold=iou_threshold, untracked=untracked,
+        source=source)
     return ChainEvaluation(source, version, clips, combine(c.attribution for c in clips),
-                           _hota(concatenate(list(truth.values())), whole))
+                           _hota(concatenate(list(truth.values())), whole), acceptance)
 
 
 def evaluate_run(folder: Path, ground_truth: dict[str, Any], *, iou_threshold: float = 0.5,
-                 untracked: Untracked = "drop") -> ChainEvaluation:
+                 untracked: Untracked = "drop", clip_spec: ClipAcceptanceSpec | None = None) -> ChainEvaluation:
     """Judge the run whose snapshots and manifest are in ``folder`` (``engine run --pipeline --out``)."""
     manifest, outputs = read_run(folder)
     return evaluate_chain(outputs, ground_truth, iou_threshold=iou_threshold, source=manifest.source,
-                          untracked=untracked)
+                          untracked=untracked, clip_spec=clip_spec)
 
 
 def read_run(folder: Path) -> tuple[Manifest, list[tuple[str, StepOutput]]]:
@@ -118,6 +131,8 @@ def render_evaluation(ev: ChainEvaluation) -> str:
     for clip in ev.clips:
         lines += [*_table(f"clip {clip.video_id}", clip.attribution, clip.hota), ""]
     lines += _table(f"overall ({ev.overall.clips} clips)", ev.overall, ev.hota)
+    if ev.acceptance is not None:
+        lines += ["", *render_acceptance(ev.acceptance)]
     return "\n".join(lines)
 
 
