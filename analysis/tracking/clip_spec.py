@@ -12,7 +12,7 @@ where neither side has a detection, passes: nothing to disagree on (:meth:`Track
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from analysis.compare import Comparator, CompareOptions
 from analysis.exceptions import InvalidInput
 from analysis.tracking.exceptions import InvalidTrackSpec
 from analysis.tracking.metrics import TrackMetrics
-from analysis.tracking.spec import TrackAcceptanceSpec
+from analysis.tracking.spec import TrackAcceptanceSpec, spec_record
 
 _KEYS = ("tracks", "frames", "min_frames_accepted")
 FramesNamed = Callable[[str], QualitySpec]
@@ -54,7 +54,7 @@ class ClipAcceptanceSpec:
         ``frames.max_missed``)."""
         if doc is None:
             return cls()
-        rec = _record(doc, source)
+        rec = spec_record(doc, source, _KEYS)
         frames = _frames(rec.get("frames"), source, frames_named)
         share = rec.get("min_frames_accepted")
         if share is not None and frames is None:
@@ -124,17 +124,6 @@ def _share_reason(passed: int, total: int, minimum: float) -> tuple[str, ...]:
     if total == 0 or passed / total >= minimum:
         return ()
     return (f"frames accepted {passed / total:.4f} ({passed}/{total}) < min_frames_accepted {minimum}",)
-
-
-def _record(doc: Any, source: str) -> Mapping[str, Any]:
-    try:
-        rec = checks.as_record(doc, source, "")
-    except InvalidInput as exc:
-        raise InvalidTrackSpec(source, "", exc.problem) from None
-    unknown = [k for k in rec if k not in _KEYS]
-    if unknown:
-        raise InvalidTrackSpec(source, str(unknown[0]), f"unknown key (known: {', '.join(_KEYS)})")
-    return rec
 
 
 def _tracks(doc: Any, source: str) -> TrackAcceptanceSpec:

@@ -13,7 +13,7 @@ Every limit is optional; an absent one is not checked. A clip where neither side
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -46,13 +46,7 @@ class TrackAcceptanceSpec:
         """A spec from a parsed YAML/JSON mapping; unknown keys and values out of range are errors."""
         if doc is None:
             return cls()
-        try:
-            rec = checks.as_record(doc, source, "")
-        except InvalidInput as exc:
-            raise InvalidTrackSpec(source, "", exc.problem) from None
-        unknown = [k for k in rec if k not in _LIMITS]
-        if unknown:
-            raise InvalidTrackSpec(source, str(unknown[0]), f"unknown key (known: {', '.join(_LIMITS)})")
+        rec = spec_record(doc, source, tuple(_LIMITS))
         limits: dict[str, Any] = {k: _limit(k, v, source) for k, v in rec.items() if v is not None}
         return cls(**limits)
 
@@ -87,3 +81,15 @@ def _breach(name: str, limit: float, metrics: TrackMetrics) -> str | None:
     if name.startswith("min_") and value < limit:
         return f"{label} {value:.4f} < {name} {limit}"
     return None
+
+
+def spec_record(doc: Any, source: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    """``doc`` as a mapping whose keys are all in ``keys``; :class:`InvalidTrackSpec` naming the first other."""
+    try:
+        rec = checks.as_record(doc, source, "")
+    except InvalidInput as exc:
+        raise InvalidTrackSpec(source, "", exc.problem) from None
+    unknown = [k for k in rec if k not in keys]
+    if unknown:
+        raise InvalidTrackSpec(source, str(unknown[0]), f"unknown key (known: {', '.join(keys)})")
+    return rec
