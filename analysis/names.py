@@ -1,7 +1,11 @@
-"""Things known by a canonical name and aliases: the one table behind the geometry and dataset registries."""
+"""Things known by a canonical name and aliases: the one table behind the geometry and dataset registries, and
+the discovery of a registry's plug-in modules."""
 
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
@@ -41,3 +45,10 @@ class Names(Generic[T]):
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.values))
+
+
+@functools.cache
+def import_modules(package: str) -> None:
+    """Import every module of ``package`` once, so the plug-ins they register are known."""
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        importlib.import_module(f"{package}.{module.name}")

@@ -22,15 +22,13 @@ builds itself.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
-import pkgutil
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from analysis.exceptions import InvalidInput
-from analysis.names import Names
+from analysis.names import Names, import_modules
 from analysis.sampling.exceptions import InvalidPolicy
 
 if typing.TYPE_CHECKING:
@@ -39,7 +37,6 @@ if typing.TYPE_CHECKING:
 T = TypeVar("T")
 SOURCE = "sampling policy"
 _KINDS: Names[type[Any]] = Names(SOURCE)
-_discovered = False
 
 
 def register(name: str, *aliases: str) -> Callable[[type[T]], type[T]]:
@@ -119,13 +116,7 @@ def _scalar(raw: str) -> Any:
 
 
 def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    package = importlib.import_module("analysis.sampling")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"analysis.sampling.{module.name}")
-    _discovered = True
+    import_modules("analysis.sampling")
 
 
 def _param_fields(cls: type[Any]) -> dict[str, dataclasses.Field[Any]]:

@@ -5,20 +5,17 @@ module of that package at its first lookup, so a new kind is one module and its 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from typing import TypeVar
 
 from analysis.exceptions import InvalidInput
-from analysis.names import Names
+from analysis.names import Names, import_modules
 from services.engine.chain.exceptions import InvalidPipeline
 from services.engine.chain.step import ChainStep
 
 S = TypeVar("S", bound=type[ChainStep])
 SOURCE = "step kind"
 _KINDS: Names[type[ChainStep]] = Names(SOURCE)
-_discovered = False
 
 
 def register(name: str, *aliases: str) -> Callable[[S], S]:
@@ -55,10 +52,4 @@ def get_kind(name: str) -> type[ChainStep] | None:
 
 
 def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    package = importlib.import_module("services.engine.chain.steps")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"services.engine.chain.steps.{module.name}")
-    _discovered = True
+    import_modules("services.engine.chain.steps")
