@@ -17,18 +17,9 @@ from services.cli.main import main
 from services.engine.chain.clip_tracks import ClipLayout, truth_tracks
 from services.engine.sequence_source import SyntheticDrivingSequenceSource
 from services.io.motchallenge import read_motchallenge
+from tests.services.engine.test_export import run_cli
 
 SEED, CLIPS, LENGTH = 3, 2, 12
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of ``shadowqa dataset export ARGV``; argparse's exits included."""
-    try:
-        code = main(["dataset", "export", *argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
