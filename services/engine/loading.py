@@ -9,7 +9,6 @@ and the spec only, so it is the same under either runtime.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import warnings
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from services.engine.models.digits import DigitsNet
 from services.engine.optimize import for_inference
 from services.engine.runner import TorchRunner
 from services.engine.runtimes import choose_runtime
-from services.engine.spec import ModelSpec, load_spec
+from services.engine.spec import ModelSpec, load_spec, model_version
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 BUILTIN: dict[str, Callable[[], nn.Module]] = {"driving-detector": TinyCenterNet, "digits": DigitsNet}
@@ -43,12 +42,6 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as exc:
         raise InvalidInput("--device", "", f"unknown device {name!r} ({exc})") from None
-
-
-def model_version(spec: ModelSpec, weights: bytes) -> str:
-    """``name@hash`` of the weights and the spec: every result traces to the exact model."""
-    digest = hashlib.sha256(weights + spec.canonical_json()).hexdigest()[:12]
-    return f"{spec.name}@{digest}"
 
 
 def load_runner(model: str, device: str = "cpu", runtime: str = "auto") -> TorchRunner:

@@ -19,6 +19,7 @@ values are ``decode.labels``, with ``temperature`` for calibration).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,12 @@ class ModelSpec:
 
     def canonical_json(self) -> bytes:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+
+
+def model_version(spec: ModelSpec, weights: bytes) -> str:
+    """``name@hash`` of the weights and the spec: every result traces to the exact model."""
+    digest = hashlib.sha256(weights + spec.canonical_json()).hexdigest()[:12]
+    return f"{spec.name}@{digest}"
 
 
 def load_spec(path: str | Path) -> ModelSpec:

@@ -13,7 +13,6 @@ run from a later step can check it cheaply. The device and batch size come from 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from services.engine.chain.data import FrameInfo, StepOutput, recording
 from services.engine.chain.registry import register
 from services.engine.chain.step import ChainStep, RunContext
 from services.engine.spec import load_spec
+from services.engine.spec import model_version as spec_version
 
 if TYPE_CHECKING:
     from services.engine.runner import TorchRunner
@@ -74,5 +74,4 @@ def model_version(model: str) -> str:
     if not weights.is_file():
         raise InvalidInput(model, "", f"no model file {weights}")
     spec = load_spec(weights.with_suffix(".json"))
-    digest = hashlib.sha256(weights.read_bytes() + spec.canonical_json()).hexdigest()[:12]
-    return f"{spec.name}@{digest}"
+    return spec_version(spec, weights.read_bytes())
