@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.exceptions import InvalidInput
-from services.engine.chain.clip_tracks import ClipLayout
+from services.engine.chain.clip_tracks import ClipLayout, truth_annotations
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,7 @@ class ClipTruth:
             if video == video_id:
                 image_ids[index] = image_id
         tracks: dict[int, list[TruthBox]] = {}
-        for k, a in enumerate(doc.get("annotations", [])):
-            video, index = layout.place[int(a["image_id"])]
-            if video != video_id or a.get("iscrowd"):
-                continue
-            track = int(a["track_id"]) if "track_id" in a else -1 - k
+        for index, track, a in truth_annotations(doc, layout)[video_id]:
             x, y, w, h = (float(v) for v in a["bbox"])
             tracks.setdefault(track, []).append(TruthBox(index, (x, y, w, h), int(a["category_id"]),
                                                          dict(a.get("attributes") or {})))

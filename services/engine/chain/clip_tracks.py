@@ -60,17 +60,24 @@ class ClipLayout:
         return cls(place, dict(sorted(lengths.items())))
 
 
-def truth_tracks(doc: dict[str, Any], layout: ClipLayout, source: str) -> dict[int, Tracks]:
-    """The ground truth's boxes per clip, by ``track_id`` (an annotation without one is a track of its own)."""
-    rows: dict[int, list[Row]] = {v: [] for v in layout.lengths}
+def truth_annotations(doc: dict[str, Any], layout: ClipLayout) -> dict[int, list[tuple[int, int, dict[str, Any]]]]:
+    """Per clip, each ground-truth annotation as (frame index, track id, the annotation), crowd boxes left out;
+    an annotation without ``track_id`` is a track of its own (a negative id)."""
+    rows: dict[int, list[tuple[int, int, dict[str, Any]]]] = {v: [] for v in layout.lengths}
     for k, a in enumerate(doc.get("annotations", [])):
         if a.get("iscrowd"):
             continue
         video, index = layout.place[int(a["image_id"])]
-        visibility = float((a.get("attributes") or {}).get("visibility", -1.0))
-        rows[video].append((index, int(a["track_id"]) if "track_id" in a else -1 - k, list(a["bbox"]),
-                            int(a["category_id"]), visibility))
-    return {v: _tracks(layout.lengths[v], r, f"{source} clip {v}", "visibility") for v, r in rows.items()}
+        rows[video].append((index, int(a["track_id"]) if "track_id" in a else -1 - k, a))
+    return rows
+
+
+def truth_tracks(doc: dict[str, Any], layout: ClipLayout, source: str) -> dict[int, Tracks]:
+    """The ground truth's boxes per clip, by ``track_id`` (an annotation without one is a track of its own)."""
+    return {v: _tracks(layout.lengths[v], [(index, track, list(a["bbox"]), int(a["category_id"]),
+                                            float((a.get("attributes") or {}).get("visibility", -1.0)))
+                                           for index, track, a in rows], f"{source} clip {v}", "visibility")
+            for v, rows in truth_annotations(doc, layout).items()}
 
 
 def step_tracks(name: str, output: StepOutput, layout: ClipLayout, *,
