@@ -45,7 +45,8 @@ from tests.utils.labelstudio_env import Admin, api_server, make_bridge, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 CONFIG = LoopConfig(dataset="driving", consensus_share=1.0, auto_apply=False)  # every task has a second copy
-FRAMES, SEED = 16, 5
+# Each of these frames has an object to draw (test_every_fed_frame_has_an_object_to_draw); seed 5's frame 7 is empty.
+FRAMES, SEED = 16, 1
 PIXELS = 1.5  # drawn box vs ground truth, in pixels of the 320 x 192 frame (a mouse drag on the zoomed image)
 LOCK_TTL_S = 20  # the walk-away test's lease: Label Studio's task lock and the bridge's lease
 PASSWORD = "annotate-blind-2026"
@@ -79,7 +80,8 @@ def _largest_object(image_ref: str) -> tuple[str, list[float], ImageBox, dict[st
     truth = frame_truth(image_ref)
     names = {int(c["id"]): str(c["name"]) for c in truth.categories}
     width, height = truth.image["width"], truth.image["height"]
-    tall = [o for o in truth.objects if o["bbox"][3] >= MIN_HEIGHT + MARGIN] or truth.objects
+    tall = [o for o in truth.objects if o["bbox"][3] >= MIN_HEIGHT + MARGIN]
+    assert tall, f"{image_ref} has no object to draw: the test's seed must give every frame one"
     biggest = max(tall, key=lambda o: o["bbox"][2] * o["bbox"][3])
     x, y, w, h = biggest["bbox"]
     box = ImageBox(x=100 * x / width, y=100 * y / height, width=100 * w / width, height=100 * h / height)
@@ -114,6 +116,12 @@ def _assert_blind(admin: Admin, project: int, machine: list[AutomationMessage]) 
         for shape in answer.geometries:
             assert json.dumps(list(shape.value))[1:-1] not in text  # a machine box, as JSON would print it
     assert admin.http.get("/api/ml", params={"project": project}).json() == []
+
+
+def test_every_fed_frame_has_an_object_to_draw() -> None:
+    """The browser test's annotator draws whichever frame Label Studio hands out first: each must have one."""
+    for index in range(FRAMES):
+        _largest_object(f"synthetic://driving?seed={SEED}#{index}")
 
 
 def test_a_box_drawn_in_label_studio_reaches_comparisons_in_pixels_and_the_consensus_copy_goes_to_another_person(
