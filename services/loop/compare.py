@@ -21,7 +21,7 @@ from services.loop.context import CompareContext
 from services.loop.messages.decisions import ComparisonMessage
 from services.loop.messages.frames import AutomationMessage
 from services.loop.messages.geometry import V1_BOX
-from services.loop.messages.manual import ManualAnnotation
+from services.loop.messages.manual import AnnotatedObject, ManualAnnotation
 
 Pair = tuple[AutomationMessage, ManualAnnotation]
 HumanPair = tuple[ManualAnnotation, ManualAnnotation]  # (copy 2, copy 1)
@@ -32,7 +32,7 @@ def compare_machine(pairs: Sequence[Pair], ctx: CompareContext) -> list[Comparis
     """One ``machine`` comparison per (machine annotation, copy-1 annotation) pair."""
     if not pairs:
         return []
-    accepted, tp, fp, fn, iou = _compare(_machine([m for m, _ in pairs]), _people([h for _, h in pairs]), ctx)
+    accepted, tp, fp, fn, iou = frame_counts(_machine([m for m, _ in pairs]), _people([h for _, h in pairs]), ctx)
     return [
         ComparisonMessage(
             frame_id=h.frame_id, kind="machine", accepted=accepted[i], inclusion_prob=h.inclusion_prob,
@@ -47,7 +47,7 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
     """One ``consensus`` comparison per (copy 2, copy 1) pair: the human-vs-human floor."""
     if not pairs:
         return []
-    accepted, tp, fp, fn, iou = _compare(_people([p[0] for p in pairs]), _people([p[1] for p in pairs]), ctx)
+    accepted, tp, fp, fn, iou = frame_counts(_people([p[0] for p in pairs]), _people([p[1] for p in pairs]), ctx)
     return [
         ComparisonMessage(
             frame_id=first.frame_id, kind="consensus", accepted=accepted[i], inclusion_prob=first.consensus_prob,
@@ -59,11 +59,16 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
 
 
 def _people(annotations: Sequence[ManualAnnotation]) -> FrameColumns:
-    objects = [o for a in annotations for o in a.objects]
+    return people_columns([a.objects for a in annotations], [dict(a.tags) for a in annotations])
+
+
+def people_columns(frames: Sequence[Sequence[AnnotatedObject]], tags: Sequence[dict[str, str]]) -> FrameColumns:
+    """People's objects and tags, frame by frame, as the comparator's columns."""
+    objects = [o for f in frames for o in f]
     return FrameColumns(
-        counts=[len(a.objects) for a in annotations], kinds=[o.geometry.kind for o in objects],
+        counts=[len(f) for f in frames], kinds=[o.geometry.kind for o in objects],
         values=[o.geometry.value for o in objects], category_ids=[o.category_id for o in objects],
-        tags=[dict(a.tags) for a in annotations], attributes=[dict(o.attributes) or None for o in objects],
+        tags=list(tags), attributes=[dict(o.attributes) or None for o in objects],
     )
 
 
@@ -80,7 +85,7 @@ def _machine(results: Sequence[AutomationMessage]) -> FrameColumns:
 Counts = tuple[list[bool], list[int], list[int], list[int], list[float | None]]
 
 
-def _compare(automation_side: FrameColumns, manual_side: FrameColumns, ctx: CompareContext) -> Counts:
+def frame_counts(automation_side: FrameColumns, manual_side: FrameColumns, ctx: CompareContext) -> Counts:
     """Per frame: accepted, TP, FP, FN and mean IoU of ``automation_side`` against ``manual_side``."""
     images, categories = frames_of(len(manual_side.counts)), parse_categories(list(ctx.categories), "categories")
     kind = shared_kind((automation_side, manual_side), DEFAULT_KIND)

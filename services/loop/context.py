@@ -6,19 +6,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.agreement import QualitySpec
+from analysis.tracking.clip_spec import ClipAcceptanceSpec
 from services.loop.datasets import DatasetProfile, profile
 
 
 @dataclass(frozen=True)
 class CompareContext:
-    """Categories (COCO records) and the quality spec frames are judged by."""
+    """Categories (COCO records), the quality spec frames are judged by and the spec clips are judged by."""
 
     categories: tuple[dict[str, Any], ...]
     spec: QualitySpec
+    clip_spec: ClipAcceptanceSpec | None = None  # clips: default the frame spec on every frame, no track rules
 
     @classmethod
     def of(cls, dataset: DatasetProfile) -> CompareContext:
-        return cls(tuple(dict(c) for c in dataset.categories), dataset.spec)
+        return cls(tuple(dict(c) for c in dataset.categories), dataset.spec, dataset.clip_spec)
 
     @classmethod
     def for_dataset(cls, name: str) -> CompareContext:

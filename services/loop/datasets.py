@@ -15,6 +15,7 @@ from typing import Any
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
 from analysis.names import Names
+from analysis.tracking.clip_spec import ClipAcceptanceSpec
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class DatasetProfile:
     source: Callable[[int, int], str]  # (seed, frames) -> frame source spec (services/engine/sources.py)
     default_frames: int = 3000  # frames a replay uses when none is named
     aliases: tuple[str, ...] = field(default=())
+    clip_spec: ClipAcceptanceSpec | None = None  # a dataset of clips: when a clip's tracks may ship
+    pipeline: str | None = None  # a dataset of clips: the reference chain (a pipeline spec file) replayed and run
 
 
 _PROFILES: Names[DatasetProfile] = Names("dataset profile")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from services.loop.compare import compare_machine, compare_people
+from services.loop.compare_clips import compare_machine_clips, compare_people_clips
 from services.loop.context import CompareContext
 from services.loop.messages import (
     AutomationMessage,
@@ -124,8 +125,12 @@ def compare_ready(touched: dict[str, Pending], ctx: CompareContext,
     machine = [fid for fid, p in touched.items() if p.machine_ready]
     people = [fid for fid, p in touched.items() if p.people_ready]
     seen = decoded or {}
-    out = compare_machine([_pair(touched[f].machine, touched[f].first, seen) for f in machine], ctx)
-    out += compare_people([_human(touched[f].second, touched[f].first, seen) for f in people], ctx)
+    pairs = [_pair(touched[f].machine, touched[f].first, seen) for f in machine]
+    humans = [_human(touched[f].second, touched[f].first, seen) for f in people]
+    out = compare_machine([p for p in pairs if p[0].clip is None], ctx)  # frames in one batch, then clips
+    out += compare_machine_clips([p for p in pairs if p[0].clip is not None], ctx)
+    out += compare_people([p for p in humans if p[1].clip_frames is None], ctx)
+    out += compare_people_clips([p for p in humans if p[1].clip_frames is not None], ctx)
     for f in machine:
         touched[f] = replace(touched[f], machine_done=True)
     for f in people:

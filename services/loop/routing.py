@@ -6,6 +6,7 @@ import math
 
 from analysis.policy.automation import FrameInfo
 from analysis.sampling import Decision, Router, RouterState
+from services.loop.messages.clips import TaskClip
 from services.loop.messages.frames import AutomationMessage, Delivery
 from services.loop.messages.manual import ManualTask, task_id
 
@@ -36,7 +37,7 @@ def routed(decision: Decision, m: AutomationMessage, now: float) -> tuple[list[M
         delivery = Delivery(
             frame_id=m.frame_id, seq=m.seq, model_version=m.model_version, policy_version=decision.policy_version,
             inclusion_prob=decision.inclusion_prob, time=now, geometries=m.geometries, category_ids=m.category_ids,
-            scores=m.scores, tags=m.tags,
+            scores=m.scores, tags=m.tags, clip=None if m.clip is None else m.clip.final,
         )
         return [], delivery
     tasks = [
@@ -44,8 +45,13 @@ def routed(decision: Decision, m: AutomationMessage, now: float) -> tuple[list[M
             "task_id": task_id(m.frame_id, copy), "frame_id": m.frame_id, "seq": m.seq, "image": m.image,
             "copy": copy, "inclusion_prob": decision.inclusion_prob, "consensus_prob": decision.consensus_prob,
             "policy_version": decision.policy_version, "copies": decision.copies, "stratum": m.stratum,
-            "time": now,
+            "time": now, "clip": _task_clip(m),
         })
         for copy in range(1, decision.copies + 1)
     ]
     return tasks, None
+
+
+def _task_clip(m: AutomationMessage) -> TaskClip | None:
+    """A clip task lists the clip's frames, and nothing of the machine's output."""
+    return None if m.clip is None else TaskClip(video_id=m.clip.video_id, frames=m.clip.frames)

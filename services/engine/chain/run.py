@@ -84,6 +84,27 @@ def run_chain(
     return ChainReport(manifest, data, out)
 
 
+def run_in_memory(spec: PipelineSpec, context: RunContext) -> list[tuple[str, StepOutput]]:
+    """Every step of ``spec`` over ``context.source``, in memory (no snapshot written): each step's output
+    stamped with the chain's model version up to it, exactly as :func:`run_chain` stamps what it writes."""
+    steps = build_steps(spec)
+    if context.source is None:
+        raise InvalidInput(spec.name, steps[0].name, "a run from the first step needs frames")
+    names, versions = [s.name for s in steps], [s.version() for s in steps]
+    data: StepOutput | None = None
+    outputs = []
+    for i, step in enumerate(steps):
+        step.prepare(context)
+        data = _stamped(step.run(data, context), chain_version(names[:i + 1], versions[:i + 1]))
+        outputs.append((step.name, data))
+    return outputs
+
+
+def _stamped(output: StepOutput, version: str) -> StepOutput:
+    return StepOutput(output.frames, tuple(replace(r, model_version=version) for r in output.results),
+                      output.interpolated)
+
+
 def _run_step(
     step: ChainStep, data: StepOutput | None, context: RunContext, version: str, out: Path,
 ) -> tuple[StepOutput, StepRecord]:
@@ -92,8 +113,7 @@ def _run_step(
     ready = time.perf_counter()
     output = step.run(data, context)
     seconds = time.perf_counter() - ready
-    output = StepOutput(output.frames, tuple(replace(r, model_version=version) for r in output.results),
-                        output.interpolated)
+    output = _stamped(output, version)
     digest = write_snapshot(out / step.name, output)
     write_step_mot(out / step.name, step.name, output)
     record = StepRecord(step.spec.to_dict(), step.version(), step.parameters(), digest, seconds, len(output),

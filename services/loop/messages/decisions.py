@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from analysis.gate import Decision
 from analysis.policy.automation import ALL
 from analysis.recommend.guardrails import Action
+from services.loop.messages.clips import ClipTracking, StepVerdict, clip_field
 from services.loop.messages.fields import (
     Count,
     FrameId,
@@ -45,6 +46,8 @@ class ComparisonMessage(Message):
     fn: Count
     mean_iou: Unit | None
     policy_version: Version = 0  # the policy the frame was routed under (bounds its weight 1/π)
+    tracking: ClipTracking | None = clip_field()  # a clip's comparison: its tracking figures
+    steps: list[StepVerdict] | None = clip_field()  # a clip's machine comparison: each step of the chain
 
 
 class HumanFloor(BaseModel):

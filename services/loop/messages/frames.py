@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from analysis.policy.automation import ALL
+from services.loop.messages.clips import MachineClip, StepClip, clip_field
 from services.loop.messages.fields import (
     Box,
     CategoryId,
@@ -67,7 +68,9 @@ class MachineObjects(Message):
 
 
 class AutomationMessage(MachineObjects):
-    """The engine's annotation of one frame, or why it failed (``error``)."""
+    """The engine's annotation of one frame, or why it failed (``error``); of a whole clip when ``clip`` is given
+    (then ``frame_id`` names the clip, the frame-level objects are empty and ``clip.steps`` has every step's
+    output: :mod:`services.loop.messages.clips`)."""
 
     KIND = "automation-results"
 
@@ -82,10 +85,12 @@ class AutomationMessage(MachineObjects):
     tag_scores: dict[str, Unit]
     inference_ms: Milliseconds
     error: str | None
+    clip: MachineClip | None = clip_field()
 
 
 class Delivery(MachineObjects):
-    """A frame shipped on automation alone, with the machine annotation that ships."""
+    """A frame shipped on automation alone, with the machine annotation that ships (a clip's: ``clip``, the chain's
+    last step)."""
 
     KIND = "deliveries"
 
@@ -96,3 +101,4 @@ class Delivery(MachineObjects):
     inclusion_prob: Unit
     time: Time
     tags: Tags
+    clip: StepClip | None = clip_field()

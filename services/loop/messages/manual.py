@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from analysis.policy.automation import ALL
+from services.loop.messages.clips import TaskClip, TrackId, clip_field
 from services.loop.messages.fields import (
     Attributes,
     Box,
@@ -14,6 +15,7 @@ from services.loop.messages.fields import (
     InclusionProb,
     Label,
     Message,
+    Offset,
     SchemaVersion2,
     Seq,
     Tags,
@@ -53,6 +55,7 @@ class ManualTask(Message):
     copies: Copy = 1  # manual tasks issued for the frame: 2 when a consensus copy exists
     stratum: Label = ALL
     time: Time
+    clip: TaskClip | None = clip_field()  # a clip task: the frames to annotate, with track ids
 
     @model_validator(mode="after")
     def _task_id_names_frame_and_copy(self) -> ManualTask:
@@ -69,6 +72,7 @@ class AnnotatedObject(BaseModel):
     bbox: Box | None = Field(default=None, exclude=True)  # version 1, read as a box2d geometry
     category_id: CategoryId
     attributes: Attributes
+    track_id: TrackId | None = clip_field()  # the person's track id, in a clip's annotation
 
     @model_validator(mode="after")
     def _geometry_or_v1_box(self) -> AnnotatedObject:
@@ -78,6 +82,22 @@ class AnnotatedObject(BaseModel):
             self.__dict__["geometry"] = Shape.box(self.bbox)
             self.__pydantic_fields_set__.add("geometry")  # read: given as far as a revalidation can tell
         self.__dict__["bbox"] = None
+        return self
+
+
+class AnnotatedFrame(BaseModel):
+    """A person's objects on one frame of a clip (``frame_index`` 0-based), each with their track id."""
+
+    model_config = ManualTask.model_config
+
+    frame_index: Offset
+    objects: list[AnnotatedObject]
+
+    @model_validator(mode="after")
+    def _every_object_tracked(self) -> AnnotatedFrame:
+        for k, o in enumerate(self.objects):
+            if o.track_id is None:
+                raise ValueError(f"objects[{k}]: a clip's object needs its track_id")
         return self
 
 
@@ -100,6 +120,7 @@ class ManualAnnotation(Message):
     objects: list[AnnotatedObject]
     tags: Tags
     time: Time
+    clip_frames: list[AnnotatedFrame] | None = clip_field()  # a clip task's answer: every frame, track ids
 
     @model_validator(mode="after")
     def _task_id_names_frame_and_copy(self) -> ManualAnnotation:
