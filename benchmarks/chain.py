@@ -1,4 +1,4 @@
-"""The reference chain (``examples/pipelines/driving.yaml``: detect -> track -> post) step by step, its re-runs
+"""The reference chain (``builtin:driving-chain``: detect -> track -> post) step by step, its re-runs
 from a snapshot, and the tracking metrics against py-motmetrics and TrackEval.
 
 (1) Each step's frames/s in this process on ``synthetic://driving-seq?seed=11&clips=4&length=60``, the steps
@@ -27,13 +27,14 @@ from benchmarks.chain_metrics import MetricTimings, chain_clips, crowded_clip, t
 from benchmarks.harness import DATA, ROOT, Timing, machine, time_call, write_section
 from services.engine.chain.data import StepOutput
 from services.engine.chain.manifest import Manifest, read_manifest
+from services.engine.chain.reference import BUILTIN
 from services.engine.chain.run import build_steps
 from services.engine.chain.spec import load_pipeline
 from services.engine.chain.step import RunContext
 from services.engine.sequence_source import SyntheticDrivingSequenceSource
 from services.engine.sources import open_source
 
-PIPELINE = ROOT / "examples" / "pipelines" / "driving.yaml"
+PIPELINE = BUILTIN["builtin:driving-chain"]
 SHADOWQA = str(ROOT / ".venv" / "bin" / "shadowqa")
 SEED = 11
 SOURCE = f"synthetic://driving-seq?seed={SEED}" + "&clips={clips}&length={length}"
@@ -171,7 +172,7 @@ def _report(source: str, frames: int, steps: StepTimes, reruns: Reruns, metrics:
     in_steps = sum(reruns.setup[s] + reruns.seconds[s] for s in STEPS)
     return [
         "## Automation chain: steps, re-runs from a snapshot, tracking metrics (`benchmarks/chain.py`)", "",
-        f"`{source}` ({frames} frames), `examples/pipelines/driving.yaml`, CPU, batch 16; {machine()}."
+        f"`{source}` ({frames} frames), `builtin:driving-chain`, CPU, batch 16; {machine()}."
         + (" QUICK SMOKE RUN, not a measurement." if quick else ""), "",
         f"### Steps in one process (median of {repeat} runs each; set-up apart)", "",
         "Each step prepared first, then run on the previous step's output. Set-up is from the full `shadowqa` "

@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                     "the chain runs into (snapshots and manifest)")
     ev.add_argument("--spec", metavar="SPEC.yaml", help="quality spec for frame acceptance (default spec otherwise)")
     ev.add_argument("--clip-spec", metavar="CLIP_SPEC.yaml", help="with --pipeline: judge each clip's acceptance "
-                    "at each step under this spec (see examples/pipelines/clip_spec.yaml)")
+                    "at each step under this spec (see builtin:driving-clips)")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     chain_cli.add_eval_options(ev)
     ev.set_defaults(run=eval_command)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from analysis.agreement import QualitySpec
+from analysis.tracking.clip_spec import ClipAcceptanceSpec
 from services.datasets.driving.coco import categories as driving_categories
 from services.datasets.driving.qa_spec import REFERENCE_SPEC
+from services.engine.chain.reference import BUILTIN
+from services.io.files import read_yaml
 from services.loop.datasets import DatasetProfile, profile, register
 
 DRIVING = register(DatasetProfile(
@@ -18,4 +21,16 @@ DIGITS = register(DatasetProfile(
     default_frames=1797, aliases=("builtin:digits",),
 ))
 
-__all__ = ["DIGITS", "DRIVING", "profile"]
+CLIP_LENGTH = 20  # frames per clip (2 s at 10 fps) of the driving-seq profile's source
+DRIVING_SEQ = register(DatasetProfile(
+    name="driving-seq", categories=DRIVING.categories, spec=REFERENCE_SPEC,
+    reference_model="builtin:driving-detector",
+    source=lambda seed, n: f"synthetic://driving-seq?seed={seed}&clips={n}&length={CLIP_LENGTH}",
+    default_frames=150,  # clips: the loop's unit is a clip (3,000 frames)
+    aliases=("builtin:driving-seq",),
+    clip_spec=ClipAcceptanceSpec.from_dict(read_yaml(BUILTIN["builtin:driving-clips"]), "builtin:driving-clips",
+                                           frames_named=lambda name: profile(name).spec),
+    pipeline="builtin:driving-chain",
+))
+
+__all__ = ["DIGITS", "DRIVING", "DRIVING_SEQ", "profile"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.agreement import QualitySpec
-from analysis.tracking.clip_spec import ClipAcceptanceSpec
 from services.loop.datasets import DatasetProfile, profile
+
+if TYPE_CHECKING:  # the tracking metrics import scipy.optimize: only processes judging clips load them
+    from analysis.tracking.clip_spec import ClipAcceptanceSpec
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
 from analysis.names import Names
-from analysis.tracking.clip_spec import ClipAcceptanceSpec
+
+if TYPE_CHECKING:  # the tracking metrics import scipy.optimize: only processes judging clips load them
+    from analysis.tracking.clip_spec import ClipAcceptanceSpec
 
 
 @dataclass(frozen=True)

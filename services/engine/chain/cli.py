@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("a chain of steps")
     group.add_argument("--pipeline", metavar="SPEC.yaml",
-                       help="run a chain of steps (see examples/pipelines/driving.yaml) instead of --model; "
+                       help="run a chain of steps (see builtin:driving-chain) instead of --model; "
                        "--out is then a folder: each step's snapshot and manifest.json")
     group.add_argument("--from-step", metavar="STEP", help="run only STEP and the steps after it, from --snapshot")
     group.add_argument("--snapshot", metavar="DIR", type=Path, help="the --out folder of an earlier --pipeline run")

@@ -71,11 +71,13 @@ class ClipAcceptance:
 
 
 def load_clip_spec(path: str | Path) -> ClipAcceptanceSpec:
-    """The clip spec in ``path``; its ``frames`` may name a dataset (``driving``: that dataset's QA spec) or a
-    quality spec file (relative to ``path``'s folder)."""
+    """The clip spec in ``path`` (or a built-in one: ``builtin:driving-clips``); its ``frames`` may name a dataset
+    (``driving``: that dataset's QA spec) or a quality spec file (relative to ``path``'s folder)."""
+    from services.engine.chain.reference import resolve
     from services.io.files import read_yaml
 
-    return ClipAcceptanceSpec.from_dict(read_yaml(path), str(path), frames_named=lambda name: _frames(name, path))
+    file = resolve(path)
+    return ClipAcceptanceSpec.from_dict(read_yaml(file), str(path), frames_named=lambda name: _frames(name, file))
 
 
 def _frames(name: str, beside: str | Path) -> QualitySpec:

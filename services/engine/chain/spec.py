@@ -23,6 +23,7 @@ from typing import Any
 from analysis.annotations.checks import describe
 from services.engine.chain.exceptions import InvalidPipeline
 from services.engine.chain.params import parse_params
+from services.engine.chain.reference import resolve
 from services.engine.chain.registry import get_kind, step_kinds
 from services.engine.chain.step import StepSpec
 from services.io.files import read_yaml
@@ -50,8 +51,8 @@ class PipelineSpec:
 
 
 def load_pipeline(path: str | Path) -> PipelineSpec:
-    """The pipeline spec in the YAML file ``path``, validated."""
-    return parse_pipeline(read_yaml(path), str(path))
+    """The pipeline spec in the YAML file ``path`` (or a built-in one: ``builtin:driving-chain``), validated."""
+    return parse_pipeline(read_yaml(resolve(path)), str(path))
 
 
 def parse_pipeline(doc: Any, source: str) -> PipelineSpec:

@@ -38,7 +38,7 @@ def _chain() -> tuple[list[tuple[str, StepOutput]], dict[str, Any]]:
     source = open_source(SOURCE)
     truth = source.ground_truth()
     assert truth is not None
-    return run_in_memory(load_pipeline("examples/pipelines/driving.yaml"), RunContext(source=source)), truth
+    return run_in_memory(load_pipeline("builtin:driving-chain"), RunContext(source=source)), truth
 
 
 def _messages() -> list[AutomationMessage]:

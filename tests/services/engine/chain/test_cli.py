@@ -12,11 +12,12 @@ import yaml
 from analysis.exceptions import InvalidInput
 from services.cli.main import main
 from services.engine.chain.manifest import read_manifest
+from services.engine.chain.reference import BUILTIN
 from services.engine.chain.snapshot import OUTPUT
 from services.engine.chain.steps.detect import model_version
 from services.engine.sources import open_source
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "pipelines" / "driving.yaml"
+EXAMPLE = BUILTIN["builtin:driving-chain"]
 
 
 def small_source() -> str:

@@ -14,11 +14,12 @@ import yaml
 from analysis.sampling.strata import stratum_of
 from services.cli.main import main
 from services.engine.chain.clip_acceptance import load_clip_spec
+from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import register, unregister
 from tests.services.engine.chain.test_evaluate import ShuffledTrack, TruthDetect, reference_doc
 
 SMALL = "synthetic://driving-seq?seed=2027&clips=2&length=20"
-EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "pipelines" / "clip_spec.yaml"
+EXAMPLE = BUILTIN["builtin:driving-clips"]
 KINDS = {"clip-test-shuffled-track": ShuffledTrack, "clip-test-truth-detect": TruthDetect}
 CLIP_SPEC = {"tracks": {"max_id_switches": 2, "min_idf1": 0.5}, "frames": "driving", "min_frames_accepted": 0.8}
 

@@ -20,6 +20,7 @@ from services.cli.main import main
 from services.engine.chain.clip_tracks import ClipLayout, step_tracks, truth_tracks
 from services.engine.chain.data import FrameInfo, StepOutput
 from services.engine.chain.evaluate import ChainEvaluation, evaluate_run, read_run, render_evaluation
+from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import register, unregister
 from services.engine.chain.run import run_chain
 from services.engine.chain.spec import PipelineSpec, parse_pipeline
@@ -30,7 +31,7 @@ from services.engine.chain.tracking import TrackParams
 from services.engine.results import AutomationResult
 from services.engine.sources import open_source
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "pipelines" / "driving.yaml"
+EXAMPLE = BUILTIN["builtin:driving-chain"]
 HELD_OUT = "synthetic://driving-seq?seed=2027&clips=4&length=40"  # no training or other test uses seed 2027
 SMALL = "synthetic://driving-seq?seed=2027&clips=2&length=40"
 

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from services.engine.chain.exceptions import InvalidPipeline
+from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import step_kinds
 from services.engine.chain.spec import load_pipeline, parse_pipeline
 from services.engine.chain.steps.postprocess import PostprocessParams
 from services.engine.chain.tracking import TrackParams
 from services.exceptions import UnreadableFile
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "pipelines" / "driving.yaml"
+EXAMPLE = BUILTIN["builtin:driving-chain"]
 GOOD: dict[str, Any] = {"name": "chain", "steps": [
     {"name": "detect", "kind": "detect", "model": "builtin:driving-detector"},
     {"name": "track", "kind": "track", "params": {"distance_threshold": 0.6}},
