@@ -25,9 +25,9 @@ from typing import Any
 from analysis.tracking import track_metrics
 from benchmarks.chain_metrics import MetricTimings, chain_clips, crowded_clip, time_metrics
 from benchmarks.harness import DATA, ROOT, Timing, machine, time_call, write_section
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.engine.chain.data import StepOutput
 from services.engine.chain.manifest import Manifest, read_manifest
-from services.engine.chain.reference import BUILTIN
 from services.engine.chain.run import build_steps
 from services.engine.chain.spec import load_pipeline
 from services.engine.chain.step import RunContext

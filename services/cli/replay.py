@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analysis.exceptions import InvalidInput
 from services.cli.loop_options import add_loop_options, loop_config
@@ -30,14 +30,21 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    "deliveries, manual-annotations (and optionally comparisons, agreement-stats, recommendations)")
     p.add_argument("--json", action="store_true", help="with --from-snapshot: print the result as JSON")
     p.add_argument("--dataset", default="driving", metavar="NAME",
-                   help="dataset profile: driving or digits (builtin:driving and builtin:digits are accepted as "
-                   "aliases); a frame source spec judged as its dataset with its reference model, e.g. "
+                   help="dataset profile: driving, digits or driving-seq (builtin:driving, builtin:digits and "
+                   "builtin:driving-seq are accepted as aliases; driving-seq is replayed clip by clip through its "
+                   "chain, detect -> track -> post, and reports which step limits it); a frame source spec judged "
+                   "as its dataset with its reference model, e.g. "
                    "'sklearn-digits://?split=all&second_camera=0.3' (a share of the digits from a second camera "
                    "whose crop sits a pixel lower, tagged camera=a|b) or 'synthetic://driving?seed=1&n=500'; or a "
                    "COCO JSON of frames with ground truth judged as driving (needs --model; default driving)")
     p.add_argument("--report", type=Path, metavar="DIR", help="folder for summary.json and report.html (required "
                    "without --from-snapshot)")
-    p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits)")
+    p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits; "
+                   "a dataset of clips takes --clips)")
+    p.add_argument("--clips", type=positive_int, help="a dataset of clips (driving-seq): clips to replay, each a loop "
+                   "unit of 20 frames (default 150)")
+    p.add_argument("--pipeline", metavar="SPEC.yaml", help="a dataset of clips: the chain to replay (a pipeline spec "
+                   "as `shadowqa engine run --pipeline` takes; default the dataset's, builtin:driving-chain)")
     p.add_argument("--seed", type=int, default=0, help="scene and annotator seed (default 0)")
     p.add_argument("--strata", metavar="TAG[,TAG]", default="",
                    help="frame tags whose values make a frame's stratum, e.g. time_of_day or digit (default: one "
@@ -61,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from services.replay.run import replay
 
     loop, source = _loop(args)
-    frames = args.frames or profile(loop.dataset).default_frames
+    clips = source is None and profile(loop.dataset).clip_spec is not None
+    _units(args, loop.dataset, clips)
+    frames = (args.clips if clips else args.frames) or profile(loop.dataset).default_frames
     model = args.model
     if source is not None and "://" in source:
         from services.engine.sources import open_source
@@ -71,19 +80,51 @@ def run(args: argparse.Namespace) -> int:
         frames, model = len(open_source(source)), model or profile(loop.dataset).reference_model
     cfg = ReplayConfig(
         loop=loop, frames=frames, seed=args.seed, source=source, spec=load_spec(args.spec) if args.spec else None,
-        model=model, device=args.device, strata=tuple(t for t in args.strata.split(",") if t),
+        model=model, device=args.device, strata=tuple(t for t in args.strata.split(",") if t), pipeline=args.pipeline,
     )
     out = replay(cfg, args.report, progress=not args.no_progress and sys.stderr.isatty())
     s = out.summary
     est = s["estimated_population_acceptance"]
-    print(f"replayed {s['frames']} frames of {s['dataset']} through {s['model_version']}")
+    replayed = f"{s['clips']} clips ({s['frames']} frames)" if clips else f"{s['frames']} frames"
+    print(f"replayed {replayed} of {s['dataset']} through {s['model_version']}")
     print(f"acceptance: true {s['true_population_acceptance']:.3f}, estimated {est['estimate']:.3f} "
           f"[{est['lower']:.3f}, {est['upper']:.3f}]")
     shipped = s["shipped"]["true_acceptance"]
     print(f"automation: final rate {s['final_automation_rate']:.1%} (oracle {s['oracle']['automation_rate']:.1%}); "
-          f"{s['shipped']['frames']} frames shipped" + (f", true acceptance {shipped:.3f}" if shipped else ""))
+          f"{s['shipped']['frames']} {'clips' if clips else 'frames'} shipped"
+          + (f", true acceptance {shipped:.3f}" if shipped else ""))
+    if clips:
+        _print_steps(s["steps"])
     print(f"report: {out.report_path}")
     return 0
+
+
+def _units(args: argparse.Namespace, dataset: str, clips: bool) -> None:
+    """A dataset of clips is counted in clips (--clips), any other in frames (--frames)."""
+    if clips and args.frames is not None:
+        raise InvalidInput("replay", "--frames", f"{dataset} is replayed clip by clip: give --clips N (20 frames each)")
+    if not clips and args.clips is not None:
+        raise InvalidInput("replay", "--clips", f"{args.dataset} is replayed frame by frame: give --frames N")
+    if clips and args.spec is not None:
+        raise InvalidInput("replay", "--spec", f"{dataset} is judged clip by clip by its clip spec, not a frame spec")
+    if not clips and args.pipeline is not None:
+        raise InvalidInput("replay", "--pipeline", f"{args.dataset} is replayed frame by frame through a model "
+                           "(--model); a pipeline is for a dataset of clips such as driving-seq")
+
+
+def _print_steps(steps: dict[str, Any]) -> None:
+    """Per step: clips accepted at it and its share of the final errors, estimated beside true."""
+    est, truth = steps["estimate"], steps["truth"]
+    print(f"limiting step: {est['limiting'] or 'none'} (estimated from {est['clips']} compared clips), "
+          f"{truth['limiting'] or 'none'} over all {truth['clips']} clips against person 1")
+    print(f"  {'step':<10} {'accepted':>9} {'true':>7} {'errors':>7} {'share':>7} {'weighted':>9} {'true':>7}")
+    for e, t in zip(est["steps"], truth["steps"], strict=True):
+        print(f"  {e['name']:<10} {_pct(e['accepted_share']):>9} {_pct(t['accepted_share']):>7} "
+              f"{e['attributed']:>7} {_pct(e['share']):>7} {_pct(e['weighted_share']):>9} {_pct(t['share']):>7}")
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
 
 
 def _from_snapshot(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from analysis.agreement import QualitySpec
 from analysis.tracking.clip_spec import ClipAcceptanceSpec
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.datasets.driving.coco import categories as driving_categories
 from services.datasets.driving.qa_spec import REFERENCE_SPEC
-from services.engine.chain.reference import BUILTIN
 from services.io.files import read_yaml
 from services.loop.datasets import DatasetProfile, profile, register
 

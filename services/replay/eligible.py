@@ -20,11 +20,11 @@ import numpy as np
 
 from analysis.stats import RatioState
 from analysis.stats.stratified import stratified_ratio
-from services.replay.data import ReplayData
+from services.replay.clip_data import Replayed
 from services.replay.loop import LoopRun
 
 
-def eligible_acceptance(data: ReplayData, run: LoopRun, alpha: float) -> dict[str, Any]:
+def eligible_acceptance(data: Replayed, run: LoopRun, alpha: float) -> dict[str, Any]:
     """The stratified estimate of the eligible frames' acceptance with its (1 − α) interval, and its truth."""
     eligible = np.array(run.eligible, dtype=bool)
     strata = np.array([i.stratum for i in data.info])

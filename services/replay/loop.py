@@ -6,7 +6,9 @@ and compared as messages, and counted by the aggregator's folds: every
 ``window`` machine comparisons the recommender steps, and its policy routes the
 frames after that one, as the router agent would follow ``policies`` (with no
 delay). A window here is the frames routed between two recommender steps; the
-frames after the last step are a last window without a step of its own.
+frames after the last step are a last window without a step of its own. A replay
+of clips runs the same loop with a clip as the unit (read "clip" for "frame");
+it also keeps each compared clip's step verdicts (``LoopRun.steps``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from analysis.observations import Observation, Observations
 from analysis.recommend import Recommendation
 from analysis.sampling import Decision, Router
 from services.loop.context import CompareContext
-from services.loop.driver import Driver
+from services.loop.driver import Annotate, Driver
+from services.loop.messages import AutomationMessage, StepVerdict
 from services.loop.recommend import observation
 from services.loop.routing import frame_info
+from services.replay.clip_data import ClipReplayData, Replayed
 from services.replay.config import ReplayConfig
-from services.replay.data import ReplayData
 from services.replay.messages import automation_messages, people
 
 
@@ -55,19 +58,22 @@ class LoopRun:
     observations: list[Observation] = field(default_factory=list)
     consensus: list[Observation] = field(default_factory=list)
     candidates: tuple[float, ...] = ()
+    steps: dict[str, list[StepVerdict]] = field(default_factory=dict)  # a compared clip's verdict per step
 
 
-def run_loop(cfg: ReplayConfig, data: ReplayData) -> LoopRun:
-    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec)
-    driver, run = Driver(cfg.loop, ctx, people(data)), LoopRun()
+def run_loop(cfg: ReplayConfig, data: Replayed) -> LoopRun:
+    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec, cfg.profile.clip_spec)
+    messages, annotate = _inputs(cfg, data)
+    driver, run = Driver(cfg.loop, ctx, annotate), LoopRun()
     gate = Gate(cfg.loop.target, cfg.loop.alpha, max_weight=cfg.loop.max_weight)
     gate_state, start, gated = gate.start(), 0, 0
-    for i, message in enumerate(automation_messages(data, cfg.dataset)):
+    for i, message in enumerate(messages):
         router = driver.router
         run.eligible.append(router.policy.ships(frame_info(message)))
         out = driver.step([message], now=message.time)
         run.decisions += out.decisions
         run.observations += [observation(c) for c in out.comparisons if c.kind == "machine"]
+        run.steps.update((c.frame_id, c.steps) for c in out.comparisons if c.kind == "machine" and c.steps)
         run.consensus += [observation(c) for c in out.comparisons if c.kind == "consensus"]
         for recommendation in out.recommendations:
             gate_state, _ = gate.update(gate_state, Observations.of(run.observations[gated:]))
@@ -83,8 +89,15 @@ def run_loop(cfg: ReplayConfig, data: ReplayData) -> LoopRun:
     return run
 
 
+def _inputs(cfg: ReplayConfig, data: Replayed) -> tuple[list[AutomationMessage], Annotate]:
+    """The engine's messages in arrival order and the people who answer their tasks."""
+    if isinstance(data, ClipReplayData):
+        return data.messages, data.annotate
+    return automation_messages(data, cfg.dataset), people(data)
+
+
 def _record(
-    k: int, window: range, run: LoopRun, data: ReplayData, router: Router, gate: GateResult,
+    k: int, window: range, run: LoopRun, data: Replayed, router: Router, gate: GateResult,
     recommendation: Recommendation, stepped: bool = True,
 ) -> WindowRecord:
     decisions = run.decisions[window.start:window.stop]

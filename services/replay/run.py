@@ -1,4 +1,4 @@
-"""One replay end to end: prepare, loop, summarise, report."""
+"""One replay end to end: prepare (frames, or clips through a chain), loop, summarise, report."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from services.io.files import write_json
+from services.replay.clip_data import Replayed, prepare_clips
 from services.replay.config import ReplayConfig
 from services.replay.data import prepare
 from services.replay.loop import run_loop
@@ -22,7 +23,7 @@ class ReplayOutput:
 
 
 def replay(cfg: ReplayConfig, report_dir: Path | None = None, progress: bool = False) -> ReplayOutput:
-    data = prepare(cfg, progress=progress)
+    data: Replayed = prepare_clips(cfg, progress=progress) if cfg.clips else prepare(cfg, progress=progress)
     run = run_loop(cfg, data)
     doc = summary(cfg, data, run)
     if report_dir is None:

@@ -1,4 +1,9 @@
-"""``summary.json``: the estimate beside the truth known in replay, and the automation path."""
+"""``summary.json``: the estimate beside the truth known in replay, and the automation path.
+
+A replay of clips counts clips where a frame replay counts frames (``frames_seen``, ``shipped.frames``, ...;
+its top-level ``frames`` are the frames of its ``clips``), and adds which step of the chain limits it
+(:mod:`services.replay.clip_summary`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from services.replay.clip_data import ClipReplayData, Replayed
+from services.replay.clip_summary import clip_summary
 from services.replay.config import ReplayConfig
-from services.replay.data import ReplayData
 from services.replay.eligible import eligible_acceptance
 from services.replay.loop import LoopRun
 
@@ -23,7 +29,7 @@ class Oracle:
     rate: float
 
 
-def oracle(run: LoopRun, data: ReplayData, target: float) -> Oracle:
+def oracle(run: LoopRun, data: Replayed, target: float) -> Oracle:
     conf = np.array([i.confidence for i in data.info])
     best = Oracle(math.inf, 0.0)
     for tau in run.candidates:
@@ -33,19 +39,19 @@ def oracle(run: LoopRun, data: ReplayData, target: float) -> Oracle:
     return best
 
 
-def policy_rate(data: ReplayData, tau: float) -> float:
+def policy_rate(data: Replayed, tau: float) -> float:
     """Share of all replayed frames whose confidence is at least ``tau``."""
     conf = np.array([i.confidence for i in data.info])
     return float((conf >= tau).mean())
 
 
-def summary(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> dict[str, Any]:
+def summary(cfg: ReplayConfig, data: Replayed, run: LoopRun) -> dict[str, Any]:
     last = run.windows[-1]
     best = oracle(run, data, cfg.loop.target)
     final_tau = last.recommendation.policy.default
     shipped = np.array([d.route == "ship" for d in run.decisions])
     final_rate = policy_rate(data, final_tau)
-    return {
+    doc = {
         "dataset": cfg.dataset, "seed": cfg.seed, "frames": len(data.info), "model_version": data.model_version,
         "target": cfg.loop.target, "alpha": cfg.loop.alpha,
         "true_population_acceptance": float(data.true_accepted.mean()),
@@ -64,15 +70,16 @@ def summary(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> dict[str, Any]
         "eligible_acceptance": eligible_acceptance(data, run, cfg.loop.alpha),
         "windows": [_window(w, data) for w in run.windows],
     }
+    return clip_summary(doc, data, run) if isinstance(data, ClipReplayData) else doc
 
 
-def _meets(data: ReplayData, tau: float, target: float) -> bool | None:
+def _meets(data: Replayed, tau: float, target: float) -> bool | None:
     conf = np.array([i.confidence for i in data.info])
     above = conf >= tau
     return bool(data.true_accepted[above].mean() >= target) if above.any() else None
 
 
-def _window(w: Any, data: ReplayData) -> dict[str, Any]:
+def _window(w: Any, data: Replayed) -> dict[str, Any]:
     rec = w.recommendation
     return {
         "index": w.index, "frames_seen": w.frames_seen, "threshold": _finite(w.threshold),

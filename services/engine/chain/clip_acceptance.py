@@ -73,7 +73,7 @@ class ClipAcceptance:
 def load_clip_spec(path: str | Path) -> ClipAcceptanceSpec:
     """The clip spec in ``path`` (or a built-in one: ``builtin:driving-clips``); its ``frames`` may name a dataset
     (``driving``: that dataset's QA spec) or a quality spec file (relative to ``path``'s folder)."""
-    from services.engine.chain.reference import resolve
+    from services.datasets.driving.builtin_specs import resolve
     from services.io.files import read_yaml
 
     file = resolve(path)

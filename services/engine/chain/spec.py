@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from analysis.annotations.checks import describe
+from services.datasets.driving.builtin_specs import resolve
 from services.engine.chain.exceptions import InvalidPipeline
 from services.engine.chain.params import parse_params
-from services.engine.chain.reference import resolve
 from services.engine.chain.registry import get_kind, step_kinds
 from services.engine.chain.step import StepSpec
 from services.io.files import read_yaml

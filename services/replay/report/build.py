@@ -1,4 +1,5 @@
-"""The replay's HTML report, from its summary, the loop's records and the frames."""
+"""The replay's HTML report, from its summary, the loop's records and the frames (a replay of clips: its
+steps' table and galleries, :mod:`services.replay.report.steps`)."""
 
 from __future__ import annotations
 
@@ -9,33 +10,41 @@ import numpy as np
 
 from analysis.compare import Comparator, CompareOptions, Comparison
 from analysis.policy.automation import ALL
+from services.replay.clip_data import ClipReplayData, Replayed
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData, annotation_pair, only_frames
 from services.replay.loop import LoopRun
 from services.replay.report import plots
 from services.replay.report.gallery import Overlay, render_overlay
 from services.replay.report.html import Page
+from services.replay.report.steps import step_galleries, steps_table
 
 GALLERY = 8
 
 
-def build_report(cfg: ReplayConfig, data: ReplayData, run: LoopRun, summary: dict[str, Any]) -> str:
+def build_report(cfg: ReplayConfig, data: Replayed, run: LoopRun, summary: dict[str, Any]) -> str:
     page = Page(f"shadowqa replay: {cfg.dataset}, seed {cfg.seed}")
     page.paragraph(_headline(summary))
+    unit = "clips" if isinstance(data, ClipReplayData) else "frames"
     xs = [w.frames_seen for w in run.windows]
     page.heading("Acceptance over time")
     page.image(plots.acceptance_over_time(
         xs, [w.gate.estimate for w in run.windows], [w.gate.lower for w in run.windows],
         [w.gate.upper for w in run.windows], cfg.loop.target, summary["true_population_acceptance"],
-        "Machine acceptance against people, all frames (1/π-weighted)"), "acceptance over time")
-    page.image(_shipped_plot(cfg, run), "acceptance of shipped frames over time")
+        f"Machine acceptance against people, all {unit} (1/π-weighted)", unit=unit), "acceptance over time")
+    page.image(_shipped_plot(cfg, run, unit), f"acceptance of shipped {unit} over time")
     page.heading("Automation rate over time")
     page.image(plots.automation_over_time(xs, [w.shipped / w.frames for w in run.windows],
                                           [w["recommended_rate"] for w in summary["windows"]],
-                                          summary["oracle"]["automation_rate"]), "automation rate over time")
-    comparison = _compared(cfg, data, run)
-    _agreement_plots(page, cfg, comparison, summary)
-    _gallery(page, data, comparison)
+                                          summary["oracle"]["automation_rate"], unit=unit), "automation rate over time")
+    if isinstance(data, ClipReplayData):
+        steps_table(page, summary["steps"])
+        _floor_plot(page, cfg, summary)
+        step_galleries(page, data, run)
+    else:
+        comparison = _compared(cfg, data, run)
+        _agreement_plots(page, cfg, comparison, summary)
+        _gallery(page, data, comparison)
     _window_table(page, summary)
     return page.render()
 
@@ -44,17 +53,20 @@ def _headline(s: dict[str, Any]) -> str:
     est = s["estimated_population_acceptance"]
     shipped = s["shipped"]["true_acceptance"]
     share = s["share_of_oracle"]
+    clips = s.get("unit") == "clip"
+    unit = "clips" if clips else "frames"
+    replayed = f"{s['clips']} clips ({s['frames']} frames)" if clips else f"{s['frames']} frames"
     return (
-        f"{s['frames']} frames through {s['model_version']}, target acceptance {s['target']:g} at α {s['alpha']:g}. "
+        f"{replayed} through {s['model_version']}, target acceptance {s['target']:g} at α {s['alpha']:g}. "
         f"True population acceptance {s['true_population_acceptance']:.3f}; estimated {est['estimate']:.3f} "
-        f"[{est['lower']:.3f}, {est['upper']:.3f}] from {est['n']} compared frames. "
+        f"[{est['lower']:.3f}, {est['upper']:.3f}] from {est['n']} compared {unit}. "
         f"Final automation rate {s['final_automation_rate']:.1%} against an oracle rate of "
         f"{s['oracle']['automation_rate']:.1%}" + (f" ({share:.0%} of it)" if share is not None else "") + "; "
-        f"{s['shipped']['frames']} frames shipped" + (f" with true acceptance {shipped:.3f}." if shipped else ".")
+        f"{s['shipped']['frames']} {unit} shipped" + (f" with true acceptance {shipped:.3f}." if shipped else ".")
     )
 
 
-def _shipped_plot(cfg: ReplayConfig, run: LoopRun) -> bytes:
+def _shipped_plot(cfg: ReplayConfig, run: LoopRun, unit: str) -> bytes:
     """Per window, the candidate the recommender chose (or stopped at): estimate and lower bound,
     beside the true acceptance of the frames that window actually shipped."""
     xs, est, low, shipped_x, shipped_y = [], [], [], [], []
@@ -68,7 +80,7 @@ def _shipped_plot(cfg: ReplayConfig, run: LoopRun) -> bytes:
         if w.shipped:
             shipped_x.append(w.frames_seen)
             shipped_y.append(w.shipped_true_accepted / w.shipped)
-    return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.loop.target)
+    return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.loop.target, unit=unit)
 
 
 def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> Comparison:
@@ -90,7 +102,13 @@ def _agreement_plots(page: Page, cfg: ReplayConfig, c: Comparison, summary: dict
                                              [r[1].lower for r in rows], [r[1].upper for r in rows],
                                              "Frame acceptance (1/π-weighted) with 95% intervals", cfg.loop.target,
                                              "target"), "agreement per class and stratum")
+    _floor_plot(page, cfg, summary)
+
+
+def _floor_plot(page: Page, cfg: ReplayConfig, summary: dict[str, Any]) -> None:
     machine, floor = summary["machine_agreement"], summary["human_floor"]["estimate"]
+    if machine is None:
+        return
     labels, rates = ["machine vs people"], [machine]
     if floor is not None:
         labels.append("people vs people (consensus copies)")

@@ -26,7 +26,7 @@ def to_png(fig: Figure) -> bytes:
 
 def acceptance_over_time(
     frames: Sequence[float], estimate: Sequence[float], lower: Sequence[float], upper: Sequence[float],
-    target: float, truth: float | None, title: str,
+    target: float, truth: float | None, title: str, *, unit: str = "frames",
 ) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.fill_between(frames, lower, upper, color=BAND, alpha=0.6, label="anytime-valid confidence band")
@@ -34,7 +34,7 @@ def acceptance_over_time(
     ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
     if truth is not None:
         ax.axhline(truth, color=TRUTH, linestyle=":", label=f"true acceptance {truth:.3f}")
-    ax.set(xlabel="frames processed", ylabel="acceptance", title=title, ylim=(0, 1.02))
+    ax.set(xlabel=f"{unit} processed", ylabel="acceptance", title=title, ylim=(0, 1.02))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return to_png(fig)
@@ -42,31 +42,32 @@ def acceptance_over_time(
 
 def shipped_acceptance(
     xs: Sequence[float], estimate: Sequence[float], lower: Sequence[float], shipped_x: Sequence[float],
-    shipped_y: Sequence[float], target: float,
+    shipped_y: Sequence[float], target: float, *, unit: str = "frames",
 ) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 3.4))
     if xs:
         ax.fill_between(xs, lower, estimate, color=BAND, alpha=0.6, label="lower bound (anytime-valid) to estimate")
         ax.plot(xs, estimate, color=LINE, label="estimate above the chosen τ (1/π-weighted)")
     if shipped_x:
-        ax.scatter(shipped_x, shipped_y, color=TRUTH, s=14, label="true acceptance of frames shipped that window")
+        ax.scatter(shipped_x, shipped_y, color=TRUTH, s=14, label=f"true acceptance of {unit} shipped that window")
     ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
-    ax.set(xlabel="frames processed", ylabel="acceptance", ylim=(0, 1.02),
-           title="Acceptance of frames above the recommended threshold")
+    ax.set(xlabel=f"{unit} processed", ylabel="acceptance", ylim=(0, 1.02),
+           title=f"Acceptance of {unit} above the recommended threshold")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return to_png(fig)
 
 
 def automation_over_time(
-    frames: Sequence[float], actual: Sequence[float], recommended: Sequence[float], oracle: float | None,
+    frames: Sequence[float], actual: Sequence[float], recommended: Sequence[float], oracle: float | None, *,
+    unit: str = "frames",
 ) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 3.0))
     ax.step(frames, actual, where="post", color=LINE, label="automation rate (shipped share)")
     ax.step(frames, recommended, where="post", color="#ff7f0e", linestyle="--", label="recommended")
     if oracle is not None:
         ax.axhline(oracle, color=TRUTH, linestyle=":", label=f"oracle rate {oracle:.2f}")
-    ax.set(xlabel="frames processed", ylabel="automation rate", title="Automation rate over time", ylim=(0, 1))
+    ax.set(xlabel=f"{unit} processed", ylabel="automation rate", title="Automation rate over time", ylim=(0, 1))
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     return to_png(fig)

@@ -11,8 +11,8 @@ import yaml
 
 from analysis.exceptions import InvalidInput
 from services.cli.main import main
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.engine.chain.manifest import read_manifest
-from services.engine.chain.reference import BUILTIN
 from services.engine.chain.snapshot import OUTPUT
 from services.engine.chain.steps.detect import model_version
 from services.engine.sources import open_source

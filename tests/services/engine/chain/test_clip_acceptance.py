@@ -13,8 +13,8 @@ import yaml
 
 from analysis.sampling.strata import stratum_of
 from services.cli.main import main
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.engine.chain.clip_acceptance import load_clip_spec
-from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import register, unregister
 from tests.services.engine.chain.test_evaluate import ShuffledTrack, TruthDetect, reference_doc
 

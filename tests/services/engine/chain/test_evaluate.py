@@ -17,10 +17,10 @@ import yaml
 from analysis.tracking import track_metrics
 from analysis.tracking.concat import concatenate
 from services.cli.main import main
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.engine.chain.clip_tracks import ClipLayout, step_tracks, truth_tracks
 from services.engine.chain.data import FrameInfo, StepOutput
 from services.engine.chain.evaluate import ChainEvaluation, evaluate_run, read_run, render_evaluation
-from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import register, unregister
 from services.engine.chain.run import run_chain
 from services.engine.chain.spec import PipelineSpec, parse_pipeline

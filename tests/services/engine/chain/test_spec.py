@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from services.datasets.driving.builtin_specs import BUILTIN
 from services.engine.chain.exceptions import InvalidPipeline
-from services.engine.chain.reference import BUILTIN
 from services.engine.chain.registry import step_kinds
 from services.engine.chain.spec import load_pipeline, parse_pipeline
 from services.engine.chain.steps.postprocess import PostprocessParams

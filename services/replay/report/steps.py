@@ -1,0 +1,111 @@
+"""The report of a replay of clips: which step of the chain limits it, and a gallery per step.
+
+The table puts each step's figures over the compared clips (1/π-weighted where it says so) beside the same
+over every clip against person 1 (known only in replay). Each step's gallery shows the frames of compared clips
+where that step introduced the most of the final errors: the person's boxes beside that step's. A frame's share
+of a clip's attributed errors is the difference of the attribution over the clip's first k + 1 and first k
+frames: matching and attribution run frame by frame in order, so a later frame never changes an earlier one's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.tracking.attribution import StepTracks, attribute_chain
+from services.loop.compare_clips import IOU_THRESHOLD, person_tracks, step_tracks
+from services.loop.messages import AutomationMessage, ManualAnnotation, StepClip
+from services.replay.clip_data import ClipReplayData
+from services.replay.loop import LoopRun
+from services.replay.report.gallery import Overlay, render_overlay
+from services.replay.report.html import Page
+
+PER_STEP = 3  # gallery frames per step
+Errors = tuple[int, int, int]  # misses, false positives, switches
+Boxes = list[tuple[list[float], str]]
+
+
+def steps_table(page: Page, steps: dict[str, Any]) -> None:
+    """Per step: accepted clips, own errors, attributed errors and shares, estimate beside truth."""
+    est, truth = steps["estimate"], steps["truth"]
+    page.heading("Which step is limiting")
+    page.paragraph(
+        f"Each final error of a compared clip is attributed to the step that introduced it; the shares add up to 1 "
+        f"over the steps. Limiting step: {est['limiting'] or 'none'} (estimate from {est['clips']} compared clips, "
+        f"1/π-weighted); {truth['limiting'] or 'none'} over all {truth['clips']} clips against person 1 (truth).")
+    rows = [[e["name"], f"{_pct(e['accepted_share'])} ({e['accepted']}/{e['clips']})", _pct(t["accepted_share"]),
+             str(e["misses"]), str(e["false_positives"]), str(e["switches"]), str(e["attributed"]),
+             _pct(e["share"]), _pct(e["weighted_share"]), _pct(t["share"])]
+            for e, t in zip(est["steps"], truth["steps"], strict=True)]
+    page.table(["step", "clips accepted at step (1/π-weighted)", "true", "misses", "false positives",
+                "ID switches", "final errors introduced", "share", "share (1/π-weighted)", "true share"], rows)
+
+
+def step_galleries(page: Page, data: ClipReplayData, run: LoopRun) -> None:
+    """Per step, the frames of compared clips where it introduced the most final errors."""
+    clips = {m.frame_id: (m, a) for m, a in zip(data.messages, data.first, strict=True) if m.frame_id in run.steps}
+    by_frame: dict[str, list[list[Errors]]] = {}
+    for j, name in enumerate(s.name for s in next(iter(run.steps.values()), [])):
+        ranked = sorted(clips, key=lambda c: -run.steps[c][j].attributed)
+        worst = [c for c in ranked if run.steps[c][j].attributed > 0][:PER_STEP]
+        page.heading(f"Where {name} introduced the most errors (person green, {name} red)")
+        if not worst:
+            page.paragraph(f"{name} introduced none of the final errors of the compared clips.")
+        for clip in worst:
+            m, person = clips[clip]
+            per_frame = by_frame.get(clip) or by_frame.setdefault(clip, frame_attribution(m, person))
+            k = max(range(len(per_frame)), key=lambda i: sum(per_frame[i][j]))
+            _tile(page, data, m, person, j, k, per_frame[k][j])
+
+
+def frame_attribution(m: AutomationMessage, person: ManualAnnotation) -> list[list[Errors]]:
+    """Per frame of clip ``m``, per step: the final errors on that frame the step introduced."""
+    assert m.clip is not None
+    n = len(m.clip.frames)
+    truth, steps = person_tracks(person, n), [step_tracks(s, n) for s in m.clip.steps]
+
+    def upto(k: int) -> list[Errors]:
+        chain = [StepTracks(s.name, s.tracks.select(s.tracks.frame < k), s.has_ids) for s in steps]
+        a = attribute_chain(truth.select(truth.frame < k), chain, iou_threshold=IOU_THRESHOLD)
+        return [(s.attributed.misses, s.attributed.false_positives, s.attributed.switches) for s in a.steps]
+
+    totals = [upto(k) for k in range(n + 1)]
+    return [[_minus(b, a) for a, b in zip(totals[k], totals[k + 1], strict=True)] for k in range(n)]
+
+
+def _tile(page: Page, data: ClipReplayData, m: AutomationMessage, person: ManualAnnotation, j: int, k: int,
+          errors: Errors) -> None:
+    assert m.clip is not None
+    frame_id = int(m.clip.frames[k].frame_id)
+    frame = data.frame(frame_id)
+    if frame is None or frame.image is None or frame.image.ndim != 3 or frame.image.shape[2] != 3:
+        return
+    step = m.clip.steps[j]
+    caption = (f"{m.frame_id}, frame {k} (id {frame_id}): {step.name} introduced {sum(errors)} of the final errors "
+               f"here ({errors[0]} missed, {errors[1]} extra, {errors[2]} ID switches)")
+    overlay = Overlay(frame_id, frame.image, _person_boxes(person, k, data.categories),
+                      _step_boxes(step, k, data.categories), caption)
+    page.image(render_overlay(overlay), f"{step.name}: {m.frame_id} frame {k}", caption, gallery=True)
+
+
+def _person_boxes(person: ManualAnnotation, k: int, names: dict[int, str]) -> Boxes:
+    frame = next((f for f in person.clip_frames or () if f.frame_index == k), None)
+    return [] if frame is None else [
+        (list(o.geometry.value), f"{names.get(o.category_id, o.category_id)} #{o.track_id}") for o in frame.objects]
+
+
+def _step_boxes(step: StepClip, k: int, names: dict[int, str]) -> Boxes:
+    """The step's boxes on frame ``k`` as the comparator reads them (a step with ids: tracked boxes only)."""
+    frame = next((f for f in step.frames if f.frame_index == k), None)
+    if frame is None:
+        return []
+    return [(list(g.value), f"{names.get(c, c)}" + (f" #{t}" if step.has_ids else ""))
+            for g, c, t in zip(frame.geometries, frame.category_ids, frame.track_ids, strict=True)
+            if t >= 0 or not step.has_ids]
+
+
+def _minus(b: Errors, a: Errors) -> Errors:
+    return (b[0] - a[0], b[1] - a[1], b[2] - a[2])
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
