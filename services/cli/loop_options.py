@@ -10,14 +10,15 @@ from services.cli.parser import open_interval, positive_int, unit_interval
 from services.loop.config import LoopConfig, SamplingSpec
 
 DEFAULT = LoopConfig()
+CLIP_WINDOW = 30  # clips per recommender step: a clip is 20 frames, so a window is 600 frames of evidence
 
 
 def add_loop_options(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
     """Target, alpha, audit floor, sampling, consensus share, max step, window (and the dataset profile)."""
     if dataset:
         p.add_argument("--dataset", default=DEFAULT.dataset, metavar="NAME",
-                       help=f"dataset profile: driving or digits (builtin:driving and builtin:digits are accepted "
-                       f"as aliases; default {DEFAULT.dataset})")
+                       help=f"dataset profile: driving, digits or driving-seq (clips; builtin:NAME is accepted as an "
+                       f"alias; default {DEFAULT.dataset})")
     p.add_argument("--target", type=open_interval, default=DEFAULT.target,
                    help=f"required machine acceptance (default {DEFAULT.target})")
     p.add_argument("--alpha", type=open_interval, default=DEFAULT.alpha,
@@ -35,9 +36,9 @@ def add_loop_options(p: argparse.ArgumentParser, *, dataset: bool = True) -> Non
                    help=f"share of manual tasks with a second copy (default {DEFAULT.consensus_share})")
     p.add_argument("--max-step", type=unit_interval, default=DEFAULT.max_step,
                    help=f"largest automation-rate change per recommender step (default {DEFAULT.max_step})")
-    p.add_argument("--window", type=positive_int, default=DEFAULT.window, metavar="N",
+    p.add_argument("--window", type=positive_int, default=None, metavar="N",
                    help=f"machine comparisons per recommender step; the first window places the threshold grid "
-                   f"(default {DEFAULT.window})")
+                   f"(default {DEFAULT.window}; {CLIP_WINDOW} for a dataset of clips, whose unit is a whole clip)")
 
 
 def loop_config(args: argparse.Namespace, **overrides: Any) -> LoopConfig:
@@ -50,10 +51,13 @@ def loop_config(args: argparse.Namespace, **overrides: Any) -> LoopConfig:
     values: dict[str, Any] = {
         "target": args.target, "alpha": args.alpha, "audit_floor": args.audit_floor,
         "sampling": SamplingSpec(args.sampling, params or {}), "consensus_share": args.consensus_share,
-        "max_step": args.max_step, "window": args.window,
+        "max_step": args.max_step, "window": args.window or DEFAULT.window,
     }
     if getattr(args, "dataset", None) is not None:
-        values["dataset"] = profile(args.dataset).name
+        chosen = profile(args.dataset)
+        values["dataset"] = chosen.name
+        if args.window is None and chosen.clip_spec is not None:
+            values["window"] = CLIP_WINDOW
     return LoopConfig(**{**values, **overrides})
 
 

@@ -15,6 +15,7 @@ from services.tools.worker_args import loop_args
     LoopConfig(target=0.9, alpha=0.01, audit_floor=0.3, window=40, max_step=0.05, consensus_share=0.0,
                dataset="digits", auto_apply=False),
     LoopConfig(sampling=SamplingSpec("uniform", {"rate": 0.2})),
+    LoopConfig(dataset="driving-seq"),  # a window given by the config survives the clips' default
     LoopConfig(sampling=SamplingSpec("stratified", {"targets": {"night": 40.0}, "expected": {"night": 400.0}})),
 ])
 def test_worker_options_round_trip(config: LoopConfig) -> None:
@@ -25,6 +26,8 @@ def test_worker_options_round_trip(config: LoopConfig) -> None:
 @pytest.mark.parametrize(("argv", "expected"), [
     ([], LoopConfig()),
     (["--dataset", "builtin:digits"], LoopConfig(dataset="digits")),
+    (["--dataset", "driving-seq"], LoopConfig(dataset="driving-seq", window=30)),  # a clip is 20 frames
+    (["--dataset", "driving-seq", "--window", "150"], LoopConfig(dataset="driving-seq", window=150)),
     (["--sampling", "uniform", "--sampling-param", "rate=0.1"], LoopConfig(sampling=SamplingSpec("uniform",
                                                                                                   {"rate": 0.1}))),
     (["--sampling-param", "scale=0.5", "--sampling-param", "power=2"],
