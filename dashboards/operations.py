@@ -19,6 +19,7 @@ from dashboards.panels import (
 
 UID = "shadowqa-operations"
 ROUTED = "shadowqa_frames_routed_total"
+STEP_ERRORS = "shadowqa_step_errors_attributed_total"
 
 
 def operations() -> Dashboard:
@@ -28,7 +29,7 @@ def operations() -> Dashboard:
                           "the annotation queue, throughput, consumer lag and dead letters.")
              .tags(["shadowqa"]).refresh("10s").time("now-30m", "now").timezone("browser")
              .with_variable(datasource_variable()).with_variable(stratum_variable()))
-    for section in (_agreement, _automation, _throughput, _queue, _health):
+    for section in (_agreement, _automation, _steps, _throughput, _queue, _health):
         board = section(board)
     return board
 
@@ -78,6 +79,25 @@ def _automation(board: Dashboard) -> Dashboard:
             .with_panel(single_stat(
                 "Policy version", "Version of the latest sampling policy the recommender issued.",
                 ("max(shadowqa_policy_version)", "policy"))))
+
+
+def _steps(board: Dashboard) -> Dashboard:
+    errors = f"sum by (step) ({STEP_ERRORS})"
+    return (board.with_row(Row("Chain of automation steps"))
+            .with_panel(ratio_graph(
+                "Share of errors introduced per step",
+                "On machine-compared clips (a chain of steps, e.g. detect → track → post-process, run on whole "
+                "clips), the share of the final output's errors (misses, false positives, identity switches) that "
+                "each step introduced, since the aggregator started: the step with the largest share is the "
+                "limiting factor. A single 0 line while no clip has been compared (a stream of single frames).",
+                [(f"{errors} / on() group_left() clamp_min(sum({STEP_ERRORS}), 1) or on() vector(0)", "{{step}}")],
+                width=12))
+            .with_panel(graph(
+                "Errors introduced per step, by kind (since aggregator start)",
+                "The attributed errors behind that share, by step and kind; they add up over the steps to the "
+                "final output's errors. Clips compared: machine-vs-person clip comparisons counted.",
+                [(f"sum by (step, error) ({STEP_ERRORS}) or on() vector(0)", "{{step}} {{error}}"),
+                 ("sum(shadowqa_clips_compared_total)", "clips compared")], width=12)))
 
 
 def _throughput(board: Dashboard) -> Dashboard:

@@ -20,11 +20,11 @@ import faust
 from services.db.engine import make_engine, upgrade
 from services.db.sink import writer
 from services.infra.topic_names import TopicNames
-from services.infra.topics import TopicSpec, create_topics
+from services.infra.topics import TopicSpec, create_topics, step_layout
 from services.loop.config import WORKER_ROLES as ROLES
 from services.settings import Settings
 from streams import assignor
-from streams.agents import aggregator, automation, comparator, persist, router
+from streams.agents import aggregator, automation, clips, comparator, persist, router
 from streams.config import PipelineConfig
 from streams.errors import DeadLetters
 from streams.lag import ReadPositions
@@ -108,7 +108,14 @@ def build_app(settings: Settings, cfg: PipelineConfig, role: str, names: TopicNa
     )
     topics = Topics.of(app, names)
     dead = DeadLetters(topics.out.dead_letters)
-    if role == "automation":
+    if role == "automation" and cfg.pipeline is not None:  # a chain on whole clips, its frames buffered per clip
+        steps = clips.steps_of(cfg.pipeline)
+        create_topics(settings.kafka_bootstrap, [
+            TopicSpec(clips.state_topic(names), settings.partitions, "compact"),
+            *step_layout(names, settings.partitions, settings.retention_hours, steps)])
+        buffers = KeyedState(settings.kafka_bootstrap, clips.state_topic(names), Out(app, clips.state_topic(names)))
+        clips.register(app, names, topics, dead, cfg, buffers)
+    elif role == "automation":
         automation.register(app, topics, dead, cfg)
     elif role == "router":
         router.register(app, topics, dead, cfg, PolicyFollower(settings.kafka_bootstrap, names.policies))

@@ -21,6 +21,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                             "role writes to SHADOWQA_DATABASE_URL.")
     p.add_argument("--role", required=True, choices=WORKER_ROLES)
     p.add_argument("--model", default=None, help="automation model (default: the dataset's reference model)")
+    p.add_argument("--pipeline", default=None, metavar="SPEC",
+                   help="automation: run this chain of steps (a pipeline spec file or builtin: name) on whole clips, "
+                   "their frames buffered per clip (default: the dataset's chain if it has one, e.g. driving-seq's "
+                   "builtin:driving-chain; 'none': the model on single frames)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--batch-size", type=positive_int, default=16, help="frames per forward pass (default 16)")
     add_loop_options(p)
@@ -46,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     loop = loop_config(args, auto_apply=not args.no_auto_apply)
+    dataset = profile(loop.dataset)
+    pipeline = dataset.pipeline if args.pipeline is None else None if args.pipeline == "none" else args.pipeline
     cfg = PipelineConfig(
-        loop=loop, model=args.model or profile(loop.dataset).reference_model, device=args.device,
+        loop=loop, model=args.model or dataset.reference_model, pipeline=pipeline, device=args.device,
         batch_size=args.batch_size, checkpoint_interval=args.checkpoint_interval,
         engine_delay_s=settings.test_engine_delay_s,
     )

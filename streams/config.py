@@ -10,10 +10,12 @@ from services.loop.config import LoopConfig
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """A worker's settings: the shadow loop's (``loop``), and the model, device and batch cadences of its agents."""
+    """A worker's settings: the shadow loop's (``loop``), and the model (or chain of steps run on clips), device and
+    batch cadences of its agents."""
 
     loop: LoopConfig = field(default_factory=LoopConfig)
     model: str = "builtin:driving-detector"
+    pipeline: str | None = None  # a chain (spec file or builtin: name) run on whole clips instead of ``model``
     device: str = "cpu"
     batch_size: int = 16  # frames per forward pass
     batch_within: float = 0.05  # seconds to wait for a batch to fill

@@ -38,6 +38,12 @@ CHECKPOINT = Gauge("shadowqa_aggregator_checkpoint_offset",
 CHECKPOINT_BYTES = Gauge("shadowqa_aggregator_checkpoint_bytes", "Size of the aggregator's latest checkpoint record")
 DEDUP_KEYS = Gauge("shadowqa_aggregator_dedup_keys",
                    "(frame, kind) keys the aggregator remembers to drop duplicates (the last horizon's)")
+CLIPS = Counter("shadowqa_clips_processed", "Clips the chain of automation steps answered", ["outcome"])
+CLIPS_COMPARED = Counter("shadowqa_clips_compared", "Machine comparisons of clips counted by the aggregator "
+                         "(each once)")
+STEP_ERRORS = Counter("shadowqa_step_errors_attributed", "Errors of the final output of compared clips, by the "
+                      "chain step that introduced them (misses, false positives, identity switches: they add up "
+                      "over the steps to the final errors)", ["step", "error"])
 CONSUMER_LAG = Gauge("shadowqa_consumer_lag", "Records on a topic the worker's consumer group has not consumed yet "
                      "(end offsets minus committed offsets, summed over partitions)", ["group", "topic"])
 
@@ -46,6 +52,28 @@ def engine_results(results: list[AutomationMessage]) -> None:
     for m in results:
         FRAMES.labels(outcome="failed" if m.error is not None else "ok").inc()
         INFERENCE.observe(m.inference_ms / 1000.0)
+
+
+def clip_result(m: AutomationMessage) -> None:
+    """A clip through the chain: its frames counted as the engine's frames are, the clip once."""
+    assert m.clip is not None
+    outcome = "failed" if m.error is not None else "ok"
+    CLIPS.labels(outcome=outcome).inc()
+    frames = len(m.clip.frames)
+    FRAMES.labels(outcome=outcome).inc(frames)
+    INFERENCE.observe(m.inference_ms / 1000.0 / frames)
+
+
+def attributed(comparisons: list[ComparisonMessage]) -> None:
+    """Each counted machine comparison of a clip: its final errors, by the step that introduced them."""
+    for c in comparisons:
+        if c.kind != "machine" or c.steps is None:
+            continue
+        CLIPS_COMPARED.inc()
+        for s in c.steps:
+            STEP_ERRORS.labels(step=s.name, error="misses").inc(s.attributed_misses)
+            STEP_ERRORS.labels(step=s.name, error="false_positives").inc(s.attributed_false_positives)
+            STEP_ERRORS.labels(step=s.name, error="switches").inc(s.attributed_switches)
 
 
 @cache
@@ -109,7 +137,8 @@ def lag(group: str, by_topic: Mapping[str, int]) -> None:
 
 KINDS = get_args(ComparisonMessage.model_fields["kind"].annotation)  # machine, consensus
 KNOWN_SERIES: dict[str, list[tuple[Counter, dict[str, str]]]] = {
-    "automation": [(FRAMES, {"outcome": o}) for o in ("ok", "failed")],
+    "automation": [(FRAMES, {"outcome": o}) for o in ("ok", "failed")] + [(CLIPS, {"outcome": o})
+                                                                           for o in ("ok", "failed")],
     "router": [(ROUTED, {"route": r}) for r in get_args(Route)] + [(TASKS, {"copy": c}) for c in ("1", "2")],
     "comparator": [(COMPARISONS, {"kind": k}) for k in KINDS],
     "aggregator": [(COUNTED, {"kind": k}) for k in KINDS],

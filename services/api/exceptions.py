@@ -34,6 +34,13 @@ class TooManyLeases(QueueError):
     """Raised when the annotator already holds as many tasks as allowed."""
 
 
+class AnswerMismatch(QueueError):
+    """Raised when an answer does not fit its task: frames for a frame's task, none for a clip's, or a frame index
+    outside the clip (422)."""
+
+    status = 422
+
+
 class AlreadyRecorded(QueueError):
     """Raised when an answer from another tool (by its reference) was recorded before: nothing is recorded twice."""
 

@@ -31,16 +31,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
-from services.api.exceptions import DatabaseBusy, LeaseLost, NotYourTask, TooManyLeases
+from services.api.exceptions import AnswerMismatch, DatabaseBusy, LeaseLost, NotYourTask, TooManyLeases
 from services.api.queue_evidence import EVIDENCE_MAX_AGE_S, Evidence
 from services.db.engine import session_factory
 from services.db.models import ManualAnnotationRow, ManualTaskRow, TaskLeaseRow
 from services.db.states import LEASABLE, TaskState, transition
-from services.loop.messages import AnnotatedObject
+from services.loop.messages import AnnotatedFrame, AnnotatedObject
 
 LEASABLE_STATES = tuple(s.value for s in LEASABLE)
 __all__ = ["EVIDENCE_MAX_AGE_S", "Evidence", "Expired", "Lease", "Queue", "QueueConfig"]
@@ -57,6 +58,7 @@ class Lease:
     stratum: str
     lease_deadline: float
     attempts: int
+    clip: dict[str, Any] | None = None  # a clip task: its ``TaskClip`` (the clip's frames), as the task carries it
 
 
 @dataclass(frozen=True)
@@ -197,17 +199,20 @@ class Queue:
             return [_lease(r) for r in rows]
 
     def submit(self, annotator: str, task_id: str, objects: Sequence[AnnotatedObject],
-               tags: dict[str, str]) -> ManualAnnotationRow:
-        """Record the caller's annotation and close the task (the outbox publishes it to Kafka)."""
+               tags: dict[str, str], clip_frames: Sequence[AnnotatedFrame] | None = None) -> ManualAnnotationRow:
+        """Record the caller's annotation and close the task (the outbox publishes it to Kafka); a clip task's
+        answer is ``clip_frames``, the objects of its frames (:class:`AnswerMismatch` if it does not fit)."""
         now = self._clock()
         with self._write() as session:
             row = self._held(session, annotator, task_id, now)
+            _check_fits(task_id, row.clip, clip_frames)
             row.state = transition(task_id, row.state, TaskState.SUBMITTED).value
             row.lease_deadline, row.updated_at = None, now
             self._close_lease(session, task_id, annotator, now, "submitted")
             answer = ManualAnnotationRow(
                 task_id=task_id, annotator=annotator, objects=[o.model_dump(mode="json") for o in objects],
                 tags=dict(tags), submitted_at=now, published_at=None,
+                clip_frames=None if clip_frames is None else [f.model_dump(mode="json") for f in clip_frames],
             )
             session.add(answer)
             stratum = row.stratum
@@ -294,4 +299,22 @@ def _begin_immediate(connection: Connection, deadline: float | None) -> None:
 
 def _lease(row: ManualTaskRow) -> Lease:
     return Lease(task_id=row.task_id, frame_id=row.frame_id, image=row.image, copy=row.copy, stratum=row.stratum,
-                 lease_deadline=float(row.lease_deadline or 0.0), attempts=row.attempts)
+                 lease_deadline=float(row.lease_deadline or 0.0), attempts=row.attempts, clip=row.clip)
+
+
+def _check_fits(task_id: str, clip: dict[str, Any] | None, frames: Sequence[AnnotatedFrame] | None) -> None:
+    """A clip task's answer lists objects by frame index within the clip (each index once); a frame's does not."""
+    if clip is None:
+        if frames is not None:
+            raise AnswerMismatch(task_id, "a frame's task takes annotations, not clip_frames")
+        return
+    if frames is None:
+        raise AnswerMismatch(task_id, "a clip's task takes clip_frames: the objects of each of its frames")
+    length = len(clip["frames"])
+    indices = [f.frame_index for f in frames]
+    outside = [i for i in indices if i >= length]
+    if outside:
+        raise AnswerMismatch(task_id, f"clip_frames: frame_index {outside[0]} outside the clip's {length} frames "
+                                      f"(0 to {length - 1})")
+    if len(set(indices)) != len(indices):
+        raise AnswerMismatch(task_id, "clip_frames: each frame_index at most once")

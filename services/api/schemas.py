@@ -18,9 +18,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from analysis.geometry import BoxGeometry, write_geometry
 from services.api.formats import Format
 from services.api.tokens import Name, Role
-from services.loop.messages import AnnotatedObject
+from services.loop.messages import AnnotatedFrame, AnnotatedObject
 from services.loop.messages.fields import (
     ENTRIES_MAX,
+    INT64_MAX,
     TEXT_VALUE_MAX,
     Attributes,
     Box,
@@ -45,17 +46,32 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TaskFrame(BaseModel):
+    """One frame of a clip task: its place in the clip, its id and where its pixels are."""
+
+    frame_index: int = Field(description="0-based place in the clip")
+    frame_id: str
+    image_ref: str = Field(description="the frame reference")
+    image_url: str
+
+
 class TaskView(BaseModel):
-    """A leased task, as its annotator sees it: the frame to annotate and the lease. Blind by construction."""
+    """A leased task, as its annotator sees it: the frame (or clip) to annotate and the lease. Blind by
+    construction."""
 
     task_id: str
-    frame_id: str
+    frame_id: str = Field(description="the frame's id, or the clip's (clip-<video_id>) for a clip task")
     copy_number: int = Field(description="1, or 2 for a consensus copy (another person has copy 1)")
     stratum: str
-    image_ref: str = Field(description="the frame reference (synthetic://, sklearn-digits://, file://)")
+    image_ref: str = Field(description="the frame reference (synthetic://, sklearn-digits://, file://); a clip "
+                                       "task's first frame's")
     image_url: str
     lease_deadline: float = Field(description="Unix seconds; heartbeat before it to keep the task")
     lease_seconds: float
+    video_id: int | None = Field(default=None, description="a clip task: the clip (null for a frame's task)")
+    frames: list[TaskFrame] | None = Field(default=None, description=(
+        "a clip task: its frames in order, each with its image URL; annotate every frame and submit clip_frames "
+        "with a track id per object (null for a frame's task)"))
 
 
 GEOMETRY_SCHEMA = {
@@ -98,18 +114,52 @@ class CocoObject(BaseModel):
         return AnnotatedObject(geometry=self.geometry, category_id=self.category_id, attributes=self.attributes)
 
 
+class TrackedObject(CocoObject):
+    """One object on a frame of a clip: as :class:`CocoObject`, with the person's track id (the same id on every
+    frame the thing is seen)."""
+
+    track_id: int = Field(ge=0, le=INT64_MAX, description="the person's id of the thing over the clip's frames")
+
+    def annotated(self) -> AnnotatedObject:
+        assert self.geometry is not None  # the validator set it
+        return AnnotatedObject(geometry=self.geometry, category_id=self.category_id, attributes=self.attributes,
+                               track_id=self.track_id)
+
+
+class ClipFrameAnswer(Strict):
+    """A person's objects on one frame of a clip task (a frame without objects may be left out)."""
+
+    frame_index: int = Field(ge=0, le=INT64_MAX, description="0-based place in the clip (the task's frames)")
+    annotations: list[TrackedObject] = Field(max_length=OBJECTS_MAX)
+
+    def annotated(self) -> AnnotatedFrame:
+        return AnnotatedFrame(frame_index=self.frame_index, objects=[a.annotated() for a in self.annotations])
+
+
 class Submission(Strict):
     """An annotation: objects with tagged geometry (or COCO boxes [x, y, width, height] in pixels), category ids,
-    and image tags."""
+    and image tags; a clip task's, the objects of its frames with track ids (``clip_frames``)."""
 
-    annotations: list[CocoObject] = Field(max_length=OBJECTS_MAX)
+    annotations: list[CocoObject] = Field(max_length=OBJECTS_MAX, description="the objects of a frame's task ([] "
+                                          "for a clip's task: its objects are in clip_frames)")
     tags: Tags = Field(default_factory=dict, description=f"at most {ENTRIES_MAX}; names of 1 to 64 characters, "
                                                          "values of at most 256")
+    clip_frames: list[ClipFrameAnswer] | None = Field(default=None, max_length=OBJECTS_MAX, description=(
+        "a clip task's answer (with annotations []): per frame index of the clip, its objects, each with the "
+        "person's track id"))
+
+    def annotated_frames(self) -> list[AnnotatedFrame] | None:
+        return None if self.clip_frames is None else [f.annotated() for f in self.clip_frames]
 
     @model_validator(mode="after")
     def _fits_a_kafka_record(self) -> Submission:
+        if self.clip_frames is not None and self.annotations:
+            raise ValueError("give annotations (a frame's task) or clip_frames (a clip's task), not both")
+        if sum(len(f.annotations) for f in self.clip_frames or ()) > OBJECTS_MAX:
+            raise ValueError(f"clip_frames: at most {OBJECTS_MAX:,} objects in all")
         try:
             size = len(orjson.dumps({"objects": [a.annotated().model_dump() for a in self.annotations],
+                                     "clip_frames": [f.model_dump() for f in self.annotated_frames() or ()],
                                      "tags": self.tags}))
         except orjson.JSONEncodeError as exc:  # a kind's writer gave what JSON cannot hold (an int past 64 bits)
             raise ValueError(f"the annotation cannot travel on manual-annotations: {exc}") from None

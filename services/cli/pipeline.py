@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from services.cli.loop_options import add_loop_options, loop_config
+from services.cli.loop_options import CLIP_WINDOW, add_loop_options, loop_config
 from services.cli.parser import Parser, positive_int, rate, seconds
+
+CLIP_LENGTH = 20  # the driving-seq profile's (services/datasets/profiles.py), not imported: the CLI loads lazily
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -23,6 +26,15 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "that stopped.",
     )
     r.add_argument("--frames", type=positive_int, default=4000, help="frames to feed (default 4000)")
+    r.add_argument("--sequences", action="store_true",
+                   help="run clips instead of frames: the driving-seq dataset's clips fed frame by frame, its chain of "
+                   "steps (detect, track, post-process) run on each whole clip, each step's output on its own topic, "
+                   "clip tasks annotated through the API with track ids, each clip compared and its errors "
+                   "attributed to the steps (--frames does not apply)")
+    r.add_argument("--clips", type=positive_int, default=40, metavar="N",
+                   help="with --sequences: clips to feed (default 40)")
+    r.add_argument("--clip-length", type=positive_int, default=CLIP_LENGTH, metavar="L",
+                   help=f"with --sequences: frames per clip (default {CLIP_LENGTH})")
     r.add_argument("--rate", type=rate, default=80.0, help="frames per second (default 80)")
     r.add_argument("--seed", type=int, default=11, help="scene and annotator seed (default 11)")
     r.add_argument("--annotators", type=positive_int, default=8, help="simulated people (default 8)")
@@ -43,15 +55,19 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from services.loop.step_shares import of_comparisons as step_shares
     from services.reporting.pipeline_report import run_summary, write_report
     from services.settings import load_settings
     from services.tools.pipeline_run import RunOptions, run_pipeline
     from services.tools.progress import ProgressLine
 
-    options = RunOptions(frames=args.frames, rate=args.rate, seed=args.seed, annotators=args.annotators,
-                         loop=loop_config(args), out=args.report.resolve(),
-                         stall_s=args.stall_timeout, timeout_s=args.timeout, metrics_port=args.metrics_port,
-                         lease_s=args.lease_seconds)
+    clips = {"dataset": "driving-seq", **({} if args.window else {"window": CLIP_WINDOW})} if args.sequences else {}
+    common: dict[str, Any] = dict(
+        rate=args.rate, seed=args.seed, annotators=args.annotators, loop=loop_config(args, **clips),
+        out=args.report.resolve(),
+        stall_s=args.stall_timeout, timeout_s=args.timeout, metrics_port=args.metrics_port, lease_s=args.lease_seconds)
+    options = (RunOptions.of_clips(args.clips, args.clip_length, **common) if args.sequences
+               else RunOptions(frames=args.frames, **common))
     line = ProgressLine()
     last = [0.0]
 
@@ -71,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
     report = write_report(options, outcome, options.out)
     s = run_summary(options, outcome)
     print(outcome.tally.line(options.frames))
+    if options.clips is not None:
+        print(step_shares(outcome.offline.comparisons).line())
     acc = s["acceptance"]
     if acc is not None and acc["estimate"] is not None:
-        print(f"machine acceptance over all frames: {acc['estimate']:.3f} [{acc['lower']:.3f}, {acc['upper']:.3f}] "
+        unit = "frames" if options.clips is None else "clips"
+        print(f"machine acceptance over all {unit}: {acc['estimate']:.3f} [{acc['lower']:.3f}, {acc['upper']:.3f}] "
               f"({acc['n']:,} machine comparisons, 1/π-weighted)")
     if s["recommendation"] is not None:
         rec = s["recommendation"]

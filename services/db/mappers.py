@@ -55,12 +55,14 @@ def task_fields(task: ManualTask, *, priority: int = 0, now: float | None = None
     at = task.time if now is None else now
     return {**{name: getattr(task, name) for name in _TASK_FIELDS}, "copy": task.copy_,
             "state": TaskState.QUEUED.value, "lease_owner": None, "lease_deadline": None, "attempts": 0,
-            "expiries": 0, "priority": priority, "created_at": at, "updated_at": at}
+            "expiries": 0, "priority": priority, "created_at": at, "updated_at": at,
+            "clip": None if task.clip is None else task.clip.model_dump(mode="json")}
 
 
 def task_message(row: ManualTaskRow) -> ManualTask:
     """The blind task a task row was made from (lease fields are not part of the message)."""
-    return ManualTask.model_validate({**{name: getattr(row, name) for name in _TASK_FIELDS}, "copy": row.copy})
+    return ManualTask.model_validate({**{name: getattr(row, name) for name in _TASK_FIELDS}, "copy": row.copy,
+                                      "clip": row.clip})
 
 
 def annotation_row(annotation: ManualAnnotation) -> ManualAnnotationRow:
@@ -68,7 +70,8 @@ def annotation_row(annotation: ManualAnnotation) -> ManualAnnotationRow:
     return ManualAnnotationRow(
         task_id=annotation.task_id, annotator=annotation.annotator, tags=dict(annotation.tags),
         objects=[obj.model_dump(mode="json") for obj in annotation.objects], submitted_at=annotation.time,
-        published_at=None,
+        published_at=None, clip_frames=None if annotation.clip_frames is None else
+        [f.model_dump(mode="json") for f in annotation.clip_frames],
     )
 
 
@@ -80,7 +83,7 @@ def annotation_message(row: ManualAnnotationRow, task: ManualTaskRow) -> ManualA
         "task_id": task.task_id, "frame_id": task.frame_id, "seq": task.seq, "copy": task.copy,
         "annotator": row.annotator, "inclusion_prob": task.inclusion_prob, "consensus_prob": task.consensus_prob,
         "policy_version": task.policy_version, "copies": task.copies, "stratum": task.stratum,
-        "objects": row.objects, "tags": row.tags, "time": row.submitted_at,
+        "objects": row.objects, "tags": row.tags, "time": row.submitted_at, "clip_frames": row.clip_frames,
     })
 
 

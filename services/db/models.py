@@ -85,6 +85,7 @@ class ManualTaskRow(Base):
     priority: Mapped[int] = mapped_column(Integer(), default=0)
     created_at: Mapped[Real]
     updated_at: Mapped[Real]
+    clip: Mapped[Any | None] = mapped_column(JSON())  # a clip task: ``TaskClip`` (its frames), null for a frame's
 
 
 class ManualAnnotationRow(Base):
@@ -102,6 +103,7 @@ class ManualAnnotationRow(Base):
     # when and why the outbox gave up on it (it cannot be encoded or sent) and put a dead letter on `dead-letters`
     dead_lettered_at: Mapped[OptionalReal]
     dead_letter_reason: Mapped[str | None] = mapped_column(Text())
+    clip_frames: Mapped[Any | None] = mapped_column(JSON())  # a clip task's answer: objects per frame, track ids
 
     # also makes a flush insert the task before its annotation (foreign keys alone do not order inserts)
     task: Mapped[ManualTaskRow] = relationship()

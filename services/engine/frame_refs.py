@@ -1,6 +1,8 @@
 """Frame references, the ``image`` field of messages: where a frame's pixels (and, if known, its truth) are.
 
 - ``synthetic://driving?seed=S#I``: frame ``I`` (0-based) of the driving scenes of seed ``S``;
+- ``synthetic://driving-seq?seed=S&length=L#I``: frame ``I`` (0-based over all clips) of the driving clips of
+  ``L`` frames of seed ``S`` (:mod:`services.engine.sequence_source`): frame ``I % L`` of clip ``I // L``;
 - ``sklearn-digits://#ID``: the scikit-learn digit whose frame id is ``ID`` (its index + 1);
 - ``file:///absolute/path.png``: an image file, read with Pillow as RGB.
 
@@ -24,10 +26,13 @@ from analysis.exceptions import InvalidInput
 from services.datasets import digits
 from services.datasets.driving import TIME_OF_DAY, WEATHER, FrameLabels, frame_records, label_frame, render_frame
 from services.datasets.driving.coco import categories, file_name, image_id
+from services.datasets.driving.sequence import MAX_LENGTH
 from services.engine.frames import Frame
+from services.engine.sequence_source import sequence_frame, sequence_frame_records
 from services.engine.sources import load_image_frame
 
-FORMS = "synthetic://driving?seed=S#I, sklearn-digits://#ID or file:///absolute/path.png"
+FORMS = ("synthetic://driving?seed=S#I, synthetic://driving-seq?seed=S&length=L#I, sklearn-digits://#ID or "
+         "file:///absolute/path.png")
 DIGIT_VALUES = [str(d) for d in range(10)]
 
 
@@ -35,6 +40,24 @@ DIGIT_VALUES = [str(d) for d in range(10)]
 class SyntheticRef:
     seed: int
     index: int
+
+
+@dataclass(frozen=True)
+class SequenceRef:
+    """Frame ``index`` (0-based over all clips) of the driving clips of ``length`` frames of ``seed``."""
+
+    seed: int
+    length: int
+    index: int
+
+    @property
+    def clip(self) -> int:
+        """The clip, 0-based (its COCO video id is ``clip + 1``)."""
+        return self.index // self.length
+
+    @property
+    def frame_index(self) -> int:
+        return self.index % self.length
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class FileRef:
     path: Path
 
 
-FrameRef = SyntheticRef | DigitsRef | FileRef
+FrameRef = SyntheticRef | SequenceRef | DigitsRef | FileRef
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,10 @@ class FrameTruth:
 
 def synthetic_ref(seed: int, index: int) -> str:
     return f"synthetic://driving?seed={seed}#{index}"
+
+
+def sequence_ref(seed: int, length: int, index: int) -> str:
+    return f"synthetic://driving-seq?seed={seed}&length={length}#{index}"
 
 
 def digits_ref(frame_id: int) -> str:
@@ -95,6 +122,9 @@ def resolve_frame(ref: str, frame_id: int | None = None) -> Frame:
         rendered = render_frame(parsed.seed, parsed.index)
         fid = image_id(parsed.index) if frame_id is None else frame_id
         return Frame(fid, rendered.image, file_name(parsed.index), meta={"tags": dict(rendered.labels.tags)})
+    if isinstance(parsed, SequenceRef):
+        return sequence_frame(parsed.seed, parsed.length, parsed.index, parsed.index + 1 if frame_id is None
+                              else frame_id)
     if isinstance(parsed, DigitsRef):
         data, i = digits.load_split("all"), parsed.frame_id - 1
         label = int(data.labels[i])
@@ -110,6 +140,9 @@ def frame_truth(ref: str) -> FrameTruth:
     if isinstance(parsed, SyntheticRef):
         image, objects = frame_records(_driving_labels(parsed.seed, parsed.index))
         return FrameTruth(image, objects, categories(), {"weather": list(WEATHER), "time_of_day": list(TIME_OF_DAY)})
+    if isinstance(parsed, SequenceRef):
+        image, objects = sequence_frame_records(parsed.seed, parsed.length, parsed.index)
+        return FrameTruth(image, objects, categories(), {"weather": list(WEATHER), "time_of_day": list(TIME_OF_DAY)})
     if isinstance(parsed, DigitsRef):
         label = str(int(digits.load_split("all").labels[parsed.frame_id - 1]))
         image = {"id": parsed.frame_id, "width": digits.SIZE, "height": digits.SIZE,
@@ -124,10 +157,13 @@ def _driving_labels(seed: int, index: int) -> FrameLabels:
     return label_frame(seed, index)
 
 
-def _synthetic(ref: str) -> SyntheticRef:
+def _synthetic(ref: str) -> SyntheticRef | SequenceRef:
     parts = urlsplit(ref)
+    if parts.netloc == "driving-seq" and parts.path in ("", "/"):
+        return _sequence(ref)
     if parts.netloc != "driving" or parts.path not in ("", "/"):
-        raise InvalidInput(ref, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' (expected driving)")
+        raise InvalidInput(ref, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' (expected driving "
+                           "or driving-seq)")
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = sorted(set(params) - {"seed"})
     if unknown:
@@ -135,6 +171,21 @@ def _synthetic(ref: str) -> SyntheticRef:
     if "seed" not in params:
         raise InvalidInput(ref, "seed", "missing (expected synthetic://driving?seed=S#I)")
     return SyntheticRef(_natural(ref, "seed", params["seed"]), _natural(ref, "frame", parts.fragment))
+
+
+def _sequence(ref: str) -> SequenceRef:
+    parts = urlsplit(ref)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(params) - {"seed", "length"})
+    if unknown:
+        raise InvalidInput(ref, unknown[0], "unknown parameter (expected seed and length)")
+    for name in ("seed", "length"):
+        if name not in params:
+            raise InvalidInput(ref, name, "missing (expected synthetic://driving-seq?seed=S&length=L#I)")
+    length = _natural(ref, "length", params["length"])
+    if not 1 <= length <= MAX_LENGTH:
+        raise InvalidInput(ref, "length", f"expected 1 to {MAX_LENGTH} frames per clip, got {length}")
+    return SequenceRef(_natural(ref, "seed", params["seed"]), length, _natural(ref, "frame", parts.fragment))
 
 
 def _digits(ref: str) -> DigitsRef:

@@ -4,6 +4,9 @@ Frames run clip by clip, ids ``1..C*L``; each frame's ``meta`` carries its
 ``tags`` (constant over a clip), ``video_id`` (1-based clip) and ``frame_index``
 (0-based within the clip). The ground truth is COCO-video
 (:mod:`services.datasets.driving.video_coco`) with a ``track_id`` per object.
+A frame alone (:func:`sequence_frame`, the frame reference
+``synthetic://driving-seq?seed=S&length=L#I``) and one clip's ground truth alone (:func:`clip_truth`) equal
+those of the whole source.
 """
 
 from __future__ import annotations
@@ -42,11 +45,8 @@ class SyntheticDrivingSequenceSource:
         """Frame ``index`` (0-based over all clips) alone; its id is ``index + 1``."""
         if not 0 <= index < len(self):
             raise IndexError(f"{self.name}: no frame {index}")
-        clip, k = divmod(index, self.length)
-        rendered = render_clip_frame(self.seed, clip, self.length, k)
-        self._labels[index] = rendered.labels
-        meta = {"tags": dict(rendered.labels.tags), "video_id": video_id(clip), "frame_index": k}
-        return Frame(index + 1, rendered.image, clip_file_name(clip, k), meta=meta)
+        frame, self._labels[index] = _rendered(self.seed, self.length, index, index + 1)
+        return frame
 
     def ground_truth(self) -> dict[str, Any]:
         """The COCO-video ground truth; labels of frames not yet rendered are computed without pixels."""
@@ -58,3 +58,28 @@ class SyntheticDrivingSequenceSource:
             (clip_frame_records(self._labels[i], *divmod(i, self.length)) for i in range(len(self))),
             self.seed, self.clips, self.length,
         )
+
+
+def sequence_frame(seed: int, length: int, index: int, frame_id: int | None = None) -> Frame:
+    """Frame ``index`` (0-based over all clips) of the clips of ``length`` frames of ``seed``, rendered alone, as the
+    source gives it; its id is ``index + 1`` unless ``frame_id`` is given."""
+    return _rendered(seed, length, index, index + 1 if frame_id is None else frame_id)[0]
+
+
+def _rendered(seed: int, length: int, index: int, frame_id: int) -> tuple[Frame, FrameLabels]:
+    clip, k = divmod(index, length)
+    rendered = render_clip_frame(seed, clip, length, k)
+    meta = {"tags": dict(rendered.labels.tags), "video_id": video_id(clip), "frame_index": k}
+    return Frame(frame_id, rendered.image, clip_file_name(clip, k), meta=meta), rendered.labels
+
+
+def sequence_frame_records(seed: int, length: int, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The COCO-video image and annotation records of frame ``index`` (0-based over all clips), without pixels."""
+    clip, k = divmod(index, length)
+    return clip_frame_records(label_clip_frame(seed, clip, length, k), clip, k)
+
+
+def clip_truth(seed: int, clip: int, length: int) -> dict[str, Any]:
+    """The COCO-video ground truth of clip ``clip`` (0-based) alone: its frames' records, as the whole source's."""
+    return video_ground_truth((sequence_frame_records(seed, length, clip * length + k) for k in range(length)),
+                              seed, clip + 1, length)

@@ -8,6 +8,19 @@ PER_FRAME = ("frames", "automation-results", "manual-queue", "deliveries", "manu
 SINGLE = ("agreement-stats", "recommendations", "policies", "policy-pins", "dead-letters")
 COMPACTED = ("agreement-stats", "policies", "policy-pins")
 ORDERED = ("comparisons",)  # one partition whatever the partition count: the aggregator's order is the topic's
+STEPS = "automation-steps."  # + a chain step's name: that step's output per clip, keyed (and partitioned) by clip
+
+
+def step_topic(step: str) -> str:
+    """The base name of the topic of chain step ``step``'s outputs (``automation-steps.<step>``)."""
+    if not step or not all(c.isalnum() or c in "._-" for c in step):
+        raise KeyError(f"a step name fit for a topic name (letters, digits, '.', '_', '-'), got {step!r}")
+    return f"{STEPS}{step}"
+
+
+def known(base: str) -> bool:
+    """A topic of the layout: one of the pipeline's, or a chain step's."""
+    return base in PER_FRAME + SINGLE or (base.startswith(STEPS) and bool(base.removeprefix(STEPS)))
 
 
 @dataclass(frozen=True)
@@ -17,9 +30,13 @@ class TopicNames:
     prefix: str = ""
 
     def name(self, base: str) -> str:
-        if base not in PER_FRAME + SINGLE:
+        if not known(base):
             raise KeyError(f"unknown topic {base!r}")
         return f"{self.prefix}{base}"
+
+    def step(self, step: str) -> str:
+        """The topic of chain step ``step``'s outputs."""
+        return self.name(step_topic(step))
 
     @property
     def frames(self) -> str:

@@ -1,8 +1,9 @@
 """The pipeline's topics on a broker: created with the layout of docs/streaming.md, checked, deleted.
 
-Per-frame topics share one partition count (co-partitioned by frame id), except ``comparisons``: it has
-one partition, so the order the aggregator counts in is the topic's and its snapshot's. The others have a single
-partition; ``agreement-stats`` and ``policies`` are compacted, the rest expire after the retention.
+Per-frame topics share one partition count (co-partitioned by frame id), and so do the topics of a chain's
+steps' outputs (``automation-steps.<step>``, keyed by clip id), except ``comparisons``: it has one partition,
+so the order the aggregator counts in is the topic's and its snapshot's. The others have a single partition;
+``agreement-stats`` and ``policies`` are compacted, the rest expire after the retention.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ class TopicReport:
     existing: tuple[str, ...]
 
 
-def topic_layout(names: TopicNames, partitions: int, retention_hours: float) -> tuple[TopicSpec, ...]:
-    """Every topic of the pipeline, per-frame ones with ``partitions`` partitions, in docs/streaming.md's order."""
+def topic_layout(names: TopicNames, partitions: int, retention_hours: float,
+                 steps: Sequence[str] = ()) -> tuple[TopicSpec, ...]:
+    """Every topic of the pipeline, per-frame ones with ``partitions`` partitions, in docs/streaming.md's order,
+    then the topics of the chain ``steps`` (a run of clips through a chain: their names in chain order)."""
     retention_ms = round(retention_hours * _MS_PER_HOUR)
     return tuple(
         TopicSpec(
@@ -77,7 +80,14 @@ def topic_layout(names: TopicNames, partitions: int, retention_hours: float) -> 
             retention_ms=None if base in COMPACTED else retention_ms,
         )
         for base in PER_FRAME + SINGLE
-    )
+    ) + step_layout(names, partitions, retention_hours, steps)
+
+
+def step_layout(names: TopicNames, partitions: int, retention_hours: float,
+                steps: Sequence[str]) -> tuple[TopicSpec, ...]:
+    """The topics of a chain's ``steps``' outputs: partitioned like the per-frame topics, deleted after retention."""
+    retention_ms = round(retention_hours * _MS_PER_HOUR)
+    return tuple(TopicSpec(names.step(s), partitions, "delete", retention_ms) for s in steps)
 
 
 def layout_problem(spec: TopicSpec, state: TopicState) -> str | None:

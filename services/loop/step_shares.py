@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from services.loop.messages.clips import StepVerdict
+from services.loop.messages.decisions import ComparisonMessage
 
 ERRORS = ("misses", "false_positives", "switches")
 
@@ -99,6 +100,12 @@ class StepShares:
     limiting: str | None  # the largest weighted share (ties: the earliest step); None without errors
     limiting_unweighted: str | None
 
+    def line(self) -> str:
+        """One line for a terminal: each step's weighted share of the final errors and its attributed errors."""
+        parts = ", ".join(f"{s.name} {_pct(s.weighted_share)} ({s.attributed:,})" for s in self.steps)
+        return (f"errors introduced per step over {self.clips:,} compared clips ({self.final_errors:,} errors): "
+                f"{parts or '-'}; limiting step: {self.limiting or '-'}")
+
     def to_dict(self) -> dict[str, Any]:
         steps = [_finite({**asdict(s), "attributed": s.attributed}) for s in self.steps]
         return {"clips": self.clips, "final_errors": self.final_errors, "limiting": self.limiting,
@@ -164,6 +171,16 @@ def step_shares(clips: Iterable[tuple[Sequence[StepVerdict], float]]) -> StepSha
     for verdicts, weight in clips:
         state = add(state, verdicts, weight)
     return result(state)
+
+
+def of_comparisons(comparisons: Iterable[ComparisonMessage]) -> StepShares:
+    """The fold over the machine comparisons of clips among ``comparisons``, each weighted 1/π."""
+    return step_shares((c.steps, 1.0 / c.inclusion_prob) for c in comparisons
+                       if c.kind == "machine" and c.steps)
+
+
+def _pct(share: float) -> str:
+    return "-" if math.isnan(share) else f"{share:.1%}"
 
 
 def _same_steps(ours: list[str], theirs: list[str]) -> None:

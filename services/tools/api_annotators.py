@@ -3,7 +3,8 @@
 Each person has their own annotator token (created with the admin token),
 claims a task, looks at the frame (here: its ground truth through the error
 model, as the Kafka-side simulation does, so an annotation still depends only
-on (seed, frame, copy)), and submits it in COCO form. Some walk away from a
+on (seed, frame, copy)), and submits it in COCO form; a clip task's answer is every frame's boxes with
+the person's track ids (:mod:`services.tools.clip_answers`). Some walk away from a
 task (``abandon``): its lease runs out and the queue hands it to someone else;
 some skip a task with a reason (``skip``). The API decides who gets which copy,
 so the names differ from the Kafka-side simulation's; the annotations do not.
@@ -23,6 +24,7 @@ import httpx
 
 from services.engine.frame_refs import frame_truth
 from services.tools.annotators import annotate_truth, error_model
+from services.tools.clip_answers import clip_submission
 from services.tools.exceptions import ToolError
 
 log = logging.getLogger(__name__)
@@ -140,15 +142,19 @@ class Team:
             return
         if o.delay_ms > 0:
             time.sleep(o.delay_ms / 1000.0)
-        objects, tags = annotate_truth(frame_truth(task["image_ref"]), o.seed, task["copy_number"], self._model)
-        body = {"annotations": [{"bbox": list(obj.geometry.value), "category_id": obj.category_id,
-                                 "attributes": obj.attributes} for obj in objects], "tags": tags}  # COCO form
+        body = clip_submission(task, o.seed) if task.get("frames") else self._frame_answer(task)
         r = post_patiently(client, f"/v1/tasks/{task['task_id']}/submit", self._stop, json=body)
         if r.status_code == 409:
             self._count("lost", name)
             return
         _check(r, "submit")
         self._count("submitted", name)
+
+    def _frame_answer(self, task: dict[str, Any]) -> dict[str, Any]:
+        objects, tags = annotate_truth(frame_truth(task["image_ref"]), self.options.seed, task["copy_number"],
+                                       self._model)
+        return {"annotations": [{"bbox": list(obj.geometry.value), "category_id": obj.category_id,
+                                 "attributes": obj.attributes} for obj in objects], "tags": tags}  # COCO form
 
     def _count(self, what: str, name: str) -> None:
         with self._lock:

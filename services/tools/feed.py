@@ -14,27 +14,49 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from analysis.exceptions import InvalidInput
 from analysis.policy.automation import ALL
-from services.engine.frame_refs import digits_ref, synthetic_ref
+from services.datasets.driving.video_coco import video_id
+from services.engine.chain.clip_messages import clip_id
+from services.engine.frame_refs import digits_ref, sequence_ref, synthetic_ref
+from services.engine.sequence_source import SyntheticDrivingSequenceSource
 from services.engine.sources import DigitsSource, SyntheticDrivingSource, open_source
 from services.loop.messages import FrameMessage, encode
 from services.tools.kafka import Sink, key_bytes, require_topics
 from services.tools.outage import patient_sink
 
-FEEDABLE = "synthetic://driving?seed=S&n=N or sklearn-digits://?split=SPLIT[&n=N]"
+FEEDABLE = ("synthetic://driving?seed=S&n=N, synthetic://driving-seq?seed=S&clips=C&length=L or "
+            "sklearn-digits://?split=SPLIT[&n=N]")
 PROGRESS_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
+class ClipPlace:
+    """Where a frame of a clip sits: its clip (``video_id``), its place in it and the clip's length."""
+
+    video_id: int
+    frame_index: int
+    clip_length: int
+
+
+@dataclass(frozen=True)
 class PlannedFrame:
-    """A frame to feed: its id, sequence number and reference."""
+    """A frame to feed: its id, sequence number and reference, and its place in its clip if it has one."""
 
     frame_id: str
     seq: int
     image: str
+    clip: ClipPlace | None = None
+
+    @property
+    def key(self) -> str:
+        """The record key: the frame's id, or its clip's (a clip's frames on one partition)."""
+        return self.frame_id if self.clip is None else clip_id(self.clip.video_id)
+
+    def meta(self) -> dict[str, int]:
+        return {} if self.clip is None else asdict(self.clip)
 
 
 @dataclass(frozen=True)
@@ -75,15 +97,23 @@ def plan(source: str) -> Plan:
         s = opened.seed
         return Plan(opened.name, tuple(PlannedFrame(f"driving-s{s}-{i:06d}", i + 1, synthetic_ref(s, i))
                                        for i in range(opened.n)))
+    if isinstance(opened, SyntheticDrivingSequenceSource):
+        return Plan(opened.name, tuple(_sequence_frame(opened, i) for i in range(len(opened))))
     if isinstance(opened, DigitsSource):
         ids = [frame.frame_id for frame in opened]
         return Plan(opened.name, tuple(PlannedFrame(f"digits-{i:04d}", i, digits_ref(i)) for i in ids))
     raise InvalidInput(source, "", f"cannot be fed (expected {FEEDABLE})")
 
 
+def _sequence_frame(source: SyntheticDrivingSequenceSource, index: int) -> PlannedFrame:
+    clip, k = divmod(index, source.length)
+    return PlannedFrame(f"driving-seq-s{source.seed}-{index:06d}", index + 1,
+                        sequence_ref(source.seed, source.length, index), ClipPlace(video_id(clip), k, source.length))
+
+
 def frame_message(frame: PlannedFrame, source: str, now: float, stratum: str = ALL) -> FrameMessage:
     return FrameMessage(frame_id=frame.frame_id, seq=frame.seq, image=frame.image, stratum=stratum, time=now,
-                        meta={"source": source})
+                        meta={"source": source, **frame.meta()})
 
 
 def feed_to_kafka(
@@ -114,7 +144,7 @@ def feed(
     total = len(frames.frames)
     start = last = clock()
     for i, frame in enumerate(_paced(frames.frames, rate, start, clock, sleep)):
-        sink.send(topic, key_bytes(frame.frame_id), encode(frame_message(frame, frames.source, wall())))
+        sink.send(topic, key_bytes(frame.key), encode(frame_message(frame, frames.source, wall())))
         if clock() - last >= PROGRESS_EVERY_S:
             sink.flush()  # a patient sink waits here while the broker is away
             last = clock()

@@ -16,6 +16,12 @@ folder, a SQLite database) are made absolute before any process starts, so the
 workers and the API, started in the caller's working directory, read and write
 the same files as this process.
 
+A run of clips (``pipeline run --sequences``, :meth:`RunOptions.of_clips`) feeds the driving-seq profile's
+clips frame by frame; the automation worker runs the profile's chain of steps on each whole clip, each step's
+output goes to its own topic (``automation-steps.<step>``, created and exported with the others), the queue
+carries clip tasks that the simulated team answers through the API with track ids, and the run is settled when
+every clip is routed and every clip annotation compared and aggregated.
+
 The database is a fresh SQLite file in the report folder unless
 ``SHADOWQA_DATABASE_URL`` names one. With ``metrics_port`` BASE, Prometheus
 metrics are served on BASE (automation), BASE+1 (router), BASE+2 (comparator),
@@ -31,17 +37,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from services.datasets.profiles import profile
+from services.datasets.profiles import CLIP_LENGTH, DRIVING_SEQ, profile
 from services.db.engine import upgrade
+from services.engine.chain.spec import load_pipeline
 from services.infra import kafka
 from services.infra.client import admin_client
-from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
+from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames, step_topic
 from services.infra.topics import create_topics, delete_topics, topic_layout
 from services.loop.config import LoopConfig
 from services.loop.offline import OfflineResult, replay_snapshot
@@ -88,6 +96,33 @@ class RunOptions:
     abandon: float = 0.02  # share of claimed tasks the simulated people walk away from
     skip: float = 0.01  # share they hand back with a reason (a run of 1,000 claims has one: P(none) ~ 5e-5)
     database_url: str | None = None  # None: SHADOWQA_DATABASE_URL if set, else a fresh SQLite file in ``out``
+    clips: int | None = None  # a run of clips (``of_clips``): this many clips, ``frames`` is their frames
+    clip_length: int = CLIP_LENGTH
+
+    @classmethod
+    def of_clips(cls, clips: int, clip_length: int = CLIP_LENGTH, **options: Any) -> RunOptions:
+        """A run of ``clips`` clips of ``clip_length`` frames of the driving-seq profile (its chain, its clip
+        spec), the loop's other settings as given."""
+        loop = replace(options.pop("loop", LoopConfig()), dataset=DRIVING_SEQ.name)
+        return cls(frames=clips * clip_length, clips=clips, clip_length=clip_length, loop=loop, **options)
+
+    @property
+    def units(self) -> int:
+        """What the loop routes and compares: frames, or clips."""
+        return self.frames if self.clips is None else self.clips
+
+    @property
+    def source(self) -> str:
+        """The frame source fed."""
+        if self.clips is None:
+            return profile(self.loop.dataset).source(self.seed, self.frames)
+        return f"synthetic://driving-seq?seed={self.seed}&clips={self.clips}&length={self.clip_length}"
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The steps of the chain the automation worker runs on clips (none for frames)."""
+        pipeline = profile(self.loop.dataset).pipeline
+        return () if pipeline is None else tuple(s.name for s in load_pipeline(pipeline).steps)
 
     @property
     def target(self) -> float:
@@ -124,7 +159,8 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
     database = _database(settings, options)
     say(f"database: {_shown(database)}")
     try:
-        create_topics(settings.kafka_bootstrap, topic_layout(names, settings.partitions, settings.retention_hours))
+        create_topics(settings.kafka_bootstrap, topic_layout(names, settings.partitions, settings.retention_hours,
+                                                             options.steps))
         say(f"topics created under prefix {prefix!r}")
         admin = secrets.token_urlsafe(32)  # 43 characters: the API refuses admin tokens under 32
         with _workers(prefix, options, database) as supervisor, \
@@ -137,7 +173,7 @@ def run_pipeline(settings: Settings, options: RunOptions, say: Callable[[str], N
                 raise ToolError(f"simulated annotators met {len(team.errors)} error(s), first: {team.errors[0]}")
         outcome.database_url = database
         outcome.snapshot_dir = options.out / "snapshot"
-        export_run(settings.kafka_bootstrap, names, outcome.snapshot_dir)
+        export_run(settings.kafka_bootstrap, names, outcome.snapshot_dir, options.steps)
         outcome.offline = replay_snapshot(outcome.snapshot_dir, options.loop)
     finally:
         if not options.keep_topics:
@@ -238,8 +274,7 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
     Raises :class:`RunStalled` when nothing has moved for ``options.stall_s`` (naming the stage that stopped),
     :class:`RunTimedOut` past ``options.timeout_s`` if set."""
     watcher = TopicWatcher(settings.kafka_bootstrap, names).start()
-    source = profile(options.loop.dataset).source(options.seed, options.frames)
-    feed = FeedThread(settings.kafka_bootstrap, names.frames, source, options.frames, options.rate).start()
+    feed = FeedThread(settings.kafka_bootstrap, names.frames, options.source, options.frames, options.rate).start()
     start = time.monotonic()
     stall = StallWatch()
     timeline: list[tuple[float, Tally]] = []
@@ -256,7 +291,7 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
                 progress(tally.line(feed.sent))
             if on_tick is not None:
                 on_tick(tally, supervisor)
-            if feed.done and tally.settled(options.frames):
+            if feed.done and tally.settled(options.units):
                 break
             _give_up_if_stuck(options, tally, feed.sent, stall.still_s(movement(tally, feed.sent)),
                               time.monotonic() - start, supervisor.log_dir)
@@ -268,17 +303,19 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
 def _give_up_if_stuck(options: RunOptions, tally: Tally, fed: int, still_s: float, elapsed_s: float,
                       logs: Path) -> None:
     if still_s >= options.stall_s:
-        raise RunStalled(f"{stall_message(tally, fed, options.frames, still_s)}; worker logs in {logs}")
+        clip_length = None if options.clips is None else options.clip_length
+        raise RunStalled(f"{stall_message(tally, fed, options.frames, still_s, clip_length)}; worker logs in {logs}")
     if options.timeout_s is not None and elapsed_s > options.timeout_s:
         raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed)}; "
                           f"worker logs in {logs}")
 
 
-def export_run(bootstrap: str, names: TopicNames, folder: Path) -> None:
+def export_run(bootstrap: str, names: TopicNames, folder: Path, steps: Sequence[str] = ()) -> None:
     """Snapshot every topic of the run into ``folder/<topic>.jsonl`` (``comparisons`` in offset order: the order
-    the aggregator counted them in, which the offline recomputation of recommendations follows)."""
+    the aggregator counted them in, which the offline recomputation of recommendations follows), the topics of the
+    chain's ``steps`` too (``automation-steps.<step>.jsonl``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for base in PER_FRAME + SINGLE:
+    for base in PER_FRAME + SINGLE + tuple(step_topic(s) for s in steps):
         export_snapshot(bootstrap, names.name(base), folder / f"{base}.jsonl",
                         order="offset" if base == "comparisons" else "time")
 

@@ -33,21 +33,24 @@ class Stage:
         return f"{self.name}: {self.done:,} of {self.of:,} {self.items}"
 
 
-def stages(tally: Tally, fed: int, frames: int) -> list[Stage]:
-    """Every stage of a run of ``frames`` frames with ``fed`` fed so far, in the pipeline's order."""
+def stages(tally: Tally, fed: int, frames: int, clip_length: int | None = None) -> list[Stage]:
+    """Every stage of a run of ``frames`` frames with ``fed`` fed so far, in the pipeline's order; with
+    ``clip_length``, a run of clips of that many frames (the engine answers each clip once it has all its frames)."""
+    unit = "frames" if clip_length is None else "clips"
     return [
         Stage("the feed", "frames fed", fed, frames),
-        Stage("the engine", "frames through the engine", len(tally.results), fed),
-        Stage("the router", "answered frames routed", tally.routed, len(tally.results)),
+        Stage("the engine", f"{unit} through the engine", len(tally.results),
+              fed if clip_length is None else fed // clip_length),
+        Stage("the router", f"answered {unit} routed", tally.routed, len(tally.results)),
         Stage("the annotators", "tasks annotated", len(tally.annotated & tally.tasks), len(tally.tasks)),
         Stage("the comparator", "annotations compared", len(tally.comparisons), tally.expected_comparisons),
         Stage("the aggregator", "comparisons in the stats", tally.aggregated, len(tally.comparisons)),
     ]
 
 
-def stalled_stage(tally: Tally, fed: int, frames: int) -> Stage | None:
+def stalled_stage(tally: Tally, fed: int, frames: int, clip_length: int | None = None) -> Stage | None:
     """The first stage with work waiting (None: none waits)."""
-    return next((s for s in stages(tally, fed, frames) if s.waiting), None)
+    return next((s for s in stages(tally, fed, frames, clip_length) if s.waiting), None)
 
 
 def movement(tally: Tally, fed: int) -> tuple[int, ...]:
@@ -73,9 +76,10 @@ class StallWatch:
         return now - self._since
 
 
-def stall_message(tally: Tally, fed: int, frames: int, still_s: float) -> str:
+def stall_message(tally: Tally, fed: int, frames: int, still_s: float, clip_length: int | None = None) -> str:
     """Which stage stalled, with its counts and every stage's, for the error a stalled run raises."""
-    stage = stalled_stage(tally, fed, frames)
+    every = stages(tally, fed, frames, clip_length)
+    stage = next((s for s in every if s.waiting), None)
     head = (f"{stage.name} stalled: nothing moved for {still_s:.0f} s with {stage.done:,} of {stage.of:,} "
             f"{stage.items}" if stage is not None else f"the run stalled: nothing moved for {still_s:.0f} s")
-    return f"{head} ({'; '.join(s.line() for s in stages(tally, fed, frames))})"
+    return f"{head} ({'; '.join(s.line() for s in every)})"

@@ -101,6 +101,7 @@ async def _run(app: Any, topics: Topics, cfg: PipelineConfig, consumer: Any, sto
         added = aggregation.add_all(_decoded(batches.get(comparisons, [])))
         dirty = dirty or bool(added.counted or pinned)
         metrics.counted(added.counted)
+        metrics.attributed(added.counted)
         position = await consumer.position(comparisons)
         if positions is not None:
             positions.set(comparisons.topic, 0, position)

@@ -11,7 +11,7 @@ from services.api import metrics
 from services.api.deps import Annotator, ApiDep
 from services.api.errors import invalid
 from services.api.queue import Lease
-from services.api.schemas import Skip, Submission, Submitted, TaskView
+from services.api.schemas import Skip, Submission, Submitted, TaskFrame, TaskView
 from services.api.state import Api
 from services.engine.frame_refs import resolve_frame
 from services.exceptions import InvalidInput
@@ -24,10 +24,16 @@ LEASE_GONE: dict[int | str, dict[str, Any]] = {**NOT_YOURS, 409: {"description":
 
 
 def view(api: Api, lease: Lease, request: Request) -> TaskView:
+    clip = lease.clip
+    frames = None if clip is None else [
+        TaskFrame(frame_index=f["frame_index"], frame_id=f["frame_id"], image_ref=f["image"],
+                  image_url=str(request.url_for("task_frame_image", task_id=lease.task_id, index=f["frame_index"])))
+        for f in clip["frames"]]
     return TaskView(task_id=lease.task_id, frame_id=lease.frame_id, copy_number=lease.copy,
                     stratum=lease.stratum, image_ref=lease.image,
                     image_url=str(request.url_for("task_image", task_id=lease.task_id)),
-                    lease_deadline=lease.lease_deadline, lease_seconds=api.config.lease_s)
+                    lease_deadline=lease.lease_deadline, lease_seconds=api.config.lease_s,
+                    video_id=None if clip is None else clip["video_id"], frames=frames)
 
 
 @router.post("/claim", response_model=TaskView,
@@ -46,12 +52,28 @@ def my_tasks(who: Annotator, request: Request, api: ApiDep) -> list[TaskView]:
     return [view(api, lease, request) for lease in api.queue.mine(who.name)]
 
 
+@router.get("/{task_id:path}/frames/{index}/image", name="task_frame_image", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}, **NOT_YOURS})
+def task_frame_image(task_id: TaskIdPath, index: Annotated[int, Path(ge=0)], who: Annotator,
+                     api: ApiDep) -> Response:
+    """Frame ``index`` (0-based) of a clip task."""
+    clip = api.queue.held(who.name, task_id).clip
+    frames = {} if clip is None else {f["frame_index"]: f["image"] for f in clip["frames"]}
+    if index not in frames:
+        raise invalid(["path", "index"], "not a frame of the task's clip" if clip else "the task is a frame's, "
+                      "not a clip's")
+    return _image(frames[index])
+
+
 @router.get("/{task_id:path}/image", name="task_image", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, **NOT_YOURS})
 def task_image(task_id: TaskIdPath, who: Annotator, api: ApiDep) -> Response:
-    lease = api.queue.held(who.name, task_id)
+    return _image(api.queue.held(who.name, task_id).image)
+
+
+def _image(ref: str) -> Response:
     try:
-        frame = resolve_frame(lease.image)
+        frame = resolve_frame(ref)
     except InvalidInput as exc:
         raise invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
     if frame.image is None:
@@ -66,7 +88,8 @@ def heartbeat(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep
 
 @router.post("/{task_id:path}/submit", responses=LEASE_GONE)
 def submit(task_id: TaskIdPath, body: Submission, who: Annotator, api: ApiDep) -> Submitted:
-    row = api.queue.submit(who.name, task_id, [a.annotated() for a in body.annotations], body.tags)
+    row = api.queue.submit(who.name, task_id, [a.annotated() for a in body.annotations], body.tags,
+                           body.annotated_frames())
     metrics.SUBMITTED.labels(api.person(who.name)).inc()
     return Submitted(task_id=task_id, annotator=who.name, submitted_at=row.submitted_at)
 

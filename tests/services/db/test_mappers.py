@@ -36,11 +36,11 @@ ROWS: list[tuple[type[Message], Callable[[Any], Base], dict[str, Any]]] = [
         "task_id": f"{FRAME}/2", "frame_id": FRAME, "seq": 8, "image": "synthetic://driving?seed=0#7", "copy": 2,
         "inclusion_prob": 0.25, "consensus_prob": 0.1, "policy_version": 3, "copies": 2, "stratum": "all", "time": T,
         "state": "queued", "lease_owner": None, "lease_deadline": None, "attempts": 0, "expiries": 0, "priority": 0,
-        "created_at": T, "updated_at": T}),
+        "created_at": T, "updated_at": T, "clip": None}),
     (ManualAnnotation, mappers.annotation_row, {
         "task_id": f"{FRAME}/1", "annotator": "sim-2", "objects": [OBJECT],
         "tags": {"weather": "rain", "time_of_day": "day"}, "submitted_at": T, "published_at": None,
-        "dead_lettered_at": None, "dead_letter_reason": None}),
+        "dead_lettered_at": None, "dead_letter_reason": None, "clip_frames": None}),
     (ComparisonMessage, mappers.comparison_row, {
         "frame_id": FRAME, "kind": "machine", "accepted": True, "inclusion_prob": 0.25, "stratum": "all",
         "confidence": 0.81, "model_version": "m@1", "policy_version": 0, "tp": 3, "fp": 0, "fn": 1, "mean_iou": 0.77,
