@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         line.done()
     report = write_report(options, outcome, options.out)
     s = run_summary(options, outcome)
-    print(outcome.tally.line(options.frames))
+    print(outcome.tally.line(options.frames, options.unit))
     if options.clips is not None:
         print(step_shares(outcome.offline.comparisons).line())
     acc = s["acceptance"]

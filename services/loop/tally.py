@@ -89,7 +89,9 @@ class Tally:
             and self.aggregated >= len(self.comparisons)
         )
 
-    def line(self, fed: int) -> str:
+    def line(self, fed: int, unit: str = "frame") -> str:
+        """One progress line: ``fed`` frames sent; the counts after the engine are of ``unit``s (a frame, or a
+        clip when the loop's unit is a clip)."""
         overall = self.stats.get("all")
         estimate = ""
         if overall is not None and overall.estimate is not None:
@@ -97,7 +99,8 @@ class Tally:
         rec = ""
         if self.recommendation is not None:
             rec = f" | recommend {self.recommendation.automation_rate:.0%} ({self.recommendation.action})"
-        return (f"frames in {fed:,} | engine {len(self.results):,} | shipped {len(self.shipped):,} | "
+        engine = "engine" if unit == "frame" else f"{unit}s"
+        return (f"frames in {fed:,} | {engine} {len(self.results):,} | shipped {len(self.shipped):,} | "
                 f"queued {len(self.queued):,} | annotated {len(self.annotated):,} | "
                 f"compared {len(self.comparisons):,}{estimate}{rec}"
                 + (f" | dead letters {self.dead_letters:,}" if self.dead_letters else ""))

@@ -107,6 +107,11 @@ class RunOptions:
         return cls(frames=clips * clip_length, clips=clips, clip_length=clip_length, loop=loop, **options)
 
     @property
+    def unit(self) -> str:
+        """What the loop routes and compares, by name: ``frame`` or ``clip``."""
+        return "frame" if self.clips is None else "clip"
+
+    @property
     def units(self) -> int:
         """What the loop routes and compares: frames, or clips."""
         return self.frames if self.clips is None else self.clips
@@ -288,7 +293,7 @@ def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor
             tally = watcher.snapshot()
             timeline.append((time.monotonic() - start, tally))
             if progress is not None:
-                progress(tally.line(feed.sent))
+                progress(tally.line(feed.sent, options.unit))
             if on_tick is not None:
                 on_tick(tally, supervisor)
             if feed.done and tally.settled(options.units):
@@ -306,7 +311,7 @@ def _give_up_if_stuck(options: RunOptions, tally: Tally, fed: int, still_s: floa
         clip_length = None if options.clips is None else options.clip_length
         raise RunStalled(f"{stall_message(tally, fed, options.frames, still_s, clip_length)}; worker logs in {logs}")
     if options.timeout_s is not None and elapsed_s > options.timeout_s:
-        raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed)}; "
+        raise RunTimedOut(f"the run did not settle within {options.timeout_s:.0f} s: {tally.line(fed, options.unit)}; "
                           f"worker logs in {logs}")
 
 
