@@ -10,6 +10,7 @@ from benchmarks import (
     api,
     chain,
     cli_start,
+    cuboids,
     engine,
     inference,
     models,
@@ -22,7 +23,7 @@ from benchmarks import (
 BENCHMARKS = {"agreement": agreement.main, "cli-start": cli_start.main, "engine": engine.main,
               "inference": inference.main, "models": models.main, "replay": replay.main, "pipeline": pipeline.main,
               "api": api.main, "aggregator-restart": aggregator_restart.main, "sampling": sampling.main,
-              "chain": chain.main, "soak": soak.main}
+              "chain": chain.main, "soak": soak.main, "cuboids": cuboids.main}
 # run only when named: the soak is 30 minutes of steady traffic (`python -m benchmarks soak`)
 ON_REQUEST = {"soak"}
 

@@ -1,6 +1,6 @@
 """Geometry kinds as plug-ins: one module per kind, found by name in a registry.
 
-A kind (``box2d``, ``mask``, ``polygon``) reads and writes its tagged wire form,
+A kind (``box2d``, ``mask``, ``polygon``, ``cuboid3d``) reads and writes its tagged wire form,
 stores its values as a column block of :class:`Objects`, gives the area and
 height the QA spec's size rules read, and computes IoU for the matcher. A new
 kind is one module with a class decorated by :func:`register`; importing it is
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from analysis.geometry.base import Geometry, GeometryKind
 from analysis.geometry.boxes import BoxGeometry, box_iou
+from analysis.geometry.cuboids import Cuboid, CuboidGeometry
 from analysis.geometry.masks import MaskGeometry
 from analysis.geometry.polygons import PolygonGeometry
 from analysis.geometry.registry import (
@@ -27,6 +28,8 @@ from analysis.geometry.registry import (
 __all__ = [
     "GEOMETRIES",
     "BoxGeometry",
+    "Cuboid",
+    "CuboidGeometry",
     "Geometry",
     "GeometryKind",
     "MaskGeometry",

@@ -7,7 +7,7 @@ import numpy as np
 
 from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
 from analysis.geometry import Geometry
-from analysis.matching.pairs import same_key_pairs, split_by_key
+from analysis.matching.pairs import candidate_pairs, split_by_key
 from analysis.matching.types import Matches
 
 
@@ -18,7 +18,7 @@ def hungarian_match(
     """Match regular manual objects optimally; unmatched detections that fall on an
     ignored region (crowd, ignore flag, too small) or are too small themselves are ignored."""
     gt_ignored = gt.crowd | gt.ignore | gt_small
-    dp, gp = same_key_pairs(dt_key, np.where(gt_ignored, -1, gt_key), n_keys)
+    dp, gp = candidate_pairs(geometry, dt, gt, dt_key, np.where(gt_ignored, -1, gt_key), n_keys)
     iou = geometry.pair_iou(dt, gt, dp, gp)
     valid = iou >= threshold
     dp, gp, iou = dp[valid], gp[valid], iou[valid]
@@ -69,7 +69,7 @@ def _falls_on_ignored(
     dt: Objects, gt: Objects, dt_key: IntArray, gt_key: IntArray, n_keys: int,
     geometry: Geometry, threshold: float,
 ) -> BoolArray:
-    dp, gp = same_key_pairs(dt_key, gt_key, n_keys)
+    dp, gp = candidate_pairs(geometry, dt, gt, dt_key, gt_key, n_keys)
     hit = geometry.pair_iou(dt, gt, dp, gp) >= threshold
     out = np.zeros(len(dt), dtype=bool)
     out[dp[hit]] = True

@@ -7,6 +7,7 @@ import numpy as np
 from analysis.annotations.model import Annotations, BoolArray
 from analysis.exceptions import InvalidInput
 from analysis.geometry import get_geometry
+from analysis.matching.centre import centre_match
 from analysis.matching.coco import CocoRules, coco_match
 from analysis.matching.hungarian import hungarian_match
 from analysis.matching.pairs import group_keys
@@ -37,6 +38,13 @@ def match(
         return coco_match(
             dt, gt, dt_key=dt_key, gt_key=gt_key, n_keys=n_keys, geometry=geometry,
             rules=rules, dt_small=dt_small, gt_small=gt_small,
+        )
+    if options.method == "centre":
+        if not dt.has_scores:
+            raise InvalidInput(automation.source, "", "centre matching needs a score on every detection")
+        return centre_match(
+            dt, gt, dt_key=dt_key, gt_key=gt_key, n_keys=n_keys, geometry=geometry,
+            max_distance=options.max_distance, dt_small=dt_small, gt_small=gt_small,
         )
     return hungarian_match(
         dt, gt, dt_key=dt_key, gt_key=gt_key, n_keys=n_keys, geometry=geometry,

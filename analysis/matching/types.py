@@ -10,8 +10,8 @@ import numpy as np
 from analysis.annotations.model import BoolArray, FloatArray, IntArray
 from analysis.exceptions import InvalidInput
 
-Method = Literal["hungarian", "coco"]
-METHODS: tuple[Method, ...] = ("hungarian", "coco")
+Method = Literal["hungarian", "coco", "centre"]
+METHODS: tuple[Method, ...] = ("hungarian", "coco", "centre")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,11 @@ class MatchOptions:
     ``hungarian`` finds the largest set of one-to-one pairs with IoU >= the
     threshold (ties broken by total IoU); ``coco`` reproduces pycocotools'
     greedy score-ordered matching, including ``max_dets`` per image and
-    category and the ``area_range`` outside which objects are ignored.
+    category and the ``area_range`` outside which objects are ignored;
+    ``centre`` is nuScenes' greedy rule for 3D detection: detections in
+    descending score order each take the closest free manual object whose
+    bird's-eye-view centre is less than ``max_distance`` away (metres; nuScenes
+    uses 0.5, 1, 2 and 4), for geometry kinds with centres (``cuboid3d``).
     """
 
     method: Method = "hungarian"
@@ -30,12 +34,15 @@ class MatchOptions:
     geometry: str = "box"
     max_dets: int = 100
     area_range: tuple[float, float] = (0.0, 1e10)
+    max_distance: float = 2.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InvalidInput("options", "matching", f"unknown method '{self.method}' (known: {', '.join(METHODS)})")
         if not 0.0 < self.iou_threshold <= 1.0:
             raise InvalidInput("options", "iou", f"must be in (0, 1], got {self.iou_threshold}")
+        if not self.max_distance > 0.0:
+            raise InvalidInput("options", "max_distance", f"must be > 0, got {self.max_distance}")
         if self.max_dets < 1:
             raise InvalidInput("options", "max_dets", f"must be >= 1, got {self.max_dets}")
 

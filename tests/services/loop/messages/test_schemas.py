@@ -110,8 +110,11 @@ INVALID: list[tuple[str, Any, str]] = [
      "automation-results: geometries[1]: xywh[1]: expected a number, got string 'a'"),
     ("automation-results", sample("automation-results", geometries=[BOX, {"xywh": [1, 2, 3, 4]}]),
      "automation-results: geometries[1]: missing required field 'type'"),
-    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "cuboid3d", "xyz": [1]}]),
-     "automation-results: geometries[1]: type: unknown geometry kind 'cuboid3d' (known: ['box2d', 'mask', 'polygon'])"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "lidar_blob", "xyz": [1]}]),
+     "automation-results: geometries[1]: type: unknown geometry kind 'lidar_blob' (known: ['box2d', 'cuboid3d', "
+     "'mask', 'polygon'])"),
+    ("automation-results", sample("automation-results", geometries=[BOX, {"type": "cuboid3d", "centre": [1]}]),
+     "automation-results: geometries[1]: centre: expected 3 numbers, got 1 value"),
     ("automation-results", sample("automation-results", geometries=[BOX, [1, 2, 3, 4]]),
      "automation-results: geometries[1]: expected an object, got a list of 4"),
     ("automation-results", sample("automation-results", geometries=DELETE),

@@ -1,0 +1,234 @@
+"""``cuboid3d``: wire form, sizes, and BEV / 3D IoU against shapely on 10,000 random rotated pairs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analysis.annotations.model import FloatArray
+from analysis.exceptions import InvalidInput
+from analysis.geometry import Cuboid, get_geometry, read_geometry, write_geometry
+from analysis.geometry.cuboids import bev_iou, centre_distance, iou_3d
+from analysis.matching import MatchOptions, match
+from analysis.matching.pairs import near_pairs, same_key_pairs
+from tests.analysis.references3d import cuboid_sides, shapely_ious
+
+RNG_SEED = 20240616
+N_PAIRS = 10_000
+
+
+def _random(rng: np.random.Generator, n: int, spread: float = 3.0) -> FloatArray:
+    box = np.empty((n, 7))
+    box[:, 0:2] = rng.uniform(-spread, spread, (n, 2)) + 1000.0  # away from the origin: digits matter
+    box[:, 2] = rng.uniform(-1, 1, n)
+    box[:, 3:6] = rng.uniform(0.1, 5, (n, 3))
+    box[:, 6] = rng.uniform(-2 * np.pi, 2 * np.pi, n)
+    return box
+
+
+def _pairs(n: int) -> tuple[FloatArray, FloatArray]:
+    """Overlapping, apart, identical, nested, touching and degenerate pairs, in equal shares."""
+    rng = np.random.default_rng(RNG_SEED)
+    share = n // 8
+    d, g = _random(rng, n), _random(rng, n)
+    kinds = np.arange(n) // share
+    ident = kinds == 1
+    g[ident] = d[ident]
+    nested = kinds == 2  # same centre, any yaw, a footprint that fits in the other's inscribed circle
+    g[nested, :3] = d[nested, :3]
+    g[nested, 3:5] = np.min(d[nested, 3:5], axis=1, keepdims=True) / 2 * rng.uniform(0.1, 1, (nested.sum(), 2))
+    touch = kinds == 3  # g sits against d's front face (same yaw), or on its top
+    along = (d[touch, 3] + g[touch, 3]) / 2
+    g[touch, 6] = d[touch, 6]
+    g[touch, 0] = d[touch, 0] + along * np.cos(d[touch, 6])
+    g[touch, 1] = d[touch, 1] + along * np.sin(d[touch, 6])
+    on_top = kinds == 4
+    g[on_top, :2], g[on_top, 6] = d[on_top, :2], d[on_top, 6]
+    g[on_top, 2] = d[on_top, 2] + (d[on_top, 5] + g[on_top, 5]) / 2
+    flat = kinds == 5  # degenerate: one of length, width, height is 0
+    g[flat, 3 + rng.integers(0, 3, flat.sum())] = 0.0
+    grid = kinds == 6  # axis-aligned on whole metres: edges and corners that meet exactly
+    d[grid, :6], g[grid, :6] = np.round(d[grid, :6]), np.round(g[grid, :6])
+    d[grid, 6], g[grid, 6] = 0.0, rng.choice([0.0, np.pi / 2, np.pi], grid.sum())
+    far = kinds == 7
+    g[far, 0] += 20
+    return d, g
+
+
+def test_bev_and_3d_iou_equal_shapely_on_10000_random_rotated_pairs() -> None:
+    d, g = _pairs(N_PAIRS)
+    ref_bev, ref_3d = shapely_ious(d, g)
+    np.testing.assert_allclose(bev_iou(d, g), ref_bev, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(iou_3d(d, g), ref_3d, rtol=0, atol=1e-9)
+    assert (ref_bev > 0).mean() > 0.3 and (ref_3d == 0).mean() > 0.3  # both overlap and no overlap are covered
+
+
+def test_iou_is_symmetric_bounded_and_1_for_identical_cuboids() -> None:
+    d, g = _pairs(N_PAIRS)
+    for iou in (bev_iou, iou_3d):
+        forward, backward = iou(d, g), iou(g, d)
+        np.testing.assert_allclose(forward, backward, rtol=0, atol=1e-12)
+        assert ((forward >= 0) & (forward <= 1)).all()
+        solid = d[:, 3:6].prod(axis=1) > 0
+        np.testing.assert_allclose(iou(d[solid], d[solid]), 1.0, rtol=0, atol=1e-12)
+
+
+def test_iou_is_unchanged_by_moving_and_turning_both_cuboids() -> None:
+    d, g = _pairs(2000)
+    turn = 0.7
+
+    def moved(b: FloatArray) -> FloatArray:
+        out = b.copy()
+        out[:, 0] = b[:, 0] * math.cos(turn) - b[:, 1] * math.sin(turn) - 500
+        out[:, 1] = b[:, 0] * math.sin(turn) + b[:, 1] * math.cos(turn) + 30
+        out[:, 2] += 4
+        out[:, 6] += turn
+        return out
+
+    np.testing.assert_allclose(iou_3d(moved(d), moved(g)), iou_3d(d, g), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("d", "g", "bev", "iou3d"), [
+    ([0, 0, 0, 4, 2, 2, 0], [0, 0, 0, 4, 2, 2, math.pi], 1.0, 1.0),  # a half turn covers the same footprint
+    ([0, 0, 0, 4, 2, 2, 0], [2, 0, 0, 4, 2, 2, 0], 1 / 3, 1 / 3),
+    ([0, 0, 0, 4, 2, 2, 0], [0, 0, 1, 4, 2, 2, 0], 1.0, 1 / 3),  # half the height overlaps
+    ([0, 0, 0, 2, 2, 2, 0], [0, 0, 0, 2, 2, 2, math.pi / 4], 1 / math.sqrt(2), 1 / math.sqrt(2)),  # an octagon
+    ([0, 0, 0, 4, 2, 2, 0], [4, 0, 0, 4, 2, 2, 0], 0.0, 0.0),  # touching faces
+    ([0, 0, 0, 4, 2, 0, 0], [0, 0, 0, 4, 2, 0, 0], 1.0, 0.0),  # no volume: no 3D overlap
+    ([0, 0, 0, 4, 0, 2, 0], [0, 0, 0, 4, 0, 2, 0], 0.0, 0.0),  # no footprint
+])
+def test_iou_table(d: list[float], g: list[float], bev: float, iou3d: float) -> None:
+    a, b = np.array([d], dtype=float), np.array([g], dtype=float)
+    assert bev_iou(a, b)[0] == pytest.approx(bev, abs=1e-12)
+    assert iou_3d(a, b)[0] == pytest.approx(iou3d, abs=1e-12)
+
+
+def test_crowd_rows_divide_by_the_detections_volume() -> None:
+    small, big = np.array([[0, 0, 0, 1, 1, 1, 0.3]]), np.array([[0, 0, 0, 4, 4, 4, 0]])
+    assert iou_3d(small, big, np.array([True]))[0] == pytest.approx(1.0)
+    assert centre_distance(np.array([[3, 4, 9, 1, 1, 1, 0]]), np.array([[0, 0, 0, 1, 1, 1, 0]]))[0] == 5.0
+
+
+Q_YAW = [math.cos(0.25), 0, 0, math.sin(0.25)]  # a turn of 0.5 rad about z
+
+
+@pytest.mark.parametrize(("doc", "value"), [
+    ({"type": "cuboid3d", "centre": [1, 2, 0.5], "size": [4, 2, 1.5], "yaw": 0.3},
+     Cuboid((1.0, 2.0, 0.5), (4.0, 2.0, 1.5), 0.3)),
+    ({"type": "cuboid3d", "centre": [1, 2, 0.5], "size": [4, 0, 1.5], "yaw": -7, "frame": "lidar_top"},
+     Cuboid((1.0, 2.0, 0.5), (4.0, 0.0, 1.5), -7.0, "lidar_top")),
+])
+def test_wire_forms_read_and_write_back(doc: dict[str, Any], value: Cuboid) -> None:
+    kind, read = read_geometry(doc, "msg", "geometry")
+    assert (kind, read) == ("cuboid3d", value)
+    assert read_geometry(write_geometry(kind, read), "msg", "geometry") == (kind, value)
+
+
+def test_a_quaternion_is_read_as_its_yaw_and_written_as_yaw() -> None:
+    doc = {"type": "cuboid3d", "centre": [0, 0, 0], "size": [1, 1, 1], "quaternion": [2 * v for v in Q_YAW]}
+    _, value = read_geometry(doc, "msg", "g")
+    assert value.yaw == pytest.approx(0.5, abs=1e-15)
+    assert "quaternion" not in write_geometry("cuboid3d", value)
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"yaw": 0, "quaternion": Q_YAW}, r"g: give exactly one of 'yaw' and 'quaternion'"),
+    ({}, r"g: give exactly one of 'yaw' and 'quaternion'"),
+    ({"yaw": "north"}, r"g.yaw: expected a number, got string 'north'"),
+    ({"quaternion": [1, 0, 0]}, r"g.quaternion: expected \[w, x, y, z\], got 3 values"),
+    ({"quaternion": [0, 0, 0, 0]}, r"g.quaternion: a rotation quaternion cannot be zero"),
+    ({"quaternion": [math.cos(0.05), math.sin(0.05), 0, 0]}, r"g.quaternion: tilts the cuboid"),
+    ({"quaternion": [1, 0, float("inf"), 0]}, r"g.quaternion\[2\]: must be finite"),
+    ({"yaw": 0, "frame": 3}, r"g.frame: expected a string, got number 3"),
+])
+def test_bad_rotations_name_the_field(extra: dict[str, Any], problem: str) -> None:
+    doc = {"type": "cuboid3d", "centre": [0, 0, 0], "size": [1, 1, 1], **extra}
+    with pytest.raises(InvalidInput, match=problem):
+        read_geometry(doc, "msg", "g")
+
+
+@pytest.mark.parametrize(("centre", "size", "problem"), [
+    ([0, 0], [1, 1, 1], r"g.centre: expected 3 numbers, got 2 values"),
+    ([0, 0, None], [1, 1, 1], r"g.centre\[2\]: expected a number, got null"),
+    ([0, 0, 0], [1, -1, 1], r"g.size\[1\]: must be >= 0.0, got -1"),
+    ([0, 0, 0], "big", r"g.size: expected a list, got string 'big'"),
+])
+def test_bad_centres_and_sizes_name_the_field(centre: Any, size: Any, problem: str) -> None:
+    with pytest.raises(InvalidInput, match=problem):
+        read_geometry({"type": "cuboid3d", "centre": centre, "size": size, "yaw": 0}, "msg", "g")
+
+
+def test_area_is_the_footprint_and_height_the_3d_height() -> None:
+    geometry = get_geometry("cuboid3d")
+    block = geometry.column([Cuboid((0, 0, 0), (4, 2, 1.5), 1.0), Cuboid((5, 5, 5), (3, 0, 2), 0.0)])
+    np.testing.assert_array_equal(geometry.area(block), [8, 0])
+    np.testing.assert_array_equal(geometry.extent(block), [1.5, 2])
+    assert len(geometry.column([])) == 0
+
+
+def _box(x: float, y: float = 0.0, yaw: float = 0.0) -> FloatArray:
+    return np.array([x, y, 0.0, 4.0, 2.0, 1.5, yaw])
+
+
+@pytest.mark.parametrize(("case", "gts", "dts", "options", "tp", "fp", "fn"), [
+    ("3D IoU, hungarian", [(_box(0), 0)], [(_box(0.5), 0, 0.9)], MatchOptions(geometry="cuboid3d"), 1, 0, 0),
+    ("3D IoU below threshold", [(_box(0), 0)], [(_box(2.5), 0, 0.9)], MatchOptions(geometry="cuboid3d"), 0, 1, 1),
+    ("centre within 2 m", [(_box(0), 0)], [(_box(1.9), 0, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d"), 1, 0, 0),
+    ("centre at exactly 2 m is no match", [(_box(0), 0)], [(_box(2.0), 0, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d"), 0, 1, 1),
+    ("the higher score takes the closest", [(_box(0), 0), (_box(3), 0)], [(_box(1.4), 0, 0.5), (_box(1.6), 0, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d"), 2, 0, 0),
+    ("class-aware", [(_box(0), 0)], [(_box(0), 1, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d"), 0, 1, 1),
+    ("class-agnostic", [(_box(0), 0)], [(_box(0), 1, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d", class_aware=False), 1, 0, 0),
+    ("wider threshold", [(_box(0), 0)], [(_box(3.0), 0, 0.9)],
+     MatchOptions(method="centre", geometry="cuboid3d", max_distance=4), 1, 0, 0),
+])
+def test_match_table(case: str, gts: list[Any], dts: list[Any], options: MatchOptions, tp: int, fp: int,
+                     fn: int) -> None:
+    automation, manual = cuboid_sides([gts], [dts])
+    m = match(automation, manual, options)
+    assert (len(m.dt), int(m.false_positive.sum()), int(m.false_negative.sum())) == (tp, fp, fn), case
+
+
+def test_centre_matching_reports_the_matched_pairs_3d_iou() -> None:
+    automation, manual = cuboid_sides([[(_box(0), 0)]], [[(_box(1.0), 0, 0.9)]])
+    m = match(automation, manual, MatchOptions(method="centre", geometry="cuboid3d"))
+    assert m.iou.tolist() == pytest.approx([3 / 5])
+
+
+def test_centre_matching_needs_a_kind_with_centres() -> None:
+    automation, manual = cuboid_sides([[(_box(0), 0)]], [[(_box(1.0), 0, 0.9)]])
+    with pytest.raises(InvalidInput, match="centre matching needs a geometry kind with centres"):
+        match(automation, manual, MatchOptions(method="centre", geometry="box2d"))
+
+
+def test_cuboids_of_different_coordinate_systems_are_not_compared() -> None:
+    automation, manual = cuboid_sides([[(_box(0), 0)]], [[(_box(1.0), 0, 0.9)]])
+    block = manual.objects.geometry["cuboid3d"]
+    block["frame"] = ["ego"]
+    with pytest.raises(InvalidInput, match=r"cuboids 0 and 0: are in different coordinate systems \('' and 'ego'\)"):
+        match(automation, manual, MatchOptions(geometry="cuboid3d"))
+
+
+@pytest.mark.parametrize("reach", [0.0, 0.7, 3.0, 50.0])
+def test_near_pairs_hold_every_same_key_pair_within_reach(reach: float) -> None:
+    rng = np.random.default_rng(5)
+    dt_key, gt_key = rng.integers(-1, 6, 400), rng.integers(-1, 6, 300)
+    dt_xy, gt_xy = rng.uniform(-10, 10, (400, 2)), rng.uniform(-10, 10, (300, 2))
+    gt_xy[:5] = dt_xy[:5]  # some at distance 0
+    dp, gp = near_pairs(dt_key, gt_key, 6, dt_xy, gt_xy, reach)
+    ap, ag = same_key_pairs(dt_key, gt_key, 6)
+    within = np.hypot(*(dt_xy[ap] - gt_xy[ag]).T) <= reach
+    near, every = _pair_set(dp, gp), _pair_set(ap, ag)
+    assert _pair_set(ap[within], ag[within]) <= near <= every
+    assert (np.diff(dp) >= 0).all() and len(near) == len(dp)
+
+
+def _pair_set(dp: Any, gp: Any) -> set[tuple[int, int]]:
+    return set(zip(dp.tolist(), gp.tolist(), strict=True))
