@@ -1,14 +1,20 @@
-"""``cuboid3d``: upright 3D boxes (centre, size, yaw) in a named coordinate system, in metres.
+"""``cuboid3d``: 3D boxes (centre, size, rotation) in a named coordinate system, in metres.
 
 Wire form ``{"type": "cuboid3d", "centre": [x, y, z], "size": [length, width, height], "yaw": r}``
 or, instead of ``yaw``, ``"quaternion": [w, x, y, z]``, plus an optional ``"frame"`` naming the
 coordinate system. ``z`` is the centre's height; ``length`` runs along the heading, which is
-``yaw`` radians from the x axis, counter-clockwise seen from above. A quaternion is read as
-its yaw (nuScenes' ``quaternion_yaw``) and written back as ``yaw``; a quaternion that tilts the
-box (roll or pitch beyond 1e-6 rad) is refused, since every overlap here assumes an upright box.
+``yaw`` radians from the x axis, counter-clockwise seen from above.
 
-Column block: a structured array with ``box`` (N, 7: x, y, z, length, width, height, yaw) and
-``frame`` (the coordinate system's name, ``""`` when none is given). Area is the footprint
+A quaternion keeps the full rotation: one that tilts the box (roll or pitch beyond 1e-6 rad, as
+OpenLABEL's cuboids may) is stored as given and written back unchanged; an upright one is the
+same as its yaw and is written as ``yaw``. Overlaps, matching and orientation errors use the
+heading about the up axis only (nuScenes' ``quaternion_yaw``: the direction the box's length
+axis points to, seen from above), exactly as nuScenes evaluates its boxes, so a tilted box
+counts as the upright box with the same centre, size and heading.
+
+Column block: a structured array with ``box`` (N, 7: x, y, z, length, width, height, yaw),
+``frame`` (the coordinate system's name, ``""`` when none is given) and ``quaternion`` (N, 4:
+``[w, x, y, z]`` of a tilted box, NaN for an upright one). Area is the footprint
 (bird's-eye-view, length × width); height is the 3D height. The matcher's IoU is the 3D IoU.
 Sizes of zero are allowed: a cuboid without volume overlaps nothing (3D IoU 0), one without
 footprint too (BEV IoU 0).
@@ -31,9 +37,10 @@ from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
 from analysis.exceptions import InvalidInput
 from analysis.geometry.registry import register
 
-DTYPE = np.dtype([("box", np.float64, (7,)), ("frame", object)])
+DTYPE = np.dtype([("box", np.float64, (7,)), ("frame", object), ("quaternion", np.float64, (4,))])
 X, Y, Z, LENGTH, WIDTH, HEIGHT, YAW = range(7)
-_MAX_TILT = 1e-6  # sine of the largest roll/pitch a quaternion may carry
+_MAX_TILT = 1e-6  # sine of the largest roll/pitch a quaternion may carry and still count as upright
+Quaternion = tuple[float, float, float, float]  # w, x, y, z
 
 
 class Cuboid(NamedTuple):
@@ -41,8 +48,9 @@ class Cuboid(NamedTuple):
 
     centre: tuple[float, float, float]
     size: tuple[float, float, float]  # length, width, height
-    yaw: float
+    yaw: float  # the heading about the up axis (of ``quaternion`` when one is given)
     frame: str = ""
+    quaternion: Quaternion | None = None  # [w, x, y, z] of a tilted box as given; None for an upright one
 
 
 @register
@@ -57,16 +65,19 @@ class CuboidGeometry:
         size = _triple(checks.field(doc, "size", source, where), source, f"{where}.size", 0.0)
         if ("yaw" in doc) == ("quaternion" in doc):
             raise InvalidInput(source, where, "give exactly one of 'yaw' and 'quaternion'")
-        if "yaw" in doc:
-            yaw = checks.number(doc["yaw"], source, f"{where}.yaw")
-        else:
-            yaw = quaternion_yaw(doc["quaternion"], source, f"{where}.quaternion")
         frame = checks.text(doc["frame"], source, f"{where}.frame") if "frame" in doc else ""
-        return Cuboid(centre, size, yaw, frame)
+        if "yaw" in doc:
+            return Cuboid(centre, size, checks.number(doc["yaw"], source, f"{where}.yaw"), frame)
+        quaternion = read_quaternion(doc["quaternion"], source, f"{where}.quaternion")
+        yaw, tilted = heading(quaternion)
+        return Cuboid(centre, size, yaw, frame, quaternion if tilted else None)
 
     def write(self, value: Cuboid) -> dict[str, Any]:
-        doc: dict[str, Any] = {"type": self.kind, "centre": list(value.centre), "size": list(value.size),
-                               "yaw": value.yaw}
+        doc: dict[str, Any] = {"type": self.kind, "centre": list(value.centre), "size": list(value.size)}
+        if value.quaternion is None:
+            doc["yaw"] = value.yaw
+        else:
+            doc["quaternion"] = list(value.quaternion)
         if value.frame:
             doc["frame"] = value.frame
         return doc
@@ -76,6 +87,7 @@ class CuboidGeometry:
         if values:
             block["box"] = [(*c.centre, *c.size, c.yaw) for c in values]
             block["frame"] = [c.frame for c in values]
+            block["quaternion"] = [_UPRIGHT if c.quaternion is None else c.quaternion for c in values]
         return block
 
     def area(self, column: np.ndarray[Any, np.dtype[np.void]]) -> FloatArray:
@@ -102,19 +114,33 @@ class CuboidGeometry:
         return centre_distance(d, g)
 
 
-def quaternion_yaw(value: Any, source: str, where: str) -> float:
-    """The yaw of an upright rotation given as ``[w, x, y, z]`` (nuScenes' ``quaternion_yaw``)."""
+def read_quaternion(value: Any, source: str, where: str) -> Quaternion:
+    """A rotation given as ``[w, x, y, z]`` (any non-zero length), as given."""
     items = checks.as_list(value, source, where)
     if len(items) != 4:
         raise InvalidInput(source, where, f"expected [w, x, y, z], got {len(items)} values")
     w, x, y, z = (checks.number(v, source, f"{where}[{i}]") for i, v in enumerate(items))
-    norm = math.sqrt(w * w + x * x + y * y + z * z)
-    if norm == 0.0:
+    if w * w + x * x + y * y + z * z == 0.0:
         raise InvalidInput(source, where, "a rotation quaternion cannot be zero")
+    return w, x, y, z
+
+
+def heading(quaternion: Quaternion) -> tuple[float, bool]:
+    """The yaw of a rotation ``[w, x, y, z]`` (nuScenes' ``quaternion_yaw``: where the rotated x axis
+    points, seen from above), and whether it tilts the box's up axis off vertical (roll or pitch)."""
+    w, x, y, z = quaternion
+    norm = math.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w / norm, x / norm, y / norm, z / norm
-    if math.hypot(2 * (x * z + w * y), 2 * (y * z - w * x)) > _MAX_TILT:  # the box's up axis, off vertical
-        raise InvalidInput(source, where, "tilts the cuboid (roll or pitch): only upright cuboids are supported")
-    return math.atan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
+    tilted = math.hypot(2 * (x * z + w * y), 2 * (y * z - w * x)) > _MAX_TILT
+    return math.atan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z)), tilted
+
+
+def quaternion_yaw(value: Any, source: str, where: str) -> float:
+    """The yaw of a rotation given as ``[w, x, y, z]`` (nuScenes' ``quaternion_yaw``), tilted or not."""
+    return heading(read_quaternion(value, source, where))[0]
+
+
+_UPRIGHT = (math.nan,) * 4  # the column's ``quaternion`` of a box its yaw describes
 
 
 def _triple(value: Any, source: str, where: str, minimum: float | None) -> tuple[float, float, float]:

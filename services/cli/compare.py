@@ -24,15 +24,18 @@ def _arguments(p: Parser) -> None:
     from analysis.matching import METHODS
 
     p.add_argument("--automation", required=True, metavar="RESULTS.json",
-                   help="COCO results (list or object) or a second COCO ground-truth file")
-    p.add_argument("--manual", required=True, metavar="GT.json", help="COCO ground truth from people")
+                   help="COCO results (list or object), a second COCO ground-truth file, or an OpenLABEL file "
+                        "(scores as num object data named 'score')")
+    p.add_argument("--manual", required=True, metavar="GT.json",
+                   help="COCO ground truth from people, or an ASAM OpenLABEL 1.0 file (told apart by content)")
     p.add_argument("--matching", choices=METHODS, default="hungarian",
                    help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
     p.add_argument("--geometry", choices=geometry_names(), default="box", metavar="KIND",
                    help=f"the geometry kind whose overlap matches objects: {', '.join(geometry_names())} (default "
-                        "box; COCO files give boxes, and masks from their segmentation: RLE or polygons)")
+                        "box; COCO files give boxes, and masks from their segmentation: RLE or polygons; "
+                        "OpenLABEL files give boxes from bbox and cuboid3d from cuboid)")
     p.add_argument("--max-dets", type=positive_int, default=100,
                    help="coco matching: detections kept per image and class (default 100)")
     p.add_argument("--spec", metavar="SPEC.yaml", help="quality spec deciding frame acceptance")
@@ -62,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     kind = get_geometry(args.geometry).kind
     segmentation = kind != BoxGeometry.kind  # COCO's bbox is always read; any other kind comes from segmentation
-    manual = load_manual(args.manual, with_masks=segmentation)
+    manual = load_manual(args.manual, with_masks=segmentation, kind=kind)
     if kind not in manual.objects.geometry:
         raise InvalidInput("--geometry", args.geometry, f"COCO files give {', '.join(manual.objects.geometry)} "
                                                         "objects, not this kind (COCO polygons are read as masks)")
-    automation = load_automation(args.automation, manual, with_masks=segmentation)
+    automation = load_automation(args.automation, manual, with_masks=segmentation, kind=kind)
     matching = MatchOptions(
         method=args.matching, iou_threshold=args.iou, class_aware=not args.class_agnostic,
         geometry=args.geometry, max_dets=args.max_dets,
