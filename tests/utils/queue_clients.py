@@ -4,7 +4,8 @@ Each person is a thread with its own annotator token that takes the task it alre
 a claim whose answer was lost still left the task leased to them) or claims one, and submits it. A request that
 fails in transit is sent again, and so is one answered 503 (after its ``Retry-After``): as a client of any
 HTTP API does. A submission sent again after its first answer was lost may find it recorded already: the API
-refuses it (409, the task is submitted), and the person moves on. Any other answer is an error, kept.
+refuses it (409, the task is submitted), and the person moves on; a claim sent again may find the lost one
+recorded (409, they already hold a task), and the person takes that task. Any other answer is an error, kept.
 """
 
 from __future__ import annotations
@@ -95,7 +96,12 @@ class People:
         if held[0].json():
             return str(held[0].json()[0]["task_id"])
         claimed = self._call(client, "POST", "/v1/tasks/claim")
-        if claimed is None or claimed[0].status_code == 204 or not self._ok(claimed[0], "claim"):
+        if claimed is None or claimed[0].status_code == 204:
+            return None
+        answer, again = claimed
+        if answer.status_code == 409 and again and "already holds" in answer.text:
+            return None  # the lost attempt was recorded: the task is theirs, the next GET /v1/tasks lists it
+        if not self._ok(answer, "claim"):
             return None
         return str(claimed[0].json()["task_id"])
 
