@@ -96,9 +96,10 @@ labelstudio-down: $(STAMP)
 	$(BIN)/shadowqa infra labelstudio down
 
 ## system: Debian packages the tests use (headless Chromium for the report and browser tests, the PostgreSQL server,
-## the Prometheus server the dashboard test scrapes the demo with)
+## the Prometheus server the dashboard test scrapes the demo with, libusb for the open3d wheel the PCD tests read with)
 system:
-	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres' prometheus:prometheus
+	scripts/system-packages.sh chromium:chromium 'postgresql:/usr/lib/postgresql/*/bin/postgres' prometheus:prometheus \
+		'libusb-1.0-0:/usr/lib/*/libusb-1.0.so.0'
 
 ## dashboards: regenerate the Grafana dashboard JSON (dashboards/json/ and the Helm chart's copy) from dashboards/*.py
 dashboards: $(STAMP)

@@ -1,6 +1,8 @@
 """Frame references, the ``image`` field of messages: where a frame's pixels (and, if known, its truth) are.
 
 - ``synthetic://driving?seed=S#I``: frame ``I`` (0-based) of the driving scenes of seed ``S``;
+- ``synthetic://driving3d?seed=S#I``: frame ``I`` (0-based) of the LiDAR driving scenes of seed ``S``, a
+  point cloud (:mod:`services.datasets.driving3d`);
 - ``synthetic://driving-seq?seed=S&length=L#I``: frame ``I`` (0-based over all clips) of the driving clips of
   ``L`` frames of seed ``S`` (:mod:`services.engine.sequence_source`): frame ``I % L`` of clip ``I // L``;
 - ``sklearn-digits://#ID``: the scikit-learn digit whose frame id is ``ID`` (its index + 1);
@@ -11,6 +13,8 @@ the part at fault. A well-formed ``file://`` reference whose file cannot be
 read gives a frame carrying the ``error`` instead, as every frame source does,
 so a worker fails that frame and goes on. Ground truth is known for synthetic
 and digits frames; the simulated annotators read it without rendering pixels.
+Point-cloud frames have no such truth here (the simulated annotators draw 2D
+boxes): their cuboids are their source's OpenLABEL ground truth.
 """
 
 from __future__ import annotations
@@ -23,21 +27,29 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from analysis.exceptions import InvalidInput
-from services.datasets import digits
+from services.datasets import digits, driving3d
 from services.datasets.driving import TIME_OF_DAY, WEATHER, FrameLabels, frame_records, label_frame, render_frame
 from services.datasets.driving.coco import categories, file_name, image_id
 from services.datasets.driving.sequence import MAX_LENGTH
 from services.engine.frames import Frame
 from services.engine.sequence_source import sequence_frame, sequence_frame_records
-from services.engine.sources import load_image_frame
+from services.engine.sources import load_image_frame, point_frame
 
-FORMS = ("synthetic://driving?seed=S#I, synthetic://driving-seq?seed=S&length=L#I, sklearn-digits://#ID or "
-         "file:///absolute/path.png")
+FORMS = ("synthetic://driving?seed=S#I, synthetic://driving3d?seed=S#I, synthetic://driving-seq?seed=S&length=L#I, "
+         "sklearn-digits://#ID or file:///absolute/path.png")
 DIGIT_VALUES = [str(d) for d in range(10)]
 
 
 @dataclass(frozen=True)
 class SyntheticRef:
+    seed: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Driving3dRef:
+    """Frame ``index`` (0-based) of the LiDAR driving scenes of ``seed``."""
+
     seed: int
     index: int
 
@@ -70,7 +82,7 @@ class FileRef:
     path: Path
 
 
-FrameRef = SyntheticRef | SequenceRef | DigitsRef | FileRef
+FrameRef = SyntheticRef | Driving3dRef | SequenceRef | DigitsRef | FileRef
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,10 @@ def synthetic_ref(seed: int, index: int) -> str:
     return f"synthetic://driving?seed={seed}#{index}"
 
 
+def driving3d_ref(seed: int, index: int) -> str:
+    return f"synthetic://driving3d?seed={seed}#{index}"
+
+
 def sequence_ref(seed: int, length: int, index: int) -> str:
     return f"synthetic://driving-seq?seed={seed}&length={length}#{index}"
 
@@ -116,8 +132,10 @@ def parse_ref(ref: str) -> FrameRef:
 
 
 def resolve_frame(ref: str, frame_id: int | None = None) -> Frame:
-    """The frame's pixels as the engine takes them; ``frame_id`` overrides the id the reference implies."""
+    """The frame's pixels (or points) as the engine takes them; ``frame_id`` overrides the id the reference implies."""
     parsed = parse_ref(ref)
+    if isinstance(parsed, Driving3dRef):
+        return point_frame(parsed.index, driving3d.render_frame(parsed.seed, parsed.index), frame_id)
     if isinstance(parsed, SyntheticRef):
         rendered = render_frame(parsed.seed, parsed.index)
         fid = image_id(parsed.index) if frame_id is None else frame_id
@@ -148,6 +166,10 @@ def frame_truth(ref: str) -> FrameTruth:
         image = {"id": parsed.frame_id, "width": digits.SIZE, "height": digits.SIZE,
                  "file_name": digits.file_name(parsed.frame_id), "tags": {"digit": label}}
         return FrameTruth(image, [], [], {"digit": list(DIGIT_VALUES)})
+    if isinstance(parsed, Driving3dRef):
+        raise InvalidInput(
+            ref, "", "no 2D ground truth for a point-cloud frame (its cuboids are its source's OpenLABEL ground truth)"
+        )
     raise InvalidInput(ref, "", "no ground truth is known for image files (only for synthetic and digits frames)")
 
 
@@ -157,20 +179,21 @@ def _driving_labels(seed: int, index: int) -> FrameLabels:
     return label_frame(seed, index)
 
 
-def _synthetic(ref: str) -> SyntheticRef | SequenceRef:
+def _synthetic(ref: str) -> SyntheticRef | Driving3dRef | SequenceRef:
     parts = urlsplit(ref)
     if parts.netloc == "driving-seq" and parts.path in ("", "/"):
         return _sequence(ref)
-    if parts.netloc != "driving" or parts.path not in ("", "/"):
-        raise InvalidInput(ref, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' (expected driving "
-                           "or driving-seq)")
+    if parts.netloc not in ("driving", "driving3d") or parts.path not in ("", "/"):
+        raise InvalidInput(ref, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' (expected driving, "
+                           "driving3d or driving-seq)")
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = sorted(set(params) - {"seed"})
     if unknown:
         raise InvalidInput(ref, unknown[0], "unknown parameter (expected seed)")
     if "seed" not in params:
-        raise InvalidInput(ref, "seed", "missing (expected synthetic://driving?seed=S#I)")
-    return SyntheticRef(_natural(ref, "seed", params["seed"]), _natural(ref, "frame", parts.fragment))
+        raise InvalidInput(ref, "seed", f"missing (expected synthetic://{parts.netloc}?seed=S#I)")
+    seed, index = _natural(ref, "seed", params["seed"]), _natural(ref, "frame", parts.fragment)
+    return Driving3dRef(seed, index) if parts.netloc == "driving3d" else SyntheticRef(seed, index)
 
 
 def _sequence(ref: str) -> SequenceRef:

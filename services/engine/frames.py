@@ -10,15 +10,18 @@ import numpy as np
 import numpy.typing as npt
 
 Image = npt.NDArray[np.uint8]
+Points = npt.NDArray[np.float32]  # (N, 4): x, y, z, intensity
 
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One frame to annotate: pixels as an (H, W, C) uint8 array, C = 3 (RGB) or 1.
+    """One frame to annotate: pixels as an (H, W, C) uint8 array, C = 3 (RGB) or 1, or a point cloud.
 
-    A frame that could not be loaded carries ``image=None`` and an ``error``
-    saying why; runners pass such frames through as failed results instead of
-    stopping the run.
+    ``points`` is a LiDAR sweep as an (N, 4) float32 array (x, y, z, intensity; metres in the
+    coordinate system its source names, e.g. ``vehicle-iso8855``); a point-cloud frame has
+    ``image=None``, and an image-only model fails it (no pixels) without stopping the run.
+    A frame that could not be loaded carries neither and an ``error`` saying why; runners pass
+    such frames through as failed results instead of stopping the run.
     """
 
     frame_id: int
@@ -26,10 +29,11 @@ class Frame:
     file_name: str = ""
     error: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    points: Points | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.image is not None
+        return self.error is None and (self.image is not None or self.points is not None)
 
 
 class FrameSource(Protocol):
@@ -42,5 +46,6 @@ class FrameSource(Protocol):
     def __iter__(self) -> Iterator[Frame]: ...
 
     def ground_truth(self) -> dict[str, Any] | None:
-        """The COCO ground-truth document of these frames, if the source knows it."""
+        """The ground-truth document of these frames, if the source knows it: COCO for images,
+        OpenLABEL (cuboids) for point clouds."""
         ...

@@ -3,6 +3,9 @@
 ``open_source`` accepts
 
 - ``synthetic://driving?seed=S&n=N``: rendered driving scenes (defaults seed 0, n 100);
+- ``synthetic://driving3d?seed=S&n=N``: LiDAR point clouds of driving scenes (defaults seed 0, n 100;
+  :mod:`services.datasets.driving3d`): frames carry ``points``, no image; the ground truth is an
+  OpenLABEL document of cuboids;
 - ``synthetic://driving-seq?seed=S&clips=C&length=L``: rendered driving clips at 10 fps with track ids
   (defaults seed 0, clips 4, length 60: :mod:`services.engine.sequence_source`);
 - ``sklearn-digits://?split=SPLIT``: scikit-learn's digits (train, calibration, test
@@ -33,7 +36,7 @@ from PIL import UnidentifiedImageError
 
 from analysis.annotations import checks
 from analysis.exceptions import InvalidInput
-from services.datasets import digits
+from services.datasets import digits, driving3d
 from services.datasets.driving import FrameLabels, frame_records, label_frame, render_frame
 from services.datasets.driving import ground_truth as driving_ground_truth
 from services.datasets.driving.coco import file_name, image_id
@@ -41,8 +44,8 @@ from services.engine.frames import Frame, FrameSource, Image
 from services.engine.sequence_source import DEFAULT_CLIPS, DEFAULT_LENGTH, SyntheticDrivingSequenceSource
 from services.io.files import read_json
 
-SPECS = ("synthetic://driving?seed=S&n=N, synthetic://driving-seq?seed=S&clips=C&length=L, "
-         "sklearn-digits://?split=SPLIT, a COCO .json or an .npz file")
+SPECS = ("synthetic://driving?seed=S&n=N, synthetic://driving3d?seed=S&n=N, "
+         "synthetic://driving-seq?seed=S&clips=C&length=L, sklearn-digits://?split=SPLIT, a COCO .json or an .npz file")
 
 
 def open_source(spec: str) -> FrameSource:
@@ -89,6 +92,44 @@ class SyntheticDrivingSource:
             if i not in self._labels:
                 self._labels[i] = label_frame(self.seed, i)
         return driving_ground_truth((frame_records(self._labels[i]) for i in range(self.n)), self.seed)
+
+
+class SyntheticDriving3dSource:
+    """Frames ``0..n-1`` of the LiDAR driving scenes of ``seed``, swept lazily in order: point clouds, no image."""
+
+    def __init__(self, seed: int = 0, n: int = 100) -> None:
+        self.seed, self.n = seed, n
+        self.name = f"synthetic://driving3d?seed={seed}&n={n}"
+        if seed < 0 or n < 0:
+            raise InvalidInput(self.name, "", "seed and n must be >= 0")
+        self._labels: dict[int, driving3d.LidarLabels] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[Frame]:
+        return (self.frame(i) for i in range(self.n))
+
+    def frame(self, index: int) -> Frame:
+        """Frame ``index`` (0-based) alone; its id is ``index + 1``."""
+        if not 0 <= index < self.n:
+            raise IndexError(f"{self.name}: no frame {index}")
+        swept = driving3d.render_frame(self.seed, index)
+        self._labels[index] = swept.labels
+        return point_frame(index, swept)
+
+    def ground_truth(self) -> dict[str, Any]:
+        """The OpenLABEL ground truth (cuboids); frames not yet swept are swept for it (seen objects only)."""
+        for i in range(self.n):
+            if i not in self._labels:
+                self._labels[i] = driving3d.label_frame(self.seed, i)
+        return driving3d.ground_truth((self._labels[i] for i in range(self.n)), self.seed)
+
+
+def point_frame(index: int, swept: driving3d.LidarFrame, frame_id: int | None = None) -> Frame:
+    """Frame ``index`` of a LiDAR data set as the engine takes it: points, the tags in ``meta``."""
+    fid = driving3d.frame_id(index) if frame_id is None else frame_id
+    return Frame(fid, None, driving3d.file_name(index), meta={"tags": dict(swept.labels.tags)}, points=swept.points)
 
 
 class DigitsSource:
@@ -264,12 +305,13 @@ def _synthetic(spec: str) -> FrameSource:
     parts = urlsplit(spec)
     if parts.netloc == "driving-seq" and parts.path in ("", "/"):
         return _driving_clips(spec, parts.query)
-    if parts.netloc != "driving" or parts.path not in ("", "/"):
+    if parts.netloc not in ("driving", "driving3d") or parts.path not in ("", "/"):
         raise InvalidInput(spec, "", f"unknown synthetic data set '{parts.netloc}{parts.path}' "
-                           "(expected driving or driving-seq)")
+                           "(expected driving, driving3d or driving-seq)")
     params = _query(spec, parts.query, ("seed", "n"))
     seed, n = _integer(spec, params, "seed", 0), _integer(spec, params, "n", 1)
-    return SyntheticDrivingSource(0 if seed is None else seed, 100 if n is None else n)
+    source = SyntheticDriving3dSource if parts.netloc == "driving3d" else SyntheticDrivingSource
+    return source(0 if seed is None else seed, 100 if n is None else n)
 
 
 def _driving_clips(spec: str, query: str) -> FrameSource:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,13 @@ import numpy as np
 import pytest
 
 from analysis.exceptions import InvalidInput
-from services.datasets import digits
+from services.datasets import digits, driving3d
 from services.datasets.driving import render_frame
 from services.engine.export import export_source
-from services.engine.sources import NumpySource, SyntheticDrivingSource, open_source
+from services.engine.frames import Frame
+from services.engine.preprocess import BadFrame, check_frame
+from services.engine.sources import NumpySource, SyntheticDriving3dSource, SyntheticDrivingSource, open_source
+from services.engine.spec import InputSpec
 
 # --- synthetic://driving ---------------------------------------------------------------------------
 
@@ -44,6 +48,56 @@ def test_synthetic_ground_truth_is_the_same_before_and_after_iterating() -> None
     list(source)
     assert source.ground_truth() == before
     assert [image["id"] for image in before["images"]] == list(range(1, 7))
+
+
+# --- synthetic://driving3d ------------------------------------------------------------------------
+
+
+def test_driving3d_frames_are_the_swept_point_clouds_in_order() -> None:
+    source = open_source("synthetic://driving3d?seed=3&n=3")
+    frames = list(source)
+    assert source.name == "synthetic://driving3d?seed=3&n=3" and len(source) == 3
+    assert [f.frame_id for f in frames] == [1, 2, 3]
+    assert [f.file_name for f in frames] == [f"frames/00000{i}.pcd" for i in range(1, 4)]
+    for i, frame in enumerate(frames):
+        swept = driving3d.render_frame(3, i)
+        assert frame.ok and frame.image is None and frame.points is not None
+        assert frame.points.tobytes() == swept.points.tobytes() and frame.meta["tags"] == swept.labels.tags
+
+
+def test_driving3d_defaults_are_seed_0_and_100_frames() -> None:
+    source = open_source("synthetic://driving3d")
+    assert isinstance(source, SyntheticDriving3dSource)
+    assert len(source) == 100 and source.name == "synthetic://driving3d?seed=0&n=100"
+
+
+def test_driving3d_ground_truth_is_openlabel_and_the_same_before_and_after_iterating() -> None:
+    before = SyntheticDriving3dSource(5, 3).ground_truth()
+    source = SyntheticDriving3dSource(5, 3)
+    list(source)
+    assert source.ground_truth() == before
+    assert before == driving3d.ground_truth([driving3d.label_frame(5, i) for i in range(3)], 5)
+    assert sorted(int(f) for f in before["openlabel"]["frames"]) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("synthetic://driving3d?seed=1&k=2", "k: unknown parameter"),
+        ("synthetic://driving3d?n=0", "n: expected an integer >= 1, got '0'"),
+        ("synthetic://driving4d", "data set 'driving4d' (expected driving, driving3d or driving-seq)"),
+    ],
+)
+def test_bad_driving3d_specs_are_named(spec: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        open_source(spec)
+
+
+def test_a_point_cloud_frame_is_a_bad_frame_for_an_image_model_not_a_crash() -> None:
+    frame = next(iter(open_source("synthetic://driving3d?seed=0&n=1")))
+    with pytest.raises(BadFrame, match="no pixels"):
+        check_frame(frame, InputSpec(8, 8, 1), resize=True)
+    assert Frame(1, None, points=np.zeros((0, 4), np.float32), error="x: unreadable").ok is False
 
 
 # --- sklearn-digits:// -----------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from analysis.exceptions import InvalidInput
 from services.datasets import digits
 from services.engine.frame_refs import (
     DigitsRef,
+    Driving3dRef,
     FileRef,
     SyntheticRef,
     digits_ref,
+    driving3d_ref,
     file_ref,
     frame_truth,
     parse_ref,
@@ -108,3 +110,36 @@ def test_bad_references_are_named(ref: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)) as e:
         resolve_frame(ref)
     assert str(e.value).startswith(ref)
+
+
+# --- synthetic://driving3d: point clouds -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "index"), [(0, 0), (2, 5)])
+def test_a_driving3d_ref_is_the_source_point_cloud_bit_for_bit(seed: int, index: int) -> None:
+    expected = list(open_source(f"synthetic://driving3d?seed={seed}&n={index + 1}"))[index]
+    frame = resolve_frame(driving3d_ref(seed, index))
+    assert frame.ok and frame.image is None and frame.points is not None and expected.points is not None
+    assert frame.points.tobytes() == expected.points.tobytes()
+    assert (frame.frame_id, frame.file_name) == (expected.frame_id, expected.file_name)
+    assert dict(frame.meta) == dict(expected.meta)
+    assert resolve_frame(driving3d_ref(seed, index), frame_id=99).frame_id == 99
+
+
+def test_a_driving3d_ref_parses_and_has_no_2d_truth() -> None:
+    assert parse_ref("synthetic://driving3d?seed=3#14") == Driving3dRef(3, 14)
+    with pytest.raises(InvalidInput, match="no 2D ground truth for a point-cloud frame"):
+        frame_truth(driving3d_ref(3, 14))
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("synthetic://driving3d#4", "synthetic://driving3d#4: seed: missing (expected synthetic://driving3d?seed=S#I)"),
+        ("synthetic://driving3d?seed=1&n=5#4", "n: unknown parameter"),
+        ("synthetic://driving3d?seed=1", "frame: expected an integer >= 0, got nothing"),
+    ],
+)
+def test_bad_driving3d_references_are_named(ref: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        resolve_frame(ref)
