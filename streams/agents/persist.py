@@ -5,8 +5,10 @@ Reads ``manual-queue`` (task rows, inserted once: the API owns them afterwards),
 for the routing ledger the router's outputs: a frame's ``deliveries`` record
 or its tasks are the router's decision. Tasks are blind, so a manual frame's
 model version comes from its ``automation-results`` record (or its machine
-comparison), remembered for the frames seen lately and filled in later when
-the task came first. The hash salt is the pipeline's (``LoopConfig.salt``).
+comparison), remembered for the frames seen lately; when the task came first
+(its topic read ahead of automation-results), the ledger row is written without
+one and filled in by the batch that reads the frame's automation result. The
+hash salt is the pipeline's (``LoopConfig.salt``).
 
 Each batch is one transaction; replays insert nothing. When the database is
 down the batch is retried with backoff, and its records stay pinned
@@ -58,6 +60,8 @@ class Persister:
         self.kind_of = {names.name(kind): kind for kind in KINDS}
         self.automation = names.automation_results
         self.versions: OrderedDict[str, str] = OrderedDict()
+        self.unversioned: OrderedDict[str, None] = OrderedDict()  # frames whose tasks came before their result
+        self.late: dict[str, str] = {}  # model versions of unversioned frames, for the next batch to fill in
 
     async def persist(self, events: list[Any]) -> None:
         """Write ``events``' messages; returns once every record is written or dead-lettered."""
@@ -76,7 +80,11 @@ class Persister:
         for event in events:
             topic, raw = event.message.topic, event.message.value
             if topic == self.automation:
-                self._remember(_model_version(raw))
+                seen = _model_version(raw)
+                self._remember(seen)
+                if seen is not None and seen[0] in self.unversioned:
+                    del self.unversioned[seen[0]]
+                    self.late[seen[0]] = seen[1]
                 continue
             try:
                 single = Batch()
@@ -98,6 +106,12 @@ class Persister:
         for task in batch.tasks:
             if task.frame_id in self.versions:
                 batch.model_versions.setdefault(task.frame_id, self.versions[task.frame_id])
+            elif task.frame_id not in batch.model_versions:
+                self.unversioned[task.frame_id] = None
+        while len(self.unversioned) > REMEMBERED_FRAMES:
+            self.unversioned.popitem(last=False)
+        batch.model_versions.update(self.late)
+        self.late.clear()
         return batch
 
     async def _one_by_one(self, singles: list[tuple[Any, Batch]]) -> Counter[str]:

@@ -128,6 +128,19 @@ def test_a_blind_task_gets_the_model_version_of_its_automation_result_from_an_ea
     assert db.written[-1].model_versions == {"f-1": "m@1"}  # f-9's result not seen yet: filled in later
 
 
+def test_a_task_read_before_its_automation_result_gets_the_version_when_the_result_is_read(
+    letters: FakeTopic,
+) -> None:
+    db = Database()
+    p = persister(db, letters)
+    run(p, task("f-9"))
+    assert db.written[-1].model_versions == {}
+    run(p, automation("f-9", "m@9"), automation("f-8", "m@8"))  # a batch of results alone still fills the row
+    assert db.written[-1].model_versions == {"f-9": "m@9"}  # f-8 had no task: no ledger row to fill
+    run(p, automation("f-9", "m@9"))
+    assert db.written[-1].model_versions == {}  # filled once
+
+
 def test_a_database_that_is_down_is_retried_until_the_batch_is_written(letters: FakeTopic) -> None:
     db = Database(down=3)
     before = REGISTRY.get_sample_value("shadowqa_rows_persisted_total", {"table": "manual_tasks"}) or 0.0
