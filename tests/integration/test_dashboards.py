@@ -44,7 +44,8 @@ from services.tools.kafka import KafkaSink
 pytestmark = pytest.mark.slow
 
 ROLES = ("automation", "router", "comparator", "aggregator", "persist", "api")  # ports BASE, BASE+1, …
-FRAMES = 1200
+FRAMES = 600  # in windows of 75 machine comparisons: as many recommender steps as 1,200 frames in the default 150
+WINDOW = 75
 POISON = [b"not json at all", b"[1, 2, 3]", b"\xff\xfe binary"]  # the automation worker dead-letters these
 STEP_S = 2.0
 MODELS = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(JSON_DIR.glob("*.json"))}
@@ -101,8 +102,8 @@ def _run_demo(prometheus: PrometheusServer, bootstrap: str, base: int, report: P
 def pipeline_command(base: int, report: Path) -> list[str]:
     """The demo as a user runs it, its metrics on ports ``base`` … ``base + 5``."""
     shadowqa = Path(sys.executable).with_name("shadowqa")
-    return [str(shadowqa), "pipeline", "run", "--frames", str(FRAMES), "--metrics-port", str(base),
-            "--report", str(report)]
+    return [str(shadowqa), "pipeline", "run", "--frames", str(FRAMES), "--window", str(WINDOW),
+            "--metrics-port", str(base), "--report", str(report)]
 
 
 def _follow(process: subprocess.Popen[str], lines: list[str], bootstrap: str,
