@@ -47,8 +47,9 @@ test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
 	@echo "(the fault, scale and load tests run with: make test-faults)"
 
 ## test-faults: the fault, scale and load tests alone (broker kill -9 and restart, PostgreSQL stopped under the API
-## and persist, the API killed mid-submit, workers added and killed mid-run, stalls, 20 annotators at once), against
-## the same services as `make test`; about 9 minutes here
+## and persist, the API killed mid-submit, workers added and killed mid-run, an automation worker killed mid-clip, an
+## aggregator restarted after retention, stalls, 20 annotators at once, a 1,000-task import under health probes),
+## against the same services as `make test`; about 11 minutes here
 test-faults: $(STAMP) system $(LABELSTUDIO_STAMP)
 	$(call run_suite,faults)
 

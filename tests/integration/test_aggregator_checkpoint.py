@@ -75,6 +75,7 @@ def _essence(m: RecommendationMessage) -> tuple[object, ...]:
     return m.thresholds, m.automation_rate, m.action, m.reason, m.policy_version
 
 
+@pytest.mark.faults
 def test_a_restart_after_retention_deleted_the_counted_records_reaches_the_same_stats_and_recommendations(
     settings: Settings, run_topics: TopicNames, tmp_path: Path,
 ) -> None:

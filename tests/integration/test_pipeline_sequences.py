@@ -139,6 +139,7 @@ def automation(settings: Settings, run_topics: TopicNames, tmp_path: Path) -> It
         yield supervisor
 
 
+@pytest.mark.faults
 def test_half_buffered_clips_survive_a_killed_automation_worker(
         settings: Settings, run_topics: TopicNames, automation: Supervisor) -> None:
     bootstrap = settings.kafka_bootstrap

@@ -72,6 +72,7 @@ def _ls_batch(url: str, size: int) -> bytes:
     return orjson.dumps(tasks)
 
 
+@pytest.mark.faults
 def test_health_answers_while_a_thousand_task_import_runs(sqlite_engine: Engine, tmp_path: Path) -> None:
     add_tasks(sqlite_engine, [manual_task(i) for i in range(TASKS)])
     with _serve(sqlite_engine, tmp_path) as api:
