@@ -8,7 +8,7 @@ and a score on every machine object, also COCOeval's AP/AR.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,10 +17,11 @@ from analysis.agreement.frames import FrameAgreement, frame_agreement
 from analysis.agreement.labels import attribute_agreement, tag_agreement, tag_codes
 from analysis.agreement.spec import QualitySpec
 from analysis.agreement.summary import FrameCounts, StratumSummary, summarize
-from analysis.annotations.model import Annotations, BoolArray
+from analysis.annotations.model import Annotations, BoolArray, FloatArray
 from analysis.detection import CocoSummary, coco_summary
-from analysis.exceptions import AnalysisFailed, ShadowQAError
-from analysis.matching import Matches, MatchOptions, match
+from analysis.exceptions import AnalysisFailed, InvalidSpec, ShadowQAError
+from analysis.geometry import Geometry, get_geometry
+from analysis.matching import Matches, MatchOptions, match, matching_geometry
 from analysis.stats import cohen_kappa
 
 
@@ -82,17 +83,24 @@ class Comparator:
             raise AnalysisFailed(f"comparing {_sides(automation, manual)} frame by frame: {exc!r}") from exc
 
     def _frames(self, automation: Annotations, manual: Annotations) -> tuple[FrameAgreement, Matches, Confusion]:
-        opts = self.options
-        rules = opts.spec.resolve(manual.categories)
+        opts, spec = self.options, self.options.spec
+        rules = spec.resolve(manual.categories)
+        spec.check_geometry(get_geometry(opts.matching.geometry))
+        matching = spec_matching(spec, opts.matching)
+        geometry = matching_geometry(matching)
+        by_centre = matching.method == "centre"
+        gt_max_distance = rules.max_distance[manual.objects.category] if spec.match == "centre" else None
         matches = match(
-            automation, manual, opts.matching,
-            dt_small=rules.too_small(automation.objects), gt_small=rules.too_small(manual.objects),
+            automation, manual, matching, dt_small=rules.too_small(automation.objects),
+            gt_small=rules.too_small(manual.objects), gt_max_distance=gt_max_distance,
         )
-        confusion = class_confusion(automation, manual, matches, opts.matching.iou_threshold, opts.matching.geometry)
+        confusion = class_confusion(automation, manual, matches, matching, gt_max_distance)
+        yaw_error = _yaw_errors(geometry, automation, manual, matches) if rules.limits_yaw else None
+        poor = rules.poorly_localised(manual.objects.category[matches.gt], matches.iou, yaw_error, by_iou=not by_centre)
         frames = frame_agreement(
-            automation, manual, matches, spec=opts.spec, rules=rules, confusion=confusion,
-            attributes=attribute_agreement(automation, manual, matches, opts.spec.attributes),
-            tags=tag_agreement(automation, manual, opts.spec.tags),
+            automation, manual, matches, spec=spec, poor=poor, confusion=confusion,
+            attributes=attribute_agreement(automation, manual, matches, spec.attributes),
+            tags=tag_agreement(automation, manual, spec.tags),
         )
         return frames, matches, confusion
 
@@ -153,6 +161,25 @@ class Comparator:
                 for value in sorted(set(labels[known].tolist()))
             }
         return out
+
+
+def spec_matching(spec: QualitySpec, options: MatchOptions) -> MatchOptions:
+    """``options`` as the spec refines them: centre matching when it says ``match: centre`` (which
+    a pycocotools ``coco`` matching contradicts), its ``overlap`` when not the default."""
+    method = options.method
+    if spec.match == "centre":
+        if method == "coco":
+            raise InvalidSpec(spec.source, "match", "centre contradicts the comparison's coco matching (by IoU)")
+        method = "centre"
+    overlap = spec.overlap if spec.overlap != "3d" else options.overlap
+    return replace(options, method=method, overlap=overlap)
+
+
+def _yaw_errors(geometry: Geometry, automation: Annotations, manual: Annotations, matches: Matches) -> FloatArray:
+    """The heading difference of each match (a kind with headings: ``QualitySpec.check_geometry`` saw to it)."""
+    pair_yaw_error = getattr(geometry, "pair_yaw_error")  # noqa: B009  # not in the Geometry protocol
+    out: FloatArray = pair_yaw_error(automation.objects, manual.objects, matches.dt, matches.gt)
+    return out
 
 
 def _sides(automation: Annotations, manual: Annotations) -> str:

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.annotations.model import Annotations, IntArray
-from analysis.geometry import get_geometry
-from analysis.matching import Matches
+from analysis.annotations.model import Annotations, FloatArray, IntArray
+from analysis.matching import Matches, MatchOptions, close_pairs
 from analysis.matching.hungarian import optimal_pairs
-from analysis.matching.pairs import same_key_pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,15 +23,26 @@ class Confusion:
 
 
 def class_confusion(
-    automation: Annotations, manual: Annotations, matches: Matches, threshold: float, geometry: str
+    automation: Annotations,
+    manual: Annotations,
+    matches: Matches,
+    options: MatchOptions,
+    gt_max_distance: FloatArray | None = None,
 ) -> Confusion:
+    """Leftovers (misses and extras) paired one to one regardless of class: the most pairs close
+    enough to match under ``options`` (IoU, or centre distance), then the closest."""
     dt, gt = automation.objects, manual.objects
     fp, fn = matches.false_positive, matches.false_negative
-    dp, gp = same_key_pairs(np.where(fp, dt.frame, -1), np.where(fn, gt.frame, -1), len(manual.images))
-    iou = get_geometry(geometry).pair_iou(dt, gt, dp, gp)
-    ok = iou >= threshold
-    dp, gp, iou = dp[ok], gp[ok], iou[ok]
-    chosen = optimal_pairs(dp, gp, iou, dt.frame[dp], len(dt), len(gt))
+    dp, gp, closeness = close_pairs(
+        automation,
+        manual,
+        options,
+        dt_key=np.where(fp, dt.frame, -1),
+        gt_key=np.where(fn, gt.frame, -1),
+        n_keys=len(manual.images),
+        gt_max_distance=gt_max_distance,
+    )
+    chosen = optimal_pairs(dp, gp, closeness, dt.frame[dp], len(dt), len(gt))
     cdt, cgt = dp[chosen], gp[chosen]
     k = len(manual.categories)
     matrix = np.zeros((k + 1, k + 1), dtype=np.int64)

@@ -8,7 +8,7 @@ import numpy as np
 
 from analysis.agreement.confusion import Confusion
 from analysis.agreement.labels import LabelAgreement, PairLabels
-from analysis.agreement.spec import ClassRules, QualitySpec
+from analysis.agreement.spec import QualitySpec
 from analysis.annotations.model import Annotations, BoolArray, FloatArray, IntArray
 from analysis.matching import Matches
 
@@ -37,7 +37,7 @@ class FrameAgreement:
     fp: IntArray
     fn: IntArray
     iou_sum: FloatArray
-    poor_iou: IntArray  # matches below their class's min_iou
+    poor_iou: IntArray  # matches poorly localised: below their class's min_iou, or beyond its max_yaw_error
     class_confused: IntArray  # machine objects on a manual object of another class
     attributes: LabelAgreement
     tags: LabelAgreement
@@ -77,10 +77,11 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> FloatArray:
 
 def frame_agreement(
     automation: Annotations, manual: Annotations, matches: Matches, *,
-    spec: QualitySpec, rules: ClassRules, confusion: Confusion,
+    spec: QualitySpec, poor: BoolArray, confusion: Confusion,
     attributes: PairLabels, tags: LabelAgreement,
 ) -> FrameAgreement:
-    """Counts per frame and per (frame, class), and acceptance of each under ``spec``."""
+    """Counts per frame and per (frame, class), and acceptance of each under ``spec``; ``poor``
+    marks the matches that fail their class's localisation (``ClassRules.poorly_localised``)."""
     n, k = len(manual.images), len(manual.categories)
     dt, gt = automation.objects, manual.objects
     m_frame, m_cat = gt.frame[matches.gt], gt.category[matches.gt]
@@ -89,7 +90,7 @@ def frame_agreement(
     tp_c = cells.count(m_frame, m_cat)
     fp_c = cells.count(dt.frame[fp], dt.category[fp])
     fn_c = cells.count(gt.frame[fn], gt.category[fn])
-    poor_c = cells.count(m_frame, m_cat, (matches.iou < rules.min_iou[m_cat]).astype(np.float64))
+    poor_c = cells.count(m_frame, m_cat, poor.astype(np.float64))
     attr_c = cells.count(m_frame, m_cat, attributes.required_differ.astype(np.float64))
     frame_tags = tags.required_differ
     per_class = ClassCounts(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.annotations.model import FloatArray
-from analysis.geometry.cuboids import HEIGHT, LENGTH, YAW, centre_distance
+from analysis.geometry.cuboid_overlaps import HEIGHT, LENGTH, YAW, centre_distance
 
 FULL_TURN = 2 * np.pi  # nuScenes' orientation period; π for classes symmetric under a half turn (its barriers)
 

@@ -15,32 +15,70 @@ counts as the upright box with the same centre, size and heading.
 Column block: a structured array with ``box`` (N, 7: x, y, z, length, width, height, yaw),
 ``frame`` (the coordinate system's name, ``""`` when none is given) and ``quaternion`` (N, 4:
 ``[w, x, y, z]`` of a tilted box, NaN for an upright one). Area is the footprint
-(bird's-eye-view, length × width); height is the 3D height. The matcher's IoU is the 3D IoU.
-Sizes of zero are allowed: a cuboid without volume overlaps nothing (3D IoU 0), one without
-footprint too (BEV IoU 0).
+(bird's-eye-view, length × width); height is the 3D height. The matcher's IoU is the 3D IoU, or
+the footprints' (BEV) IoU of the kind taken ``with_overlap("bev")`` (a quality spec's
+``overlap: bev``). Sizes of zero are allowed: a cuboid without volume overlaps nothing (3D IoU
+0), one without footprint too (BEV IoU 0).
 
-Overlaps are exact: the area of one footprint inside the other is integrated along its boundary
-(Green's theorem), vectorised over pairs; pairs whose circumscribed circles (or height ranges)
-are apart are 0 without integrating.
+Overlaps are exact (:mod:`analysis.geometry.cuboid_overlaps`): the area of one footprint inside
+the other is integrated along its boundary (Green's theorem), vectorised over pairs; pairs that
+cannot overlap (or, for the matcher, cannot reach its IoU threshold) are skipped without integrating.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from analysis.annotations import checks
 from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
 from analysis.exceptions import InvalidInput
+from analysis.geometry.cuboid_overlaps import (
+    HEIGHT,
+    LENGTH,
+    WIDTH,
+    Cuboids,
+    X,
+    Y,
+    bev_iou,
+    centre_distance,
+    iou_3d,
+    pair_overlaps,
+    radius,
+    yaw_difference,
+)
 from analysis.geometry.registry import register
 
+__all__ = [
+    "DTYPE",
+    "OVERLAPS",
+    "Cuboid",
+    "CuboidGeometry",
+    "Quaternion",
+    "bev_iou",
+    "centre_distance",
+    "heading",
+    "iou_3d",
+    "quaternion_yaw",
+    "read_quaternion",
+]
+
 DTYPE = np.dtype([("box", np.float64, (7,)), ("frame", object), ("quaternion", np.float64, (4,))])
-X, Y, Z, LENGTH, WIDTH, HEIGHT, YAW = range(7)
+OVERLAPS = ("3d", "bev")  # the IoUs a cuboid pair has: of the cuboids, or of their footprints
 _MAX_TILT = 1e-6  # sine of the largest roll/pitch a quaternion may carry and still count as upright
 Quaternion = tuple[float, float, float, float]  # w, x, y, z
+
+
+class NearPairs(Protocol):
+    """``analysis.matching.pairs.near_pairs``: the matcher's grid of candidate pairs."""
+
+    def __call__(
+        self, dt_key: IntArray, gt_key: IntArray, n_keys: int, dt_xy: FloatArray, gt_xy: FloatArray, reach: float,
+        *, ordered: bool = True,
+    ) -> tuple[IntArray, IntArray]: ...
 
 
 class Cuboid(NamedTuple):
@@ -55,10 +93,20 @@ class Cuboid(NamedTuple):
 
 @register
 class CuboidGeometry:
-    """3D IoU of upright cuboids; also BEV centre distance for nuScenes-style matching."""
+    """3D (or BEV) IoU of upright cuboids; also BEV centre distance and yaw difference for nuScenes-style
+    matching and heading limits."""
 
     kind = "cuboid3d"
     aliases: tuple[str, ...] = ()
+
+    def __init__(self, overlap: str = "3d") -> None:
+        if overlap not in OVERLAPS:
+            raise InvalidInput("options", "overlap", f"unknown overlap '{overlap}' (known: {', '.join(OVERLAPS)})")
+        self.overlap = overlap
+
+    def with_overlap(self, overlap: str) -> CuboidGeometry:
+        """The kind with its IoU read from ``overlap``: ``3d`` (the default) or ``bev`` (footprints only)."""
+        return CuboidGeometry(overlap)
 
     def read(self, doc: Mapping[str, Any], source: str, where: str) -> Cuboid:
         centre = _triple(checks.field(doc, "centre", source, where), source, f"{where}.centre", None)
@@ -99,19 +147,47 @@ class CuboidGeometry:
         return box[:, HEIGHT].copy()
 
     def pair_iou(self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray) -> FloatArray:
-        d, g = _pairs(dt, gt, dt_idx, gt_idx, self.kind)
-        return iou_3d(d, g, gt.crowd[gt_idx])
+        return self.pair_iou_at_least(dt, gt, dt_idx, gt_idx, 0.0)
+
+    def pair_iou_at_least(
+        self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray, at_least: float,
+    ) -> FloatArray:
+        """:meth:`pair_iou`, except that a pair provably below ``at_least`` may be 0: what a matcher
+        with that threshold needs, without integrating pairs that cannot reach it."""
+        (d, dp), (g, gp) = _columns(dt, gt, dt_idx, gt_idx, self.kind)
+        return pair_overlaps(d, g, dp, gp, bev=self.overlap == "bev", crowd=_crowd(gt, gt_idx), at_least=at_least)
+
+    def pairs_at_least(
+        self, dt: Objects, gt: Objects, dt_key: IntArray, gt_key: IntArray, n_keys: int, at_least: float,
+        near_pairs: NearPairs,
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """The pairs sharing a key (-1: none) whose IoU is ``at_least`` (> 0), in no particular order,
+        and their IoU: candidates from the matcher's grid (``near_pairs``, given by the caller: see
+        ``analysis.matching.pairs.pairs_at_least``) on the columns the overlaps read, built once."""
+        d, g = Cuboids.of(dt.geometry[self.kind]["box"]), Cuboids.of(gt.geometry[self.kind]["box"])
+        reach = float((d.radius.max() if len(d.radius) else 0.0) + (g.radius.max() if len(g.radius) else 0.0))
+        dp, gp = near_pairs(dt_key, gt_key, n_keys, np.column_stack((d.x, d.y)), np.column_stack((g.x, g.y)), reach,
+                            ordered=False)
+        _same_coordinates(dt, gt, dp, gp, self.kind)
+        iou = pair_overlaps(d, g, dp, gp, bev=self.overlap == "bev", crowd=_crowd(gt, gp), at_least=at_least)
+        kept = np.flatnonzero(iou >= at_least)
+        return dp[kept], gp[kept], iou[kept]
 
     def footprint(self, objects: Objects) -> tuple[FloatArray, FloatArray]:
         """Each cuboid's BEV centre (N, 2) and the radius of the circle around its footprint: the
         matcher pairs only cuboids close enough to overlap (``analysis.matching.pairs.near_pairs``)."""
         box: FloatArray = objects.geometry[self.kind]["box"]
-        return box[:, X:Y + 1], np.hypot(box[:, LENGTH], box[:, WIDTH]) / 2
+        return box[:, X:Y + 1], radius(box[:, LENGTH], box[:, WIDTH])
 
     def pair_distance(self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray) -> FloatArray:
         """Bird's-eye-view distance between the centres of each pair (nuScenes' ``center_distance``)."""
         d, g = _pairs(dt, gt, dt_idx, gt_idx, self.kind)
         return centre_distance(d, g)
+
+    def pair_yaw_error(self, dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray) -> FloatArray:
+        """The difference of the headings of each pair, radians in [0, π] (nuScenes' ``yaw_diff``)."""
+        d, g = _pairs(dt, gt, dt_idx, gt_idx, self.kind)
+        return yaw_difference(d, g)
 
 
 def read_quaternion(value: Any, source: str, where: str) -> Quaternion:
@@ -153,105 +229,40 @@ def _triple(value: Any, source: str, where: str, minimum: float | None) -> tuple
 
 def _pairs(dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray, kind: str) -> tuple[FloatArray, FloatArray]:
     """The (K, 7) boxes of each pair; refuses a pair whose coordinate systems differ."""
-    d, g = dt.geometry[kind], gt.geometry[kind]
-    if len(set(d["frame"].tolist()) | set(g["frame"].tolist())) > 1:
-        _, codes = np.unique(np.concatenate([d["frame"], g["frame"]]).astype(str), return_inverse=True)
-        d_code, g_code = codes[: len(d)], codes[len(d):]
-        apart = np.flatnonzero(d_code[dt_idx] != g_code[gt_idx])
-        if len(apart):
-            i, j = int(dt_idx[apart[0]]), int(gt_idx[apart[0]])
-            raise InvalidInput("comparison", f"cuboids {i} and {j}", f"are in different coordinate systems "
-                               f"({d['frame'][i]!r} and {g['frame'][j]!r})")
-    return d["box"][dt_idx], g["box"][gt_idx]
+    _same_coordinates(dt, gt, dt_idx, gt_idx, kind)
+    return dt.geometry[kind]["box"][dt_idx], gt.geometry[kind]["box"][gt_idx]
 
 
-def centre_distance(d: FloatArray, g: FloatArray) -> FloatArray:
-    """Row-wise BEV distance between the centres of two (K, 7) cuboid arrays."""
-    return np.hypot(d[:, X] - g[:, X], d[:, Y] - g[:, Y])
+def _columns(
+    dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray, kind: str,
+) -> tuple[tuple[Cuboids, IntArray], tuple[Cuboids, IntArray]]:
+    """Each side's :class:`Cuboids` and the pairs' indices into them: of the objects a pair names
+    (when pairs are few), else of every object; refuses a pair whose coordinate systems differ."""
+    _same_coordinates(dt, gt, dt_idx, gt_idx, kind)
+
+    def side(objects: Objects, idx: IntArray) -> tuple[Cuboids, IntArray]:
+        box: FloatArray = objects.geometry[kind]["box"]
+        if 4 * len(idx) < len(box):
+            return Cuboids.of(box[idx]), np.arange(len(idx))
+        return Cuboids.of(box), idx
+
+    return side(dt, dt_idx), side(gt, gt_idx)
 
 
-def bev_iou(d: FloatArray, g: FloatArray) -> FloatArray:
-    """Row-wise bird's-eye-view IoU of two (K, 7) cuboid arrays (0 where a footprint has no area)."""
-    inter = bev_intersection(d, g)
-    union = d[:, LENGTH] * d[:, WIDTH] + g[:, LENGTH] * g[:, WIDTH] - inter
-    return _ratio(inter, union)
+def _same_coordinates(dt: Objects, gt: Objects, dt_idx: IntArray, gt_idx: IntArray, kind: str) -> None:
+    d, g = dt.geometry[kind]["frame"], gt.geometry[kind]["frame"]
+    first = d[0] if len(d) else g[0] if len(g) else ""
+    if (d == first).all() and (g == first).all():
+        return
+    _, codes = np.unique(np.concatenate([d, g]).astype(str), return_inverse=True)
+    d_code, g_code = codes[: len(d)], codes[len(d):]
+    apart = np.flatnonzero(d_code[dt_idx] != g_code[gt_idx])
+    if len(apart):
+        i, j = int(dt_idx[apart[0]]), int(gt_idx[apart[0]])
+        raise InvalidInput("comparison", f"cuboids {i} and {j}", f"are in different coordinate systems "
+                           f"({d[i]!r} and {g[j]!r})")
 
 
-def iou_3d(d: FloatArray, g: FloatArray, crowd: BoolArray | None = None) -> FloatArray:
-    """Row-wise 3D IoU of two (K, 7) cuboid arrays: footprint intersection × height overlap over the
-    union of volumes (0 where a cuboid has no volume); for ``crowd`` rows, over ``d``'s volume."""
-    low = np.maximum(d[:, Z] - d[:, HEIGHT] / 2, g[:, Z] - g[:, HEIGHT] / 2)
-    high = np.minimum(d[:, Z] + d[:, HEIGHT] / 2, g[:, Z] + g[:, HEIGHT] / 2)
-    overlap = np.maximum(high - low, 0.0)
-    inter = bev_intersection(d, g, overlap > 0) * overlap
-    vol_d = d[:, LENGTH] * d[:, WIDTH] * d[:, HEIGHT]
-    union = vol_d + g[:, LENGTH] * g[:, WIDTH] * g[:, HEIGHT] - inter
-    if crowd is not None:
-        union = np.where(crowd, vol_d, union)
-    return _ratio(inter, union)
-
-
-def _ratio(inter: FloatArray, union: FloatArray) -> FloatArray:
-    out = np.zeros(len(inter), dtype=np.float64)
-    np.divide(inter, union, out=out, where=(inter > 0) & (union > 0))
-    return np.minimum(out, 1.0)
-
-
-def bev_intersection(d: FloatArray, g: FloatArray, wanted: BoolArray | None = None) -> FloatArray:
-    """Row-wise area of the intersection of two (K, 7) cuboid arrays' footprints (rows not
-    ``wanted``, and rows whose circumscribed circles are apart, are 0 without integrating)."""
-    rd = np.hypot(d[:, LENGTH], d[:, WIDTH]) / 2
-    rg = np.hypot(g[:, LENGTH], g[:, WIDTH]) / 2
-    dx, dy = d[:, X] - g[:, X], d[:, Y] - g[:, Y]
-    near = dx * dx + dy * dy <= (rd + rg) ** 2
-    near &= (d[:, LENGTH] * d[:, WIDTH] > 0) & (g[:, LENGTH] * g[:, WIDTH] > 0)
-    if wanted is not None:
-        near &= wanted
-    rows = np.flatnonzero(near)
-    out = np.zeros(len(d), dtype=np.float64)
-    for chunk in np.array_split(rows, len(rows) // _CHUNK + 1) if len(rows) else ():
-        out[chunk] = _overlap_in_frame_of(d[chunk], g[chunk])
-    return out
-
-
-_CHUNK = 20_000  # pairs integrated at once: temporaries of ~1 MB stay in cache
-
-
-def _overlap_in_frame_of(d: FloatArray, g: FloatArray) -> FloatArray:
-    """Area of ``d``'s footprint inside ``g``'s, in ``g``'s frame, where ``g`` is the box
-    [-l/2, l/2] × [-w/2, w/2].
-
-    By Green's theorem, the area of D ∩ [x0, x1] × [y0, y1] is the integral around D's
-    boundary (counter-clockwise) of ``(clamp(x, x0, x1) - x0) · [y0 <= y <= y1] dy``. Along
-    an edge of D, y is within range on one interval of the edge, cut where x crosses x0 and
-    x1 into pieces on which the integrand is linear, so the trapezoid rule is exact. Only
-    D's boundary is walked: no polygon is built, and edges lying on g's edges need no special case.
-    """
-    c, s = np.cos(g[:, YAW]), np.sin(g[:, YAW])
-    dx, dy = d[:, X] - g[:, X], d[:, Y] - g[:, Y]
-    corners = _corners(c * dx + s * dy, c * dy - s * dx, d[:, LENGTH], d[:, WIDTH], d[:, YAW] - g[:, YAW])
-    xa, ya = corners[..., 0], corners[..., 1]  # (K, 4): edge k runs from corner k to corner k + 1
-    ex, ey = np.roll(xa, -1, axis=1) - xa, np.roll(ya, -1, axis=1) - ya
-    hl, hw = (g[:, LENGTH] / 2)[:, None], (g[:, WIDTH] / 2)[:, None]
-    sx, sy = np.where(ex == 0, 1.0, ex), np.where(ey == 0, 1.0, ey)  # x constant: any cut will do; y: no area
-    lo_y, hi_y = (-hw - ya) / sy, (hw - ya) / sy
-    p = np.clip(np.minimum(lo_y, hi_y), 0.0, 1.0)
-    q = np.clip(np.maximum(lo_y, hi_y), 0.0, 1.0)
-    lo_x, hi_x = (-hl - xa) / sx, (hl - xa) / sx
-    cut1 = np.clip(np.minimum(lo_x, hi_x), p, q)
-    cut2 = np.clip(np.maximum(lo_x, hi_x), p, q)
-    h = [np.clip(xa + t * ex, -hl, hl) + hl for t in (p, cut1, cut2, q)]
-    pieces = (cut1 - p) * (h[0] + h[1]) + (cut2 - cut1) * (h[1] + h[2]) + (q - cut2) * (h[2] + h[3])
-    twice: FloatArray = (ey * pieces).sum(axis=1)
-    return np.maximum(twice / 2, 0.0)
-
-
-def _corners(x: FloatArray, y: FloatArray, length: FloatArray, width: FloatArray, yaw: FloatArray) -> FloatArray:
-    """(K, 4, 2) footprint corners, counter-clockwise."""
-    c, s = np.cos(yaw), np.sin(yaw)
-    hl, hw = length / 2, width / 2
-    u = np.array([1.0, -1.0, -1.0, 1.0])
-    v = np.array([1.0, 1.0, -1.0, -1.0])
-    px = x[:, None] + (c * hl)[:, None] * u - (s * hw)[:, None] * v
-    py = y[:, None] + (s * hl)[:, None] * u + (c * hw)[:, None] * v
-    return np.stack([px, py], axis=-1)
+def _crowd(gt: Objects, gt_idx: IntArray) -> BoolArray | None:
+    """Which pairs' manual object is a crowd region (None: none is)."""
+    return gt.crowd[gt_idx] if gt.crowd.any() else None

@@ -30,21 +30,24 @@ class HasCentres(Geometry, Protocol):
 
 def centre_match(
     dt: Objects, gt: Objects, *, dt_key: IntArray, gt_key: IntArray, n_keys: int,
-    geometry: Geometry, max_distance: float, dt_small: BoolArray, gt_small: BoolArray,
+    geometry: Geometry, max_distance: float | FloatArray, dt_small: BoolArray, gt_small: BoolArray,
 ) -> Matches:
     """Match regular manual objects by nuScenes' rule; an unmatched detection closer than
     ``max_distance`` to an ignored manual object (crowd, ignore flag, too small), or too
-    small itself, is ignored. ``Matches.iou`` holds the matched pairs' IoU."""
+    small itself, is ignored. ``max_distance`` is one threshold, or each manual object's own.
+    ``Matches.iou`` holds the matched pairs' IoU."""
     kind = with_centres(geometry)
     gt_ignored = gt.crowd | gt.ignore | gt_small
-    dp, gp = candidate_pairs(kind, dt, gt, dt_key, np.where(gt_ignored, -1, gt_key), n_keys, max_distance)
-    match_of = greedy_nearest(dp, gp, kind.pair_distance(dt, gt, dp, gp), max_distance, dt.score, dt_key)
+    limit = np.broadcast_to(np.asarray(max_distance, dtype=np.float64), (len(gt),))
+    reach = float(limit.max()) if len(limit) else 0.0
+    dp, gp = candidate_pairs(kind, dt, gt, dt_key, np.where(gt_ignored, -1, gt_key), n_keys, reach)
+    match_of = greedy_nearest(dp, gp, kind.pair_distance(dt, gt, dp, gp), limit[gp], dt.score, dt_key)
     m_dt = np.flatnonzero(match_of >= 0)
     m_gt = match_of[m_dt]
     ip, ig = candidate_pairs(kind, dt, gt, np.where(match_of >= 0, -1, dt_key), np.where(gt_ignored, gt_key, -1),
-                             n_keys, max_distance)
+                             n_keys, reach)
     on_ignored = np.zeros(len(dt), dtype=bool)
-    on_ignored[ip[kind.pair_distance(dt, gt, ip, ig) < max_distance]] = True
+    on_ignored[ip[kind.pair_distance(dt, gt, ip, ig) < limit[ig]]] = True
     dt_ignored = (match_of < 0) & (on_ignored | dt_small)
     return Matches(m_dt, m_gt, kind.pair_iou(dt, gt, m_dt, m_gt), dt_ignored, gt_ignored)
 
@@ -58,10 +61,11 @@ def with_centres(geometry: Geometry) -> HasCentres:
 
 
 def greedy_nearest(
-    dp: IntArray, gp: IntArray, distance: FloatArray, max_distance: float, score: FloatArray, key: IntArray,
+    dp: IntArray, gp: IntArray, distance: FloatArray, max_distance: float | FloatArray, score: FloatArray,
+    key: IntArray,
 ) -> IntArray:
     """For each detection, the manual object it matches (-1: none), given candidate pairs
-    ``(dp, gp)`` of the same group and their centre ``distance``."""
+    ``(dp, gp)`` of the same group, their centre ``distance`` and the threshold (one, or a pair's own)."""
     match_of = np.full(len(score), -1, dtype=np.int64)
     close = distance < max_distance
     dp, gp, distance = dp[close], gp[close], distance[close]

@@ -7,7 +7,7 @@ import numpy as np
 
 from analysis.annotations.model import BoolArray, FloatArray, IntArray, Objects
 from analysis.geometry import Geometry
-from analysis.matching.pairs import candidate_pairs, split_by_key
+from analysis.matching.pairs import pairs_at_least, split_by_key
 from analysis.matching.types import Matches
 
 
@@ -18,17 +18,16 @@ def hungarian_match(
     """Match regular manual objects optimally; unmatched detections that fall on an
     ignored region (crowd, ignore flag, too small) or are too small themselves are ignored."""
     gt_ignored = gt.crowd | gt.ignore | gt_small
-    dp, gp = candidate_pairs(geometry, dt, gt, dt_key, np.where(gt_ignored, -1, gt_key), n_keys)
-    iou = geometry.pair_iou(dt, gt, dp, gp)
-    valid = iou >= threshold
-    dp, gp, iou = dp[valid], gp[valid], iou[valid]
+    dp, gp, iou = pairs_at_least(geometry, dt, gt, dt_key, np.where(gt_ignored, -1, gt_key), n_keys, threshold)
     chosen = optimal_pairs(dp, gp, iou, dt_key[dp], len(dt), len(gt))
     m_dt, m_gt, m_iou = dp[chosen], gp[chosen], iou[chosen]
     matched = np.zeros(len(dt), dtype=bool)
     matched[m_dt] = True
-    on_ignored = _falls_on_ignored(
-        dt, gt, np.where(matched, -1, dt_key), np.where(gt_ignored, gt_key, -1), n_keys, geometry, threshold
-    )
+    on_ignored = np.zeros(len(dt), dtype=bool)
+    if gt_ignored.any():
+        hit, _, _ = pairs_at_least(geometry, dt, gt, np.where(matched, -1, dt_key), np.where(gt_ignored, gt_key, -1),
+                                   n_keys, threshold)
+        on_ignored[hit] = True
     dt_ignored = ~matched & (on_ignored | dt_small)
     return Matches(m_dt, m_gt, m_iou, dt_ignored, gt_ignored)
 
@@ -63,14 +62,3 @@ def _assign(dp: IntArray, gp: IntArray, iou: FloatArray) -> BoolArray:
     taken = np.zeros_like(weight, dtype=bool)
     taken[ri, ci] = weight[ri, ci] > 0
     return taken[r, c]
-
-
-def _falls_on_ignored(
-    dt: Objects, gt: Objects, dt_key: IntArray, gt_key: IntArray, n_keys: int,
-    geometry: Geometry, threshold: float,
-) -> BoolArray:
-    dp, gp = candidate_pairs(geometry, dt, gt, dt_key, gt_key, n_keys)
-    hit = geometry.pair_iou(dt, gt, dp, gp) >= threshold
-    out = np.zeros(len(dt), dtype=bool)
-    out[dp[hit]] = True
-    return out

@@ -26,6 +26,8 @@ class MatchOptions:
     descending score order each take the closest free manual object whose
     bird's-eye-view centre is less than ``max_distance`` away (metres; nuScenes
     uses 0.5, 1, 2 and 4), for geometry kinds with centres (``cuboid3d``).
+    ``overlap`` picks the IoU of a kind that has more than one (``cuboid3d``:
+    ``3d``, the default, or ``bev``, of the footprints); None: the kind's own.
     """
 
     method: Method = "hungarian"
@@ -35,6 +37,7 @@ class MatchOptions:
     max_dets: int = 100
     area_range: tuple[float, float] = (0.0, 1e10)
     max_distance: float = 2.0
+    overlap: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

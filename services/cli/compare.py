@@ -29,7 +29,9 @@ def _arguments(p: Parser) -> None:
     p.add_argument("--manual", required=True, metavar="GT.json",
                    help="COCO ground truth from people, or an ASAM OpenLABEL 1.0 file (told apart by content)")
     p.add_argument("--matching", choices=METHODS, default="hungarian",
-                   help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule")
+                   help="hungarian: optimal one-to-one (default); coco: pycocotools' greedy rule; centre: nuScenes' "
+                        "greedy rule by centre distance (cuboids; 2 m unless the spec's match: centre sets "
+                        "max_distance per class)")
     p.add_argument("--iou", type=unit_interval, default=0.5, help="IoU threshold for a match (default 0.5)")
     p.add_argument("--class-agnostic", action="store_true", help="match regardless of class")
     p.add_argument("--geometry", choices=geometry_names(), default="box", metavar="KIND",

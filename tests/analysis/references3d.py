@@ -25,6 +25,8 @@ from analysis.annotations.model import Annotations, FloatArray
 from analysis.geometry.cuboids import Cuboid
 
 NUSCENES_CLASSES = ("car", "pedestrian", "barrier", "traffic_cone")  # detection names the devkit accepts
+Frames = list[list[tuple[FloatArray, int]]]  # per frame: (cuboid, class index) of each manual object
+Detections = list[list[tuple[FloatArray, int, float]]]  # per frame: (cuboid, class index, score)
 
 
 def footprint(box: FloatArray) -> Any:
@@ -99,3 +101,30 @@ def devkit_metrics(gt: Any, pred: Any, class_name: str, distance: float) -> Any:
     from nuscenes.eval.detection.algo import accumulate
 
     return accumulate(gt, pred, class_name, center_distance, distance)
+
+
+def nuscenes_scene(seed: int, n_frames: int) -> tuple[Frames, Detections]:
+    """Manual cuboids in a 40 m square; detections jitter most of them, plus clutter. Scores are
+    rounded to 0.05 so ties occur; some manual cuboids are duplicated, so distance ties occur too."""
+    rng = np.random.default_rng(seed)
+    frames, detections = [], []
+    for _ in range(n_frames):
+        gts = []
+        for _ in range(int(rng.integers(0, 12))):
+            box = np.r_[rng.uniform(-20, 20, 2), rng.uniform(-1, 1), rng.uniform(0.3, 5, 3), rng.uniform(-4, 4)]
+            gts.append((box, int(rng.integers(len(NUSCENES_CLASSES)))))
+            if rng.random() < 0.1:
+                gts.append(gts[-1])
+        dets = []
+        for box, c in gts:
+            if rng.random() < 0.8:
+                noisy = box + np.r_[rng.normal(0, 0.8, 3), rng.normal(0, 0.2, 3), rng.normal(0, 0.6)]
+                noisy[3:6] = np.abs(noisy[3:6]) + 0.05
+                dets.append((noisy, c if rng.random() < 0.9 else int(rng.integers(len(NUSCENES_CLASSES)))))
+        for _ in range(int(rng.integers(0, 4))):
+            dets.append((np.r_[rng.uniform(-20, 20, 2), 0.0, rng.uniform(0.3, 5, 3), rng.uniform(-4, 4)],
+                         int(rng.integers(len(NUSCENES_CLASSES)))))
+        scores = np.round(rng.uniform(0.05, 1.0, len(dets)) * 20) / 20
+        frames.append(gts)
+        detections.append([(b, c, float(s)) for (b, c), s in zip(dets, scores, strict=True)])
+    return frames, detections

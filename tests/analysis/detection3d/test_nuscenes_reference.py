@@ -6,44 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.annotations.model import FloatArray
 from analysis.detection3d import NUSCENES_DISTANCES, calc_ap, calc_tp, class_curves, nuscenes_detection
 from analysis.detection3d.curves import ERRORS, MetricCurves
-from tests.analysis.references3d import NUSCENES_CLASSES, cuboid_sides, devkit_boxes, devkit_metrics
-
-Frames = list[list[tuple[FloatArray, int]]]
-
-
-def _scene(seed: int, n_frames: int) -> tuple[Frames, list[list[tuple[FloatArray, int, float]]]]:
-    """Manual cuboids in a 40 m square; detections jitter most of them, plus clutter. Scores are
-    rounded to 0.05 so ties occur; some manual cuboids are duplicated, so distance ties occur too."""
-    rng = np.random.default_rng(seed)
-    frames, detections = [], []
-    for _ in range(n_frames):
-        gts = []
-        for _ in range(int(rng.integers(0, 12))):
-            box = np.r_[rng.uniform(-20, 20, 2), rng.uniform(-1, 1), rng.uniform(0.3, 5, 3), rng.uniform(-4, 4)]
-            gts.append((box, int(rng.integers(len(NUSCENES_CLASSES)))))
-            if rng.random() < 0.1:
-                gts.append(gts[-1])
-        dets = []
-        for box, c in gts:
-            if rng.random() < 0.8:
-                noisy = box + np.r_[rng.normal(0, 0.8, 3), rng.normal(0, 0.2, 3), rng.normal(0, 0.6)]
-                noisy[3:6] = np.abs(noisy[3:6]) + 0.05
-                dets.append((noisy, c if rng.random() < 0.9 else int(rng.integers(len(NUSCENES_CLASSES)))))
-        for _ in range(int(rng.integers(0, 4))):
-            dets.append((np.r_[rng.uniform(-20, 20, 2), 0.0, rng.uniform(0.3, 5, 3), rng.uniform(-4, 4)],
-                         int(rng.integers(len(NUSCENES_CLASSES)))))
-        scores = np.round(rng.uniform(0.05, 1.0, len(dets)) * 20) / 20
-        frames.append(gts)
-        detections.append([(b, c, float(s)) for (b, c), s in zip(dets, scores, strict=True)])
-    return frames, detections
+from tests.analysis.references3d import (
+    NUSCENES_CLASSES,
+    Frames,
+    cuboid_sides,
+    devkit_boxes,
+    devkit_metrics,
+    nuscenes_scene,
+)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_curves_ap_and_tp_errors_equal_the_devkit(seed: int) -> None:
-    frames, detections = _scene(seed, 60)
+    frames, detections = nuscenes_scene(seed, 60)
     automation, manual = cuboid_sides(frames, detections)
     gt = devkit_boxes(frames, None)
     pred = devkit_boxes([[(b, c) for b, c, _ in f] for f in detections], [[s for *_, s in f] for f in detections])
@@ -58,7 +35,7 @@ def test_curves_ap_and_tp_errors_equal_the_devkit(seed: int) -> None:
 
 
 def test_the_summary_averages_the_devkit_ap_over_thresholds_and_classes() -> None:
-    frames, detections = _scene(7, 80)
+    frames, detections = nuscenes_scene(7, 80)
     automation, manual = cuboid_sides(frames, detections)
     gt = devkit_boxes(frames, None)
     pred = devkit_boxes([[(b, c) for b, c, _ in f] for f in detections], [[s for *_, s in f] for f in detections])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,10 @@ import pytest
 from analysis.annotations.model import FloatArray
 from analysis.exceptions import InvalidInput
 from analysis.geometry import Cuboid, get_geometry, read_geometry, write_geometry
+from analysis.geometry.cuboid_overlaps import yaw_difference
 from analysis.geometry.cuboids import bev_iou, centre_distance, iou_3d
 from analysis.matching import MatchOptions, match
+from analysis.matching.hungarian import optimal_pairs
 from analysis.matching.pairs import near_pairs, same_key_pairs
 from tests.analysis.references3d import cuboid_sides, shapely_ious
 
@@ -64,6 +67,89 @@ def test_bev_and_3d_iou_equal_shapely_on_10000_random_rotated_pairs() -> None:
     np.testing.assert_allclose(bev_iou(d, g), ref_bev, rtol=0, atol=1e-9)
     np.testing.assert_allclose(iou_3d(d, g), ref_3d, rtol=0, atol=1e-9)
     assert (ref_bev > 0).mean() > 0.3 and (ref_3d == 0).mean() > 0.3  # both overlap and no overlap are covered
+
+
+@pytest.mark.parametrize("at_least", [0.1, 0.5, 0.9])
+def test_iou_at_a_threshold_is_exact_above_it(at_least: float) -> None:
+    """The matcher's ``pair_iou_at_least`` skips pairs that cannot reach the threshold: every pair
+    at or above it keeps its exact IoU, every other is below it (or 0). Crowd pairs included."""
+    d, g = _pairs(N_PAIRS)
+    crowd = np.arange(N_PAIRS) % 5 == 0
+    _, ref = shapely_ious(d, g)
+    ref = np.where(crowd, _crowd_iou(d, g), ref)
+    automation, manual = cuboid_sides([[(b, 0) for b in g]], [[(b, 0, 0.5) for b in d]])
+    manual = replace(manual, objects=replace(manual.objects, crowd=crowd))
+    rows = np.arange(N_PAIRS)
+    geometry = get_geometry("cuboid3d")
+    ours = geometry.pair_iou_at_least(automation.objects, manual.objects, rows, rows, at_least)  # type: ignore[attr-defined]
+    above = ref >= at_least + 1e-9
+    np.testing.assert_allclose(ours[above], ref[above], rtol=0, atol=1e-9)
+    assert (ours[~above] < at_least + 1e-9).all() and above.sum() > 100
+    np.testing.assert_array_equal(ours[ours >= at_least],
+                                  geometry.pair_iou(automation.objects, manual.objects, rows, rows)[ours >= at_least])
+
+
+def _crowd_iou(d: FloatArray, g: FloatArray) -> FloatArray:
+    """3D intersection over the detection's volume, by shapely."""
+    bev, _ = shapely_ious(d, g)
+    a_d, a_g = d[:, 3] * d[:, 4], g[:, 3] * g[:, 4]
+    inter = np.where(bev > 0, bev * (a_d + a_g) / (1 + bev), 0.0)
+    height = np.clip(np.minimum(d[:, 2] + d[:, 5] / 2, g[:, 2] + g[:, 5] / 2)
+                     - np.maximum(d[:, 2] - d[:, 5] / 2, g[:, 2] - g[:, 5] / 2), 0, None)
+    vol = a_d * d[:, 5]
+    return np.divide(inter * height, vol, out=np.zeros(len(d)), where=vol > 0)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("overlap", ["3d", "bev"])
+def test_the_kind_with_an_overlap_reads_that_iou(overlap: str) -> None:
+    d, g = _pairs(2000)
+    automation, manual = cuboid_sides([[(b, 0) for b in g]], [[(b, 0, 0.5) for b in d]])
+    rows = np.arange(2000)
+    geometry = get_geometry("cuboid3d").with_overlap(overlap)  # type: ignore[attr-defined]
+    expected = iou_3d(d, g) if overlap == "3d" else bev_iou(d, g)
+    np.testing.assert_array_equal(geometry.pair_iou(automation.objects, manual.objects, rows, rows), expected)
+    with pytest.raises(InvalidInput, match="unknown overlap '2d'"):
+        geometry.with_overlap("2d")
+
+
+def test_yaw_difference_wraps_to_half_a_turn() -> None:
+    def box(yaw: float) -> FloatArray:
+        return np.array([[0, 0, 0, 4, 2, 1, yaw]], dtype=float)
+
+    cases = [(0.0, 0.5, 0.5), (3.0, -3.0, 2 * math.pi - 6), (0.0, math.pi, math.pi), (-7.0, 7.0, 14 - 4 * math.pi)]
+    for a, b, diff in cases:
+        assert yaw_difference(box(a), box(b))[0] == pytest.approx(diff, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_matcher_pairs_as_a_brute_force_over_every_same_frame_pair(seed: int) -> None:
+    """Hungarian on 3D IoU with crowd and ignored manual cuboids: equal to every same-frame pair's IoU
+    (no grid, no pruning) fed to the same assignment."""
+    rng = np.random.default_rng(seed)
+    frames, detections = [], []
+    for _ in range(40):
+        gts = [(b, int(rng.integers(2))) for b in _random(rng, int(rng.integers(0, 15)), 8.0)]
+        dts = [(b + np.r_[rng.normal(0, 0.2, 3), np.zeros(4)], c, 0.5) for b, c in gts if rng.random() < 0.8]
+        dts += [(b, int(rng.integers(2)), 0.5) for b in _random(rng, int(rng.integers(0, 4)), 8.0)]
+        frames.append(gts)
+        detections.append(dts)
+    automation, manual = cuboid_sides(frames, detections)
+    crowd = rng.random(len(manual.objects)) < 0.1
+    manual = replace(manual, objects=replace(manual.objects, crowd=crowd, ignore=rng.random(len(crowd)) < 0.1))
+    ours = match(automation, manual, MatchOptions(geometry="cuboid3d"))
+    dt, gt = automation.objects, manual.objects
+    gt_ignored = gt.crowd | gt.ignore
+    dp, gp = same_key_pairs(dt.frame * 4 + dt.category, np.where(gt_ignored, -1, gt.frame * 4 + gt.category), 160)
+    iou = iou_3d(dt.geometry["cuboid3d"]["box"][dp], gt.geometry["cuboid3d"]["box"][gp])
+    ok = iou >= 0.5
+    chosen = optimal_pairs(dp[ok], gp[ok], iou[ok], dt.frame[dp[ok]] * 4 + dt.category[dp[ok]], len(dt), len(gt))
+    assert set(zip(ours.dt.tolist(), ours.gt.tolist(), strict=True)) == set(
+        zip(dp[ok][chosen].tolist(), gp[ok][chosen].tolist(), strict=True))
+    ip, ig = same_key_pairs(np.where(ours.dt_matched, -1, dt.frame * 4 + dt.category),
+                            np.where(gt_ignored, gt.frame * 4 + gt.category, -1), 160)
+    hit = iou_3d(dt.geometry["cuboid3d"]["box"][ip], gt.geometry["cuboid3d"]["box"][ig], gt.crowd[ig]) >= 0.5
+    np.testing.assert_array_equal(np.flatnonzero(ours.dt_ignored), np.unique(ip[hit]))
+    assert len(ours.dt) > 100 and ours.dt_ignored.any()
 
 
 def test_iou_is_symmetric_bounded_and_1_for_identical_cuboids() -> None:
@@ -230,7 +316,7 @@ def test_cuboids_of_different_coordinate_systems_are_not_compared() -> None:
         match(automation, manual, MatchOptions(geometry="cuboid3d"))
 
 
-@pytest.mark.parametrize("reach", [0.0, 0.7, 3.0, 50.0])
+@pytest.mark.parametrize("reach", [0.0, 0.003, 0.7, 3.0, 50.0])  # 0.003 m: cells too many to count, searched
 def test_near_pairs_hold_every_same_key_pair_within_reach(reach: float) -> None:
     rng = np.random.default_rng(5)
     dt_key, gt_key = rng.integers(-1, 6, 400), rng.integers(-1, 6, 300)
@@ -242,6 +328,7 @@ def test_near_pairs_hold_every_same_key_pair_within_reach(reach: float) -> None:
     near, every = _pair_set(dp, gp), _pair_set(ap, ag)
     assert _pair_set(ap[within], ag[within]) <= near <= every
     assert (np.diff(dp) >= 0).all() and len(near) == len(dp)
+    assert _pair_set(*near_pairs(dt_key, gt_key, 6, dt_xy, gt_xy, reach, ordered=False)) == near
 
 
 def _pair_set(dp: Any, gp: Any) -> set[tuple[int, int]]:
