@@ -62,15 +62,17 @@ def open_source(spec: str) -> FrameSource:
     return file_opener(Path(spec))
 
 
-class SyntheticDrivingSource:
-    """Frames ``0..n-1`` of the driving scenes of ``seed``, rendered lazily in order."""
+class _SeededFrames:
+    """Frames ``0..n-1`` of a synthetic data set of ``seed`` (``synthetic://KIND?seed=S&n=N``), made lazily in order
+    by ``frame``; the labels of frames made so far are kept for ``ground_truth``."""
+
+    kind = ""
 
     def __init__(self, seed: int = 0, n: int = 100) -> None:
         self.seed, self.n = seed, n
-        self.name = f"synthetic://driving?seed={seed}&n={n}"
+        self.name = f"synthetic://{self.kind}?seed={seed}&n={n}"
         if seed < 0 or n < 0:
             raise InvalidInput(self.name, "", "seed and n must be >= 0")
-        self._labels: dict[int, FrameLabels] = {}
 
     def __len__(self) -> int:
         return self.n
@@ -79,9 +81,25 @@ class SyntheticDrivingSource:
         return (self.frame(i) for i in range(self.n))
 
     def frame(self, index: int) -> Frame:
-        """Frame ``index`` (0-based) alone; its id is ``index + 1``."""
+        raise NotImplementedError
+
+    def _check(self, index: int) -> None:
         if not 0 <= index < self.n:
             raise IndexError(f"{self.name}: no frame {index}")
+
+
+class SyntheticDrivingSource(_SeededFrames):
+    """Frames ``0..n-1`` of the driving scenes of ``seed``, rendered lazily in order."""
+
+    kind = "driving"
+
+    def __init__(self, seed: int = 0, n: int = 100) -> None:
+        super().__init__(seed, n)
+        self._labels: dict[int, FrameLabels] = {}
+
+    def frame(self, index: int) -> Frame:
+        """Frame ``index`` (0-based) alone; its id is ``index + 1``."""
+        self._check(index)
         rendered = render_frame(self.seed, index)
         self._labels[index] = rendered.labels
         return Frame(image_id(index), rendered.image, file_name(index), meta={"tags": dict(rendered.labels.tags)})
@@ -94,26 +112,18 @@ class SyntheticDrivingSource:
         return driving_ground_truth((frame_records(self._labels[i]) for i in range(self.n)), self.seed)
 
 
-class SyntheticDriving3dSource:
+class SyntheticDriving3dSource(_SeededFrames):
     """Frames ``0..n-1`` of the LiDAR driving scenes of ``seed``, swept lazily in order: point clouds, no image."""
 
+    kind = "driving3d"
+
     def __init__(self, seed: int = 0, n: int = 100) -> None:
-        self.seed, self.n = seed, n
-        self.name = f"synthetic://driving3d?seed={seed}&n={n}"
-        if seed < 0 or n < 0:
-            raise InvalidInput(self.name, "", "seed and n must be >= 0")
+        super().__init__(seed, n)
         self._labels: dict[int, driving3d.LidarLabels] = {}
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self) -> Iterator[Frame]:
-        return (self.frame(i) for i in range(self.n))
 
     def frame(self, index: int) -> Frame:
         """Frame ``index`` (0-based) alone; its id is ``index + 1``."""
-        if not 0 <= index < self.n:
-            raise IndexError(f"{self.name}: no frame {index}")
+        self._check(index)
         swept = driving3d.render_frame(self.seed, index)
         self._labels[index] = swept.labels
         return point_frame(index, swept)
