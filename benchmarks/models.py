@@ -19,6 +19,7 @@ def main(*, quick: bool = False) -> dict[str, Any]:
     lines = ["## Reference models on held-out data (`benchmarks/models.py`)", "",
              f"Trained by `make models` (seeded, CPU); scored on frames never trained on; {machine()}.", ""]
     lines += _detector_lines(reports["driving-detector"], before.get("driving-detector", {}))
+    lines += ["", *_detector3d_lines(reports["driving3d-detector"], before.get("driving3d-detector", {}))]
     lines += ["", *_digits_lines(reports["digits"], before.get("digits", {}))]
     body = "\n".join(lines)
     print(body)
@@ -51,6 +52,24 @@ def _detector_lines(r: EvalReport, before: dict[str, Any]) -> list[str]:
             f"{100 * d['acceptance']:.0f}%" for d in m["acceptance_by_confidence_decile"]),
     ]
     return lines
+
+
+def _detector3d_lines(r: EvalReport, before: dict[str, Any]) -> list[str]:
+    m = r.metrics
+    return [
+        f"**`builtin:driving3d-detector`** (`{r.model_version}`) on `{HELD_OUT['driving3d-detector']}`, "
+        f"{r.frames} LiDAR sweeps:", "",
+        f"- nuScenes-style mAP (centre distance 0.5, 1, 2, 4 m) **{100 * m['nuscenes_map']:.1f}**"
+        f"{_delta(m['nuscenes_map'], before, 'nuscenes_map')}; mATE {m['mate']:.3f} m, mASE {m['mase']:.3f}, "
+        f"mAOE {m['maoe']:.3f} rad",
+        f"- frame acceptance under the driving3d reference spec {100 * m['acceptance']['rate']:.1f}% "
+        f"[{100 * m['acceptance']['lower']:.1f}%, {100 * m['acceptance']['upper']:.1f}%]",
+        "- per class (AP / ATE m / AOE rad): " + ", ".join(
+            f"{name} {100 * c['ap']:.1f} / {c['trans_err']:.2f} / {c['orient_err']:.2f}"
+            for name, c in m["per_class"].items()),
+        "- frame acceptance by confidence decile, lowest to highest: " + ", ".join(
+            f"{100 * d['acceptance']:.0f}%" for d in m["acceptance_by_confidence_decile"]),
+    ]
 
 
 def _digits_lines(r: EvalReport, before: dict[str, Any]) -> list[str]:

@@ -40,7 +40,7 @@ def automation_message(r: AutomationResult, *, frame_id: str, seq: int, image: s
     return AutomationMessage(
         frame_id=frame_id, seq=seq, image=image, stratum=stratum, time=time, model_version=r.model_version,
         confidence=r.confidence if ok and math.isfinite(r.confidence) else None,
-        geometries=[Shape(r.GEOMETRY, tuple(b)) for b in r.boxes.tolist()] if ok else [],
+        geometries=[Shape(r.GEOMETRY, v) for v in r.geometry_values()] if ok else [],
         category_ids=r.category_ids.tolist() if ok else [], scores=[min(1.0, float(s)) for s in r.scores.tolist()]
         if ok else [], tags=dict(r.tags), tag_scores={k: float(v) for k, v in r.tag_scores.items()},
         inference_ms=float(r.inference_ms), error=r.error,

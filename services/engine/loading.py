@@ -20,6 +20,7 @@ from torch import nn
 from analysis.exceptions import InvalidInput
 from services.engine import onnx_runtime
 from services.engine.exceptions import RuntimeUnavailable
+from services.engine.models.bev_detector import BevCenterNet
 from services.engine.models.detector import TinyCenterNet
 from services.engine.models.digits import DigitsNet
 from services.engine.optimize import for_inference
@@ -28,7 +29,8 @@ from services.engine.runtimes import choose_runtime
 from services.engine.spec import ModelSpec, load_spec, model_version
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-BUILTIN: dict[str, Callable[[], nn.Module]] = {"driving-detector": TinyCenterNet, "digits": DigitsNet}
+BUILTIN: dict[str, Callable[[], nn.Module]] = {"driving-detector": TinyCenterNet, "digits": DigitsNet,
+                                               "driving3d-detector": BevCenterNet}
 log = logging.getLogger(__name__)
 
 

@@ -29,6 +29,8 @@ def check_frame(frame: Frame, spec: InputSpec, *, resize: bool) -> np.ndarray:
     """The frame's pixels as (H, W, C) uint8, or BadFrame saying what is wrong with them."""
     image = frame.image
     if image is None:
+        if frame.error is None and frame.points is not None:
+            raise BadFrame("no pixels: this model takes images; the frame is a point cloud")
         raise BadFrame(frame.error or "no pixels")
     if image.ndim == 2:
         image = image[:, :, None]

@@ -1,13 +1,16 @@
-"""What a model runner returns for one frame, and how results become COCO results."""
+"""What a model runner returns for one frame, and how results become COCO results (boxes, or cuboids)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+
+from analysis.geometry import write_geometry
+from analysis.geometry.cuboids import Cuboid
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,6 +48,25 @@ class AutomationResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def geometry_values(self) -> list[Any]:
+        """Each row of ``boxes`` as the value its geometry kind's reader gives (``analysis/geometry``)."""
+        return [tuple(b) for b in self.boxes.tolist()]
+
+
+@dataclass(frozen=True, eq=False)
+class CuboidResult(AutomationResult):
+    """A 3D detector's annotation of a point-cloud frame: ``boxes`` are cuboids (N, 7: x, y, z, length, width,
+    height, yaw; metres and radians, z the centre's height) in the coordinate system ``coordinate_system``."""
+
+    GEOMETRY: ClassVar[str] = "cuboid3d"
+
+    boxes: FloatArray = field(default_factory=lambda: np.zeros((0, 7)))
+    coordinate_system: str = ""
+
+    def geometry_values(self) -> list[Any]:
+        return [Cuboid((b[0], b[1], b[2]), (b[3], b[4], b[5]), b[6], self.coordinate_system)
+                for b in self.boxes.tolist()]
+
 
 def failed(frame_id: int, model_version: str, error: str) -> AutomationResult:
     return AutomationResult(frame_id=frame_id, model_version=model_version, error=error)
@@ -52,7 +74,9 @@ def failed(frame_id: int, model_version: str, error: str) -> AutomationResult:
 
 def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
     """A COCO results object: box records (with ``track_id`` when tracked) plus per-frame tags, confidence and
-    model version.
+    model version. A record of another geometry kind (a :class:`CuboidResult`'s) carries its wire form
+    (``{"type": "cuboid3d", "centre": ..., "size": ..., "yaw": ..., "frame": ...}``, metres to 0.1 mm) under
+    ``geometry`` instead of a ``bbox``.
 
     Failed frames are listed with their error so nothing is silently dropped.
     """
@@ -62,11 +86,10 @@ def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
         if not r.ok:
             images.append({"id": r.frame_id, "error": r.error, "model_version": r.model_version})
             continue
-        boxes = np.round(r.boxes, 2).tolist()
-        tracks = r.track_ids.tolist() if len(r.track_ids) else [-1] * len(boxes)
-        for box, cat, score, track in zip(boxes, r.category_ids.tolist(), r.scores.tolist(), tracks, strict=True):
-            record: dict[str, Any] = {"image_id": r.frame_id, "category_id": cat, "bbox": box,
-                                      "score": round(score, 5)}
+        shapes = _shapes(r)
+        tracks = r.track_ids.tolist() if len(r.track_ids) else [-1] * len(shapes)
+        for shape, cat, score, track in zip(shapes, r.category_ids.tolist(), r.scores.tolist(), tracks, strict=True):
+            record: dict[str, Any] = {"image_id": r.frame_id, "category_id": cat, **shape, "score": round(score, 5)}
             if track >= 0:
                 record["track_id"] = track
             annotations.append(record)
@@ -77,3 +100,11 @@ def to_coco_results(results: Sequence[AutomationResult]) -> dict[str, Any]:
             image["tag_scores"] = {k: round(v, 6) for k, v in r.tag_scores.items()}
         images.append(image)
     return {"annotations": annotations, "images": images}
+
+
+def _shapes(r: AutomationResult) -> list[dict[str, Any]]:
+    """Each object's geometry as its record's key: ``bbox`` (pixels to 0.01), or ``geometry`` (its wire form)."""
+    if r.GEOMETRY == AutomationResult.GEOMETRY:
+        return [{"bbox": box} for box in np.round(r.boxes, 2).tolist()]
+    rounded = replace(r, boxes=np.round(r.boxes, 4))
+    return [{"geometry": write_geometry(r.GEOMETRY, v)} for v in rounded.geometry_values()]

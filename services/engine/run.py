@@ -18,6 +18,7 @@ from services.engine.runner import TorchRunner
 class RunReport:
     results: list[AutomationResult]
     seconds: float
+    categories: tuple[tuple[int, str], ...] = ()  # the model's (id, name) pairs, for scoring by name
 
     @property
     def failed(self) -> list[AutomationResult]:
@@ -45,4 +46,4 @@ def run_frames(
         for chunk in batches(frames, batch_size):
             results.extend(runner.infer(chunk))
             bar.update(len(chunk))
-    return RunReport(results, time.perf_counter() - start)
+    return RunReport(results, time.perf_counter() - start, runner.spec.categories)

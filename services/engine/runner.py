@@ -1,4 +1,8 @@
-"""Running a torch model over batches of frames, one failed frame never stopping the rest."""
+"""Running a torch model over batches of frames, one failed frame never stopping the rest.
+
+Image models take frames' pixels (:mod:`services.engine.preprocess`); a ``detector3d`` takes their
+point clouds (:mod:`services.engine.points`). A frame of the other sort fails alone, saying so.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from services.engine import points
 from services.engine.decode import DECODE, Decoded
 from services.engine.frames import Frame
 from services.engine.preprocess import BadFrame, check_frame, to_batch
@@ -35,10 +40,14 @@ class TorchRunner:
         self.device = device
         self.memory_format = memory_format
         self.runtime = runtime
-        self._decode = DECODE[spec.decode.type]
+        self.takes_points = spec.kind == "detector3d"
+        self._decode = DECODE.get(spec.decode.type)  # image decoders; a detector3d decodes in points.forward
 
     def warm_up(self, batch_size: int = 2) -> None:
         """One throw-away batch, so the first real frames do not pay for lazy set-up."""
+        if self.takes_points:
+            self.infer([Frame(0, None, points=points.blank_cloud()) for _ in range(batch_size)])
+            return
         s = self.spec.input
         zeros = np.zeros((s.height, s.width, s.channels), dtype=np.uint8)
         self.infer([Frame(0, zeros) for _ in range(batch_size)])
@@ -50,7 +59,7 @@ class TorchRunner:
         images = []
         for i, frame in enumerate(frames):
             try:
-                images.append(check_frame(frame, self.spec.input, resize=self.spec.input.resize))
+                images.append(self._check(frame))
                 good.append(i)
             except BadFrame as exc:
                 results[i] = failed(frame.frame_id, self.model_version, f"frame {frame.frame_id}: {exc}")
@@ -58,6 +67,11 @@ class TorchRunner:
             for i, result in zip(good, self._run([frames[i] for i in good], images), strict=True):
                 results[i] = result
         return [r for r in results if r is not None]
+
+    def _check(self, frame: Frame) -> np.ndarray:
+        if self.takes_points:
+            return points.check_points(frame)
+        return check_frame(frame, self.spec.input, resize=self.spec.input.resize)
 
     def _run(self, frames: list[Frame], images: list[np.ndarray]) -> list[AutomationResult]:
         try:
@@ -68,11 +82,15 @@ class TorchRunner:
         return [r for f, im in zip(frames, images, strict=True) for r in self._run([f], [im])]
 
     def _forward(self, frames: list[Frame], images: list[np.ndarray]) -> list[AutomationResult]:
+        if self.takes_points:
+            return points.forward(self.module, self.spec, self.model_version, frames, images, device=self.device,
+                                  memory_format=self.memory_format)
         start = time.perf_counter()
         batch = to_batch(images, self.spec.input, self.device, self.memory_format)
         with torch.inference_mode():
             outputs = self.module(batch.tensor)
         outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
+        assert self._decode is not None, self.spec.decode.type
         decoded = self._decode(tuple(outputs), self.spec.decode)
         per_frame_ms = 1000 * (time.perf_counter() - start) / len(frames)
         return [self._result(f, d, batch.scale[i], batch.size[i], per_frame_ms)

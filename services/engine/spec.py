@@ -14,7 +14,13 @@ Decoders: ``centernet`` (outputs: heatmap logits [B,K,h,w], size [B,2,h,w] as
 log(w, h) in input pixels, offset [B,2,h,w]); ``boxes`` (outputs: boxes
 [B,N,4] x1 y1 x2 y2 in input pixels, scores [B,N], labels [B,N] as category
 indices); ``softmax`` (outputs: logits [B,C]; a tag named ``decode.tag`` whose
-values are ``decode.labels``, with ``temperature`` for calibration).
+values are ``decode.labels``, with ``temperature`` for calibration); ``bev_centernet``
+(kind ``detector3d``: outputs heatmap logits [B,K,h,w] and regression [B,8,h,w], see
+:mod:`services.engine.decode_bev`).
+
+A ``detector3d`` takes point clouds: its spec has a ``grid`` (the bird's-eye-view cells,
+metres in the points' coordinate system ``frame``) whose rows and columns are its input's
+``height`` and ``width``; :mod:`services.engine.points` turns a frame's points into that input.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from typing import Any
 from analysis.annotations import checks
 from analysis.exceptions import InvalidInput
 
-DECODERS = ("centernet", "boxes", "softmax")
+DECODERS = ("centernet", "boxes", "softmax", "bev_centernet")
+KINDS = ("detector", "classifier", "detector3d")
 
 
 @dataclass(frozen=True)
@@ -59,20 +66,45 @@ class DecodeSpec:
 
 
 @dataclass(frozen=True)
+class GridSpec:
+    """A bird's-eye-view grid over a point cloud: rows along x from ``x_min``, columns along y from
+    ``y_min``, square cells of ``cell`` metres, in coordinate system ``frame`` (ground at z = 0)."""
+
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+    cell: float
+    frame: str = "vehicle-iso8855"
+
+    @property
+    def rows(self) -> int:
+        return round((self.x_max - self.x_min) / self.cell)
+
+    @property
+    def cols(self) -> int:
+        return round((self.y_max - self.y_min) / self.cell)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
-    kind: str  # "detector" or "classifier"
+    kind: str  # one of KINDS
     input: InputSpec
     decode: DecodeSpec
     categories: tuple[tuple[int, str], ...] = ()
+    grid: GridSpec | None = None  # detector3d only
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "name": self.name, "kind": self.kind,
             "input": {**self.input.__dict__, "mean": list(self.input.mean), "std": list(self.input.std)},
             "decode": {**self.decode.__dict__, "labels": list(self.decode.labels)},
             "categories": [{"id": i, "name": n} for i, n in self.categories],
         }
+        if self.grid is not None:  # absent otherwise, so image models' specs (and versions) are unchanged
+            doc["grid"] = dict(self.grid.__dict__)
+        return doc
 
     def canonical_json(self) -> bytes:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
@@ -98,14 +130,40 @@ def load_spec(path: str | Path) -> ModelSpec:
 def spec_from_dict(doc: Any, source: str) -> ModelSpec:
     rec = checks.as_record(doc, source, "")
     kind = checks.text(checks.field(rec, "kind", source, ""), source, "kind")
-    if kind not in ("detector", "classifier"):
-        raise InvalidInput(source, "kind", f"must be 'detector' or 'classifier', got {kind!r}")
-    return ModelSpec(
+    if kind not in KINDS:
+        raise InvalidInput(source, "kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    spec = ModelSpec(
         name=checks.text(rec.get("name", Path(source).stem), source, "name"), kind=kind,
         input=_input(checks.as_record(checks.field(rec, "input", source, ""), source, "input"), source),
         decode=_decode(checks.as_record(checks.field(rec, "decode", source, ""), source, "decode"), source),
         categories=_categories(rec.get("categories", []), source),
+        grid=None if rec.get("grid") is None else _grid(checks.as_record(rec["grid"], source, "grid"), source),
     )
+    _check_points_model(spec, source)
+    return spec
+
+
+def _grid(rec: Any, source: str) -> GridSpec:
+    def metres(key: str, **kw: Any) -> float:
+        return checks.number(checks.field(rec, key, source, "grid"), source, f"grid.{key}", **kw)
+
+    grid = GridSpec(metres("x_min"), metres("x_max"), metres("y_min"), metres("y_max"), metres("cell", above=0.0),
+                    checks.text(rec.get("frame", "vehicle-iso8855"), source, "grid.frame"))
+    if not (grid.x_max > grid.x_min and grid.y_max > grid.y_min):
+        raise InvalidInput(source, "grid", "needs x_max > x_min and y_max > y_min")
+    return grid
+
+
+def _check_points_model(spec: ModelSpec, source: str) -> None:
+    """A detector3d has a grid matching its input and the BEV decoder; no other kind has either."""
+    points = spec.kind == "detector3d"
+    if points != (spec.grid is not None):
+        raise InvalidInput(source, "grid", "a detector3d needs a grid, and only a detector3d has one")
+    if points != (spec.decode.type == "bev_centernet"):
+        raise InvalidInput(source, "decode.type", "bev_centernet decodes a detector3d, which needs it")
+    if spec.grid is not None and (spec.grid.rows, spec.grid.cols) != (spec.input.height, spec.input.width):
+        raise InvalidInput(source, "grid", f"gives {spec.grid.rows}x{spec.grid.cols} cells, but the input is "
+                           f"{spec.input.height}x{spec.input.width}")
 
 
 def _input(rec: Any, source: str) -> InputSpec:

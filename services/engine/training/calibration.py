@@ -49,11 +49,14 @@ def accepted(runner: TorchRunner, source: FrameSource) -> np.ndarray:
 
 def calibrate(runner: TorchRunner, source: FrameSource) -> ModelSpec:
     """The runner's spec with the logistic confidence calibration fitted on ``source``."""
+    return with_calibration(runner.spec, log_certainties(runner, source), accepted(runner, source))
+
+
+def with_calibration(spec: ModelSpec, log_certainty: np.ndarray, accepted: np.ndarray) -> ModelSpec:
+    """``spec`` with frame confidence sigmoid(slope · log-certainty + bias) fitted to the frames' acceptance."""
     from sklearn.linear_model import LogisticRegression
 
-    x = log_certainties(runner, source)[:, None]
-    y = accepted(runner, source)
-    fit = LogisticRegression(C=1e6).fit(x, y)
-    decode = dataclasses.replace(runner.spec.decode, confidence_slope=round(float(fit.coef_[0, 0]), 6),
+    fit = LogisticRegression(C=1e6).fit(log_certainty[:, None], accepted)
+    decode = dataclasses.replace(spec.decode, confidence_slope=round(float(fit.coef_[0, 0]), 6),
                                  confidence_bias=round(float(fit.intercept_[0]), 6))
-    return dataclasses.replace(runner.spec, decode=decode)
+    return dataclasses.replace(spec, decode=decode)
