@@ -65,7 +65,11 @@ class TaskView(BaseModel):
     stratum: str
     image_ref: str = Field(description="the frame reference (synthetic://, sklearn-digits://, file://); a clip "
                                        "task's first frame's")
-    image_url: str
+    image_url: str | None = Field(description="the frame as PNG (null for a point-cloud frame: see points_url)")
+    points_url: str | None = Field(default=None, description=(
+        "a point-cloud frame (e.g. synthetic://driving3d): its points as a binary PCD v0.7 file, fields x y z "
+        "intensity as little-endian float32, metres in the frame's coordinate system (null for an image); "
+        "annotate it with cuboid3d geometries"))
     lease_deadline: float = Field(description="Unix seconds; heartbeat before it to keep the task")
     lease_seconds: float
     video_id: int | None = Field(default=None, description="a clip task: the clip (null for a frame's task)")
@@ -78,7 +82,9 @@ GEOMETRY_SCHEMA = {
     "type": "object", "required": ["type"], "additionalProperties": True,
     "properties": {"type": {"type": "string", "description": "a registered geometry kind (analysis/geometry)"}},
     "examples": [{"type": "box2d", "xywh": [412.0, 188.5, 36.0, 80.0]},
-                 {"type": "polygon", "parts": [[10.0, 10.0, 40.0, 10.0, 25.0, 30.0]]}],
+                 {"type": "polygon", "parts": [[10.0, 10.0, 40.0, 10.0, 25.0, 30.0]]},
+                 {"type": "cuboid3d", "centre": [15.3, -3.36, 0.77], "size": [3.92, 1.85, 1.54], "yaw": 0.04,
+                  "frame": "vehicle-iso8855"}],
 }
 Geometry = Annotated[Shape, WithJsonSchema(GEOMETRY_SCHEMA)]
 
@@ -92,7 +98,9 @@ class CocoObject(BaseModel):
     geometry: Geometry | None = Field(default=None, description=(
         'tagged geometry, as on manual-annotations: {"type": "box2d", "xywh": [x, y, width, height]}, '
         '{"type": "polygon", "parts": [[x1, y1, x2, y2, x3, y3, ...], ...]}, {"type": "mask", "size": '
-        '[height, width], "counts": ...} (COCO RLE) or any other registered kind; give it or bbox'))
+        '[height, width], "counts": ...} (COCO RLE), {"type": "cuboid3d", "centre": [x, y, z], "size": [length, '
+        'width, height], "yaw": radians, "frame": "vehicle-iso8855"} (a point cloud\'s task; metres) or any other '
+        'registered kind; give it or bbox'))
     bbox: Box | None = Field(default=None, description=(
         "COCO [x, y, width, height] in pixels, finite, width and height >= 0: a box2d geometry"))
     category_id: CategoryId

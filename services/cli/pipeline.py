@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from analysis.exceptions import InvalidInput
 from services.cli.loop_options import CLIP_WINDOW, add_loop_options, loop_config
 from services.cli.parser import Parser, positive_int, rate, seconds
 
@@ -18,8 +19,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r = sub.add_parser(
         "run", help="provision Kafka, start the workers, feed frames, annotate, report, stop everything",
         description="Start Kafka if needed, create topics under a fresh prefix, start one worker per role and "
-        "the persisting worker, the HTTP API and simulated annotators working its queue, feed N synthetic driving "
-        "frames, show live progress until every frame is routed "
+        "the persisting worker, the HTTP API and simulated annotators working its queue, feed N frames of the "
+        "dataset (--dataset, default driving), show live progress until every frame is routed "
         "and every annotation compared, export the topics, check an offline recomputation against the online "
         "results, write summary.json and report.html, and stop everything this run started. The run takes as long "
         "as it needs while it moves: it gives up when nothing has moved for the stall window, naming the stage "
@@ -38,7 +39,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r.add_argument("--rate", type=rate, default=80.0, help="frames per second (default 80)")
     r.add_argument("--seed", type=int, default=11, help="scene and annotator seed (default 11)")
     r.add_argument("--annotators", type=positive_int, default=8, help="simulated people (default 8)")
-    add_loop_options(r, dataset=False)
+    add_loop_options(r)
     r.add_argument("--report", type=Path, default=Path("reports/demo"), metavar="DIR",
                    help="folder for the report, snapshots and worker logs, relative to the working directory "
                    "(default reports/demo)")
@@ -54,6 +55,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     r.set_defaults(run=run)
 
 
+def _of_clips(dataset: str) -> bool:
+    from services.datasets.profiles import profile
+
+    return profile(dataset).clip_spec is not None
+
+
 def run(args: argparse.Namespace) -> int:
     from services.loop.step_shares import of_comparisons as step_shares
     from services.reporting.pipeline_report import run_summary, write_report
@@ -62,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from services.tools.progress import ProgressLine
 
     clips = {"dataset": "driving-seq", **({} if args.window else {"window": CLIP_WINDOW})} if args.sequences else {}
+    if not args.sequences and _of_clips(args.dataset):
+        raise InvalidInput("pipeline run", "--dataset", f"{args.dataset} is a dataset of clips: run --sequences")
     common: dict[str, Any] = dict(
         rate=args.rate, seed=args.seed, annotators=args.annotators, loop=loop_config(args, **clips),
         out=args.report.resolve(),

@@ -7,6 +7,8 @@ from analysis.tracking.clip_spec import ClipAcceptanceSpec
 from services.datasets.driving.builtin_specs import BUILTIN
 from services.datasets.driving.coco import categories as driving_categories
 from services.datasets.driving.qa_spec import REFERENCE_SPEC
+from services.datasets.driving3d.qa_spec import REFERENCE_SPEC as REFERENCE_SPEC_3D
+from services.datasets.driving3d.records import categories as driving3d_categories
 from services.io.files import read_yaml
 from services.loop.datasets import DatasetProfile, profile, register
 
@@ -33,4 +35,10 @@ DRIVING_SEQ = register(DatasetProfile(
     pipeline="builtin:driving-chain",
 ))
 
-__all__ = ["DIGITS", "DRIVING", "DRIVING_SEQ", "profile"]
+DRIVING3D = register(DatasetProfile(
+    name="driving3d", categories=tuple(driving3d_categories()), spec=REFERENCE_SPEC_3D,
+    reference_model="builtin:driving3d-detector", source=lambda seed, n: f"synthetic://driving3d?seed={seed}&n={n}",
+    default_frames=1500, aliases=("builtin:driving3d",), geometry="cuboid3d",
+))
+
+__all__ = ["DIGITS", "DRIVING", "DRIVING3D", "DRIVING_SEQ", "profile"]

@@ -13,8 +13,8 @@ the part at fault. A well-formed ``file://`` reference whose file cannot be
 read gives a frame carrying the ``error`` instead, as every frame source does,
 so a worker fails that frame and goes on. Ground truth is known for synthetic
 and digits frames; the simulated annotators read it without rendering pixels.
-Point-cloud frames have no such truth here (the simulated annotators draw 2D
-boxes): their cuboids are their source's OpenLABEL ground truth.
+A point-cloud frame's truth is its cuboids as tagged ``cuboid3d`` geometry
+(:mod:`services.datasets.driving3d.records`), from a sweep of the frame.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from services.datasets import digits, driving3d
 from services.datasets.driving import TIME_OF_DAY, WEATHER, FrameLabels, frame_records, label_frame, render_frame
 from services.datasets.driving.coco import categories, file_name, image_id
 from services.datasets.driving.sequence import MAX_LENGTH
+from services.datasets.driving3d.records import TAG_VALUES as driving3d_tag_values
+from services.datasets.driving3d.records import categories as driving3d_categories
+from services.datasets.driving3d.records import frame_records as driving3d_records
 from services.engine.frames import Frame
 from services.engine.sequence_source import sequence_frame, sequence_frame_records
 from services.engine.sources import load_image_frame, point_frame
@@ -167,9 +170,8 @@ def frame_truth(ref: str) -> FrameTruth:
                  "file_name": digits.file_name(parsed.frame_id), "tags": {"digit": label}}
         return FrameTruth(image, [], [], {"digit": list(DIGIT_VALUES)})
     if isinstance(parsed, Driving3dRef):
-        raise InvalidInput(
-            ref, "", "no 2D ground truth for a point-cloud frame (its cuboids are its source's OpenLABEL ground truth)"
-        )
+        image, objects = driving3d_records(_driving3d_labels(parsed.seed, parsed.index))
+        return FrameTruth(image, objects, driving3d_categories(), dict(driving3d_tag_values))
     raise InvalidInput(ref, "", "no ground truth is known for image files (only for synthetic and digits frames)")
 
 
@@ -177,6 +179,12 @@ def frame_truth(ref: str) -> FrameTruth:
 def _driving_labels(seed: int, index: int) -> FrameLabels:
     """Labels of one driving frame; rendering keeps no state per seed, so the cache is per frame."""
     return label_frame(seed, index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _driving3d_labels(seed: int, index: int) -> driving3d.LidarLabels:
+    """Labels of one LiDAR frame: seeing which objects the sensor hit takes a whole sweep, so they are kept."""
+    return driving3d.label_frame(seed, index)
 
 
 def _synthetic(ref: str) -> SyntheticRef | Driving3dRef | SequenceRef:

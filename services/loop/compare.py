@@ -20,12 +20,10 @@ from analysis.matching import MatchOptions
 from services.loop.context import CompareContext
 from services.loop.messages.decisions import ComparisonMessage
 from services.loop.messages.frames import AutomationMessage
-from services.loop.messages.geometry import V1_BOX
 from services.loop.messages.manual import AnnotatedObject, ManualAnnotation
 
 Pair = tuple[AutomationMessage, ManualAnnotation]
 HumanPair = tuple[ManualAnnotation, ManualAnnotation]  # (copy 2, copy 1)
-DEFAULT_KIND = V1_BOX  # the kind a batch without any object is compared in (nothing to match either way)
 
 
 def compare_machine(pairs: Sequence[Pair], ctx: CompareContext) -> list[ComparisonMessage]:
@@ -47,7 +45,8 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
     """One ``consensus`` comparison per (copy 2, copy 1) pair: the human-vs-human floor."""
     if not pairs:
         return []
-    accepted, tp, fp, fn, iou = frame_counts(_people([p[0] for p in pairs]), _people([p[1] for p in pairs]), ctx)
+    other = _people([p[0] for p in pairs], scored=True)
+    accepted, tp, fp, fn, iou = frame_counts(other, _people([p[1] for p in pairs]), ctx)
     return [
         ComparisonMessage(
             frame_id=first.frame_id, kind="consensus", accepted=accepted[i], inclusion_prob=first.consensus_prob,
@@ -58,17 +57,22 @@ def compare_people(pairs: Sequence[HumanPair], ctx: CompareContext) -> list[Comp
     ]
 
 
-def _people(annotations: Sequence[ManualAnnotation]) -> FrameColumns:
-    return people_columns([a.objects for a in annotations], [dict(a.tags) for a in annotations])
+def _people(annotations: Sequence[ManualAnnotation], *, scored: bool = False) -> FrameColumns:
+    return people_columns([a.objects for a in annotations], [dict(a.tags) for a in annotations], scored=scored)
 
 
-def people_columns(frames: Sequence[Sequence[AnnotatedObject]], tags: Sequence[dict[str, str]]) -> FrameColumns:
-    """People's objects and tags, frame by frame, as the comparator's columns."""
+def people_columns(
+    frames: Sequence[Sequence[AnnotatedObject]], tags: Sequence[dict[str, str]], *, scored: bool = False,
+) -> FrameColumns:
+    """People's objects and tags, frame by frame, as the comparator's columns. ``scored``: a person compared
+    in the machine's place (a consensus copy) is sure of every object (score 1), which matching by score
+    order (a spec's ``match: centre``) needs; matching by overlap reads no score."""
     objects = [o for f in frames for o in f]
     return FrameColumns(
         counts=[len(f) for f in frames], kinds=[o.geometry.kind for o in objects],
         values=[o.geometry.value for o in objects], category_ids=[o.category_id for o in objects],
         tags=list(tags), attributes=[dict(o.attributes) or None for o in objects],
+        scores=[1.0] * len(objects) if scored else None,
     )
 
 
@@ -88,7 +92,7 @@ Counts = tuple[list[bool], list[int], list[int], list[int], list[float | None]]
 def frame_counts(automation_side: FrameColumns, manual_side: FrameColumns, ctx: CompareContext) -> Counts:
     """Per frame: accepted, TP, FP, FN and mean IoU of ``automation_side`` against ``manual_side``."""
     images, categories = frames_of(len(manual_side.counts)), parse_categories(list(ctx.categories), "categories")
-    kind = shared_kind((automation_side, manual_side), DEFAULT_KIND)
+    kind = shared_kind((automation_side, manual_side), ctx.geometry)
     manual = annotations_of(manual_side, images, categories, kind=kind, source="manual-annotations")
     automation = annotations_of(automation_side, images, categories, kind=kind, source="automation-results")
     options = CompareOptions(matching=MatchOptions(geometry=kind), spec=ctx.spec)

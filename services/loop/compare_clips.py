@@ -94,7 +94,7 @@ def _frame_flags(spec: ClipAcceptanceSpec, ctx: CompareContext, automation: Fram
     """Each frame's acceptance under the spec's frame rules, as the comparator judges a frame (None: no rules)."""
     if spec.frames is None:
         return None
-    return frame_counts(automation, manual, CompareContext(ctx.categories, spec.frames))[0]
+    return frame_counts(automation, manual, CompareContext(ctx.categories, spec.frames, geometry=ctx.geometry))[0]
 
 
 def _spec(ctx: CompareContext) -> ClipAcceptanceSpec:

@@ -14,15 +14,17 @@ if TYPE_CHECKING:  # the tracking metrics import scipy.optimize: only processes 
 
 @dataclass(frozen=True)
 class CompareContext:
-    """Categories (COCO records), the quality spec frames are judged by and the spec clips are judged by."""
+    """Categories (COCO records), the quality spec frames are judged by, the spec clips are judged by, and the
+    geometry kind of the dataset's objects (what a batch without any object is compared as)."""
 
     categories: tuple[dict[str, Any], ...]
     spec: QualitySpec
     clip_spec: ClipAcceptanceSpec | None = None  # clips: default the frame spec on every frame, no track rules
+    geometry: str = "box2d"
 
     @classmethod
     def of(cls, dataset: DatasetProfile) -> CompareContext:
-        return cls(tuple(dict(c) for c in dataset.categories), dataset.spec, dataset.clip_spec)
+        return cls(tuple(dict(c) for c in dataset.categories), dataset.spec, dataset.clip_spec, dataset.geometry)
 
     @classmethod
     def for_dataset(cls, name: str) -> CompareContext:

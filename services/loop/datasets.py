@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the tracking metrics import scipy.optimize: only processes 
 
 @dataclass(frozen=True)
 class DatasetProfile:
-    """A dataset's categories (COCO records), QA spec, reference model and frame source."""
+    """A dataset's categories (COCO records), QA spec, reference model, frame source and geometry kind."""
 
     name: str
     categories: tuple[Mapping[str, Any], ...]
@@ -33,6 +33,7 @@ class DatasetProfile:
     aliases: tuple[str, ...] = field(default=())
     clip_spec: ClipAcceptanceSpec | None = None  # a dataset of clips: when a clip's tracks may ship
     pipeline: str | None = None  # a dataset of clips: the reference chain (a pipeline spec file) replayed and run
+    geometry: str = "box2d"  # the geometry kind of its objects (analysis/geometry), also of frames without any
 
 
 _PROFILES: Names[DatasetProfile] = Names("dataset profile")

@@ -88,7 +88,8 @@ def prepare_clips(cfg: ReplayConfig, progress: bool = False) -> ClipReplayData:
                              time_of=lambda video: order[video] / cfg.clips_per_second)
     annotate = clip_people(truth, seed=cfg.seed)
     first, second = zip(*(_both(annotate, m) for m in messages), strict=True)
-    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec, cfg.profile.clip_spec)
+    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec, cfg.profile.clip_spec,
+                         cfg.profile.geometry)
     return ClipReplayData(
         source=source, messages=messages, info=[frame_info(m) for m in messages], annotate=annotate,
         first=list(first), machine_vs_people=compare_machine_clips(list(zip(messages, first, strict=True)), ctx),

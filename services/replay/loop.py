@@ -62,7 +62,8 @@ class LoopRun:
 
 
 def run_loop(cfg: ReplayConfig, data: Replayed) -> LoopRun:
-    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec, cfg.profile.clip_spec)
+    ctx = CompareContext(tuple(dict(c) for c in cfg.profile.categories), cfg.quality_spec, cfg.profile.clip_spec,
+                         cfg.profile.geometry)
     messages, annotate = _inputs(cfg, data)
     driver, run = Driver(cfg.loop, ctx, annotate), LoopRun()
     gate = Gate(cfg.loop.target, cfg.loop.alpha, max_weight=cfg.loop.max_weight)

@@ -13,6 +13,7 @@ from typing import Any
 from services.engine.annotate import automation_message
 from services.loop.driver import Annotate
 from services.loop.messages import AutomationMessage, ManualAnnotation, ManualTask
+from services.replay.annotators import drawn_object
 from services.replay.data import ReplayData
 
 
@@ -30,9 +31,7 @@ def people(data: ReplayData) -> Annotate:
 
     def annotate(task: ManualTask) -> ManualAnnotation:
         k = task.copy_ - 1
-        objects = [{"geometry": {"type": "box2d", "xywh": [float(v) for v in a["bbox"]]},
-                    "category_id": int(a["category_id"]), "attributes": dict(a.get("attributes", {}))}
-                   for a in by_image[k].get(task.seq, [])]
+        objects = [drawn_object(a) for a in by_image[k].get(task.seq, [])]
         return ManualAnnotation.model_validate({
             "task_id": task.task_id, "frame_id": task.frame_id, "seq": task.seq, "copy": task.copy_,
             "annotator": f"sim-{task.copy_}", "inclusion_prob": task.inclusion_prob,

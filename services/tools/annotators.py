@@ -8,8 +8,9 @@ truth passed through a :class:`HumanErrorModel`, with random draws from
 among the data set's tag values in canonical order (``FrameTruth.tag_values``).
 
 Error models: ``default`` is :class:`HumanErrorModel` as documented there;
-``careful`` halves every rate and the box jitter; ``sloppy`` triples them
-(rates capped at 1).
+``careful`` halves every rate and every jitter; ``sloppy`` triples them
+(rates capped at 1). A point-cloud frame's truth is cuboids, which the same
+people draw (:mod:`services.replay.cuboid_person`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from services.loop.messages import (
     decode,
     encode,
 )
-from services.replay.annotators import HumanErrorModel, annotate_frame, annotator_rng
+from services.replay.annotators import HumanErrorModel, annotate_frame, annotator_rng, drawn_object
+from services.replay.human import MAGNITUDES
 from services.tools.kafka import Record, Sink, key_bytes
 
 STAGE = "annotators"
@@ -37,11 +39,11 @@ SCALES = {"default": 1.0, "careful": 0.5, "sloppy": 3.0}
 
 
 def scaled(model: HumanErrorModel, factor: float) -> HumanErrorModel:
-    """``model`` with every mistake rate and the box jitter multiplied by ``factor`` (rates capped at 1)."""
+    """``model`` with every mistake rate and every jitter multiplied by ``factor`` (rates capped at 1)."""
     changes = {}
     for f in fields(model):
         value = getattr(model, f.name) * factor
-        changes[f.name] = value if f.name == "box_jitter" else min(value, 1.0)
+        changes[f.name] = value if f.name in MAGNITUDES else min(value, 1.0)
     return replace(model, **changes)
 
 
@@ -97,9 +99,7 @@ def annotate_truth(truth: FrameTruth, seed: int, copy: int, model: HumanErrorMod
     rng = annotator_rng(seed, int(truth.image["id"]), copy)
     records, tags = annotate_frame(truth.objects, truth.tags, model=model, rng=rng, names=names,
                                    ids={name: cid for cid, name in names.items()}, tag_values=truth.tag_values)
-    objects = [AnnotatedObject(bbox=tuple(r["bbox"]), category_id=r["category_id"], attributes=r.get("attributes", {}))
-               for r in records]
-    return objects, tags
+    return [AnnotatedObject.model_validate(drawn_object(r)) for r in records], tags
 
 
 def handle_task(

@@ -3,15 +3,18 @@
 Each person has their own annotator token (created with the admin token),
 claims a task, looks at the frame (here: its ground truth through the error
 model, as the Kafka-side simulation does, so an annotation still depends only
-on (seed, frame, copy)), and submits it in COCO form; a clip task's answer is every frame's boxes with
+on (seed, frame, copy)), and submits it: boxes in COCO form, cuboids (a
+point-cloud frame's task) as tagged ``cuboid3d`` geometry; a clip task's answer is every frame's boxes with
 the person's track ids (:mod:`services.tools.clip_answers`). Some walk away from a
 task (``abandon``): its lease runs out and the queue hands it to someone else;
 some skip a task with a reason (``skip``). The API decides who gets which copy,
 so the names differ from the Kafka-side simulation's; the annotations do not.
+A point-cloud task's person first reads its cloud from the API as a PCD file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -23,6 +26,9 @@ from typing import Any
 import httpx
 
 from services.engine.frame_refs import frame_truth
+from services.io.pcd import parse_pcd
+from services.loop.messages import AnnotatedObject
+from services.loop.messages.geometry import V1_BOX
 from services.tools.annotators import annotate_truth, error_model
 from services.tools.clip_answers import clip_submission
 from services.tools.exceptions import ToolError
@@ -53,10 +59,12 @@ class TeamTally:
     abandoned: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     lost: Counter[str] = field(default_factory=Counter)  # submissions refused because the lease had run out
+    clouds: dict[str, str] = field(default_factory=dict)  # frame ref -> SHA-256 of the points its PCD held
 
     def line(self) -> str:
+        looked = f", {len(self.clouds):,} point clouds read as PCD" if self.clouds else ""
         return (f"annotators: {sum(self.submitted.values()):,} submitted, {sum(self.abandoned.values()):,} "
-                f"abandoned, {sum(self.skipped.values()):,} skipped by {len(self.claimed)} people")
+                f"abandoned, {sum(self.skipped.values()):,} skipped by {len(self.claimed)} people{looked}")
 
 
 class Team:
@@ -140,6 +148,8 @@ class Team:
                          json={"reason": "simulated: frame unclear"}), "skip")
             self._count("skipped", name)
             return
+        if task.get("points_url"):
+            self._look_at_points(client, task)
         if o.delay_ms > 0:
             time.sleep(o.delay_ms / 1000.0)
         body = clip_submission(task, o.seed) if task.get("frames") else self._frame_answer(task)
@@ -150,15 +160,31 @@ class Team:
         _check(r, "submit")
         self._count("submitted", name)
 
+    def _look_at_points(self, client: httpx.Client, task: dict[str, Any]) -> None:
+        """A person opens a point cloud before drawing in it: the task's PCD, read as a viewer reads it (a cloud
+        that does not read, or holds no point, is an error of the run)."""
+        r = client.get(task["points_url"])
+        _check(r, "points")
+        points = parse_pcd(r.content, task["points_url"])
+        if len(points) == 0:
+            raise AnnotatorsFailed(f"{task['points_url']}: the point cloud holds no point")
+        with self._lock:
+            self.tally.clouds[task["image_ref"]] = hashlib.sha256(points.tobytes()).hexdigest()
+
     def _frame_answer(self, task: dict[str, Any]) -> dict[str, Any]:
         objects, tags = annotate_truth(frame_truth(task["image_ref"]), self.options.seed, task["copy_number"],
                                        self._model)
-        return {"annotations": [{"bbox": list(obj.geometry.value), "category_id": obj.category_id,
-                                 "attributes": obj.attributes} for obj in objects], "tags": tags}  # COCO form
+        return {"annotations": [submitted(obj) for obj in objects], "tags": tags}
 
     def _count(self, what: str, name: str) -> None:
         with self._lock:
             getattr(self.tally, what)[name] += 1
+
+
+def submitted(obj: AnnotatedObject) -> dict[str, Any]:
+    """An object as a submission carries it: a box in COCO form (``bbox``), any other kind as tagged geometry."""
+    shape = {"bbox": list(obj.geometry.value)} if obj.geometry.kind == V1_BOX else {"geometry": obj.geometry.wire()}
+    return {**shape, "category_id": obj.category_id, "attributes": obj.attributes}
 
 
 def post_patiently(client: httpx.Client, url: str, stop: threading.Event, **kwargs: Any) -> httpx.Response:

@@ -2,6 +2,8 @@
 
 Frames are referenced, not embedded: ``synthetic://driving?seed=S&n=N`` gives
 ``driving-s{S}-{I:06d}`` frames (``seq`` I + 1, image ``synthetic://driving?seed=S#I``),
+``synthetic://driving3d?seed=S&n=N`` point clouds as ``driving3d-s{S}-{I:06d}`` frames (image
+``synthetic://driving3d?seed=S#I``: the reference names the sweep; no points travel on Kafka),
 ``sklearn-digits://?split=SPLIT`` gives ``digits-{ID:04d}`` frames (``seq`` ID, image
 ``sklearn-digits://#ID``). Each message is keyed by its frame id.
 
@@ -20,15 +22,15 @@ from analysis.exceptions import InvalidInput
 from analysis.policy.automation import ALL
 from services.datasets.driving.video_coco import video_id
 from services.engine.chain.clip_messages import clip_id
-from services.engine.frame_refs import digits_ref, sequence_ref, synthetic_ref
+from services.engine.frame_refs import digits_ref, driving3d_ref, sequence_ref, synthetic_ref
 from services.engine.sequence_source import SyntheticDrivingSequenceSource
-from services.engine.sources import DigitsSource, SyntheticDrivingSource, open_source
+from services.engine.sources import DigitsSource, SyntheticDriving3dSource, SyntheticDrivingSource, open_source
 from services.loop.messages import FrameMessage, encode
 from services.tools.kafka import Sink, key_bytes, require_topics
 from services.tools.outage import patient_sink
 
-FEEDABLE = ("synthetic://driving?seed=S&n=N, synthetic://driving-seq?seed=S&clips=C&length=L or "
-            "sklearn-digits://?split=SPLIT[&n=N]")
+FEEDABLE = ("synthetic://driving?seed=S&n=N, synthetic://driving3d?seed=S&n=N, "
+            "synthetic://driving-seq?seed=S&clips=C&length=L or sklearn-digits://?split=SPLIT[&n=N]")
 PROGRESS_EVERY_S = 1.0
 
 
@@ -96,6 +98,10 @@ def plan(source: str) -> Plan:
     if isinstance(opened, SyntheticDrivingSource):
         s = opened.seed
         return Plan(opened.name, tuple(PlannedFrame(f"driving-s{s}-{i:06d}", i + 1, synthetic_ref(s, i))
+                                       for i in range(opened.n)))
+    if isinstance(opened, SyntheticDriving3dSource):
+        s = opened.seed
+        return Plan(opened.name, tuple(PlannedFrame(f"driving3d-s{s}-{i:06d}", i + 1, driving3d_ref(s, i))
                                        for i in range(opened.n)))
     if isinstance(opened, SyntheticDrivingSequenceSource):
         return Plan(opened.name, tuple(_sequence_frame(opened, i) for i in range(len(opened))))

@@ -1,8 +1,11 @@
-"""The annotation queue, as the annotator who holds the leases sees it: claim, look, heartbeat, submit, skip."""
+"""The annotation queue, as the annotator who holds the leases sees it: claim, look, heartbeat, submit, skip.
+
+A task's frame is looked at as PNG (``image``) or, a point cloud, as binary PCD v0.7 (``points.pcd``); the task
+view gives the URL of the one its frame has.
+"""
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -10,12 +13,13 @@ from fastapi import APIRouter, Path, Request, Response
 from services.api import metrics
 from services.api.deps import Annotator, ApiDep
 from services.api.errors import invalid
+from services.api.frames import PCD_MEDIA_TYPE, pcd_of, png, png_of, point_cloud
 from services.api.queue import Lease
 from services.api.schemas import Skip, Submission, Submitted, TaskFrame, TaskView
 from services.api.state import Api
-from services.engine.frame_refs import resolve_frame
-from services.exceptions import InvalidInput
 from services.loop.messages.fields import TaskId
+
+__all__ = ["png", "router"]  # png: the Label Studio routes serve images as these do
 
 router = APIRouter(prefix="/v1/tasks", tags=["queue"])
 TaskIdPath = Annotated[TaskId, Path()]
@@ -29,9 +33,11 @@ def view(api: Api, lease: Lease, request: Request) -> TaskView:
         TaskFrame(frame_index=f["frame_index"], frame_id=f["frame_id"], image_ref=f["image"],
                   image_url=str(request.url_for("task_frame_image", task_id=lease.task_id, index=f["frame_index"])))
         for f in clip["frames"]]
+    cloud = point_cloud(lease.image)
     return TaskView(task_id=lease.task_id, frame_id=lease.frame_id, copy_number=lease.copy,
                     stratum=lease.stratum, image_ref=lease.image,
-                    image_url=str(request.url_for("task_image", task_id=lease.task_id)),
+                    image_url=None if cloud else str(request.url_for("task_image", task_id=lease.task_id)),
+                    points_url=str(request.url_for("task_points", task_id=lease.task_id)) if cloud else None,
                     lease_deadline=lease.lease_deadline, lease_seconds=api.config.lease_s,
                     video_id=None if clip is None else clip["video_id"], frames=frames)
 
@@ -67,18 +73,31 @@ def task_frame_image(task_id: TaskIdPath, index: Annotated[int, Path(ge=0)], who
 
 @router.get("/{task_id:path}/image", name="task_image", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, **NOT_YOURS})
-def task_image(task_id: TaskIdPath, who: Annotator, api: ApiDep) -> Response:
-    return _image(api.queue.held(who.name, task_id).image)
+def task_image(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) -> Response:
+    """The task's frame as PNG (a point-cloud frame: 422 naming its ``points.pcd``)."""
+    ref = api.queue.held(who.name, task_id).image
+    if point_cloud(ref):
+        raise invalid(["path", "task_id"], "the task's frame is a point cloud, not an image: GET "
+                      f"{request.url_for('task_points', task_id=task_id)} (binary PCD v0.7)")
+    return _image(ref)
+
+
+@router.get("/{task_id:path}/points.pcd", name="task_points", response_class=Response,
+            responses={200: {"content": {PCD_MEDIA_TYPE: {}}, "description": "binary PCD v0.7: fields x y z "
+                             "intensity, each a little-endian float32; metres"}, **NOT_YOURS})
+def task_points(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) -> Response:
+    """The task's point cloud as a binary PCD v0.7 file (an image frame: 422 naming its ``image``)."""
+    lease = api.queue.held(who.name, task_id)
+    if not point_cloud(lease.image):
+        raise invalid(["path", "task_id"], "the task's frame is an image, not a point cloud: GET "
+                      f"{request.url_for('task_image', task_id=task_id)}")
+    name = lease.frame_id.replace('"', "")
+    return Response(pcd_of(lease.image), media_type=PCD_MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.pcd"'})
 
 
 def _image(ref: str) -> Response:
-    try:
-        frame = resolve_frame(ref)
-    except InvalidInput as exc:
-        raise invalid(["path", "task_id"], f"the task's frame cannot be read: {exc}") from None
-    if frame.image is None:
-        raise invalid(["path", "task_id"], f"the task's frame cannot be read: {frame.error}")
-    return Response(png(frame.image), media_type="image/png")
+    return Response(png_of(ref), media_type="image/png")
 
 
 @router.post("/{task_id:path}/heartbeat", responses=LEASE_GONE)
@@ -104,11 +123,3 @@ def skip(task_id: TaskIdPath, body: Skip, who: Annotator, api: ApiDep) -> Respon
 @router.get("/{task_id:path}", responses=NOT_YOURS)
 def my_task(task_id: TaskIdPath, who: Annotator, request: Request, api: ApiDep) -> TaskView:
     return view(api, api.queue.held(who.name, task_id), request)
-
-
-def png(image: Any) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image.squeeze() if image.ndim == 3 and image.shape[2] == 1 else image).save(buffer, "PNG")
-    return buffer.getvalue()

@@ -8,15 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from analysis.compare import Comparator, CompareOptions, Comparison
+from analysis.compare import Comparison
 from analysis.policy.automation import ALL
 from services.replay.clip_data import ClipReplayData, Replayed
 from services.replay.config import ReplayConfig
-from services.replay.data import ReplayData, annotation_pair, only_frames
+from services.replay.data import ReplayData, only_frames
+from services.replay.documents import AnnotationPair, annotation_pair
 from services.replay.loop import LoopRun
 from services.replay.report import plots
-from services.replay.report.gallery import Overlay, render_overlay
 from services.replay.report.html import Page
+from services.replay.report.pictures import PICTURES
 from services.replay.report.steps import step_galleries, steps_table
 
 GALLERY = 8
@@ -42,9 +43,10 @@ def build_report(cfg: ReplayConfig, data: Replayed, run: LoopRun, summary: dict[
         _floor_plot(page, cfg, summary)
         step_galleries(page, data, run)
     else:
-        comparison = _compared(cfg, data, run)
+        pair = _compared(cfg, data, run)
+        comparison = pair.compare(cfg.quality_spec)
         _agreement_plots(page, cfg, comparison, summary)
-        _gallery(page, data, comparison)
+        _gallery(page, data, comparison, pair.kind)
     _window_table(page, summary)
     return page.render()
 
@@ -83,13 +85,12 @@ def _shipped_plot(cfg: ReplayConfig, run: LoopRun, unit: str) -> bytes:
     return plots.shipped_acceptance(xs, est, low, shipped_x, shipped_y, cfg.loop.target, unit=unit)
 
 
-def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> Comparison:
+def _compared(cfg: ReplayConfig, data: ReplayData, run: LoopRun) -> AnnotationPair:
     """Machine vs annotator 1 over every frame people saw, weighted by the router's 1/π."""
     prob = {int(d.frame_id): d.inclusion_prob for d in run.decisions if d.route == "manual"}
     manual_doc = only_frames(data.people[0], set(prob))
     manual_doc["images"] = [{**img, "inclusion_prob": prob[img["id"]]} for img in manual_doc["images"]]
-    manual, automation = annotation_pair(only_frames(data.machine, set(prob)), manual_doc)
-    return Comparator(CompareOptions(spec=cfg.quality_spec)).calculate(automation, manual)
+    return annotation_pair(only_frames(data.machine, set(prob)), manual_doc, geometry=cfg.profile.geometry)
 
 
 def _agreement_plots(page: Page, cfg: ReplayConfig, c: Comparison, summary: dict[str, Any]) -> None:
@@ -119,27 +120,23 @@ def _floor_plot(page: Page, cfg: ReplayConfig, summary: dict[str, Any]) -> None:
                                          cfg.loop.target, "target"), "human floor")
 
 
-def _gallery(page: Page, data: ReplayData, c: Comparison) -> None:
-    errors = c.frames.fp + c.frames.fn + c.frames.class_confused
+def _gallery(page: Page, data: ReplayData, c: Comparison, kind: str) -> None:
+    picture = PICTURES.get(kind)
+    if picture is None:
+        return
+    errors = c.frames.fp + c.frames.fn + c.frames.class_confused + c.frames.poor_iou
     worst = np.argsort(-errors, kind="stable")[:GALLERY]
     page.heading("Worst disagreements (people green, machine red)")
     frames = {f.frame_id: f for f in data.frames}
-    names = dict(zip(c.manual.categories.ids.tolist(), c.manual.categories.names, strict=True))
     for f in worst.tolist():
         frame_id = int(c.manual.images.ids[f])
         frame = frames.get(frame_id)
-        if frame is None or frame.image is None or errors[f] == 0 or frame.image.shape[2] != 3:
-            continue
-        overlay = Overlay(frame_id, frame.image, _boxes(c, f, names, human=True), _boxes(c, f, names, human=False),
-                          f"frame {frame_id}: {c.frames.fn[f]} missed, {c.frames.fp[f]} extra")
-        page.image(render_overlay(overlay), f"frame {frame_id}", overlay.caption, gallery=True)
-
-
-def _boxes(c: Comparison, f: int, names: dict[int, str], *, human: bool) -> list[tuple[list[float], str]]:
-    side = c.manual if human else c.automation
-    obj = side.objects
-    idx = np.flatnonzero(obj.frame == f)
-    return [(obj.boxes[i].tolist(), names[int(side.categories.ids[obj.category[i]])]) for i in idx.tolist()]
+        poor = int(c.frames.poor_iou[f])
+        caption = f"frame {frame_id}: {c.frames.fn[f]} missed, {c.frames.fp[f]} extra" + (
+            f", {poor} poorly localised" if poor else "")
+        png = None if frame is None or errors[f] == 0 else picture(frame, c, f, caption)
+        if png is not None:
+            page.image(png, f"frame {frame_id}", caption, gallery=True)
 
 
 def _window_table(page: Page, s: dict[str, Any]) -> None:

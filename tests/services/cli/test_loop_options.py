@@ -40,7 +40,7 @@ def test_options_name_the_config(argv: list[str], expected: LoopConfig) -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--sampling", "nope"], "unknown; known kinds: budget, confidence"),
     (["--sampling-param", "scal=1"], "confidence.scal: unknown parameter"),
-    (["--dataset", "fog"], "unknown dataset 'fog' (known: digits, driving, driving-seq)"),
+    (["--dataset", "fog"], "unknown dataset 'fog' (known: digits, driving, driving-seq, driving3d)"),
 ])
 def test_a_bad_loop_option_is_refused_naming_it(argv: list[str], message: str, tmp_path: object,
                                                  capsys: pytest.CaptureFixture[str]) -> None:

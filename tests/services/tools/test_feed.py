@@ -19,6 +19,14 @@ def test_synthetic_frames_are_referenced_by_seed_and_index() -> None:
     ]
 
 
+def test_point_clouds_are_referenced_by_seed_and_index_without_sweeping_them() -> None:
+    planned = plan("synthetic://driving3d?seed=3&n=4")
+    assert planned.source == "synthetic://driving3d?seed=3&n=4"
+    assert [(f.frame_id, f.seq, f.image) for f in planned.frames] == [
+        (f"driving3d-s3-{i:06d}", i + 1, f"synthetic://driving3d?seed=3#{i}") for i in range(4)
+    ]
+
+
 def test_digits_frames_are_referenced_by_id() -> None:
     planned = plan("sklearn-digits://?split=calibration")
     ids = [int(i) for i in digits.load_split("calibration").ids]

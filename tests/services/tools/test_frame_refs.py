@@ -14,6 +14,8 @@ from PIL import Image
 
 from analysis.exceptions import InvalidInput
 from services.datasets import digits
+from services.datasets.driving3d import CATEGORIES, TIME_OF_DAY, WEATHER
+from services.datasets.driving3d.records import categories
 from services.engine.frame_refs import (
     DigitsRef,
     Driving3dRef,
@@ -28,6 +30,7 @@ from services.engine.frame_refs import (
     synthetic_ref,
 )
 from services.engine.sources import DigitsSource, open_source
+from services.replay.truth import truth_document
 
 
 @pytest.mark.parametrize(("seed", "index"), [(0, 0), (2, 5), (7, 11)])
@@ -126,10 +129,22 @@ def test_a_driving3d_ref_is_the_source_point_cloud_bit_for_bit(seed: int, index:
     assert resolve_frame(driving3d_ref(seed, index), frame_id=99).frame_id == 99
 
 
-def test_a_driving3d_ref_parses_and_has_no_2d_truth() -> None:
+def test_a_driving3d_ref_parses_and_its_truth_is_the_sources_cuboids() -> None:
+    """The truth of a point-cloud frame is the cuboids of its source's OpenLABEL ground truth, as tagged geometry
+    with their point counts; the tags and categories are the data set's."""
     assert parse_ref("synthetic://driving3d?seed=3#14") == Driving3dRef(3, 14)
-    with pytest.raises(InvalidInput, match="no 2D ground truth for a point-cloud frame"):
-        frame_truth(driving3d_ref(3, 14))
+    source = open_source("synthetic://driving3d?seed=3&n=15")
+    doc = source.ground_truth()
+    assert doc is not None
+    expected = truth_document(doc, source.name, categories())
+    truth = frame_truth(driving3d_ref(3, 14))
+    assert truth.image["id"] == 15 and truth.tags == expected["images"][14]["tags"]
+    assert [{k: o[k] for k in ("category_id", "geometry", "attributes")} for o in truth.objects] == [
+        {k: a[k] for k in ("category_id", "geometry", "attributes")} for a in expected["annotations"]
+        if a["image_id"] == 15]
+    assert truth.objects and all(o["geometry"]["type"] == "cuboid3d" for o in truth.objects)
+    assert [c["name"] for c in truth.categories] == list(CATEGORIES)
+    assert truth.tag_values == {"weather": list(WEATHER), "time_of_day": list(TIME_OF_DAY)}
 
 
 @pytest.mark.parametrize(
