@@ -17,8 +17,8 @@ def add_loop_options(p: argparse.ArgumentParser, *, dataset: bool = True) -> Non
     """Target, alpha, audit floor, sampling, consensus share, max step, window (and the dataset profile)."""
     if dataset:
         p.add_argument("--dataset", default=DEFAULT.dataset, metavar="NAME",
-                       help=f"dataset profile: driving, digits or driving-seq (clips; builtin:NAME is accepted as an "
-                       f"alias; default {DEFAULT.dataset})")
+                       help=f"dataset profile: driving, digits, driving-seq (clips) or driving3d (LiDAR sweeps, "
+                       f"cuboids); builtin:NAME is accepted as an alias; default {DEFAULT.dataset}")
     p.add_argument("--target", type=open_interval, default=DEFAULT.target,
                    help=f"required machine acceptance (default {DEFAULT.target})")
     p.add_argument("--alpha", type=open_interval, default=DEFAULT.alpha,

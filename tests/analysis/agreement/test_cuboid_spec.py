@@ -22,7 +22,7 @@ from tests.analysis.references3d import NUSCENES_CLASSES, cuboid_sides, devkit_b
 from tests.utils.docs import dt_object, gt_object, pair
 
 CUBOIDS = MatchOptions(geometry="cuboid3d")
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "specs" / "driving3d.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "specs" / "nuscenes.yaml"
 
 
 def _box(x: float = 0.0, yaw_deg: float = 0.0, *, z: float = 0.75, height: float = 1.5) -> FloatArray:

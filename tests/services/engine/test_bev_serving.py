@@ -12,6 +12,7 @@ import pytest
 import torch
 import yaml
 
+from analysis.agreement import QualitySpec
 from analysis.exceptions import InvalidInput
 from services.cli.main import main
 from services.datasets.driving3d.qa_spec import DRIVING3D_QA, REFERENCE_SPEC
@@ -136,3 +137,9 @@ class _Odd:
 
     def ground_truth(self) -> dict[str, Any]:
         return {"frames": []}
+
+
+def test_the_example_spec_of_the_lidar_scenes_is_their_reference_spec() -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "specs" / "driving3d.yaml"
+    doc = yaml.safe_load(example.read_text(encoding="utf-8"))
+    assert QualitySpec.from_mapping(doc, str(example)) == REFERENCE_SPEC
