@@ -115,7 +115,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-## models: retrain the reference models (seeded, CPU, ~10 min) and re-score them on held-out data
+## models: retrain the reference models (seeded, CPU, ~30-35 min with the 3D detector) and re-score them on held-out data
 models: $(STAMP)
 	$(BIN)/python scripts/train_models.py
 	$(BIN)/python -m benchmarks models
