@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def open_source(spec: str) -> FrameSource:
     return file_opener(Path(spec))
 
 
-class _SeededFrames:
+class _SeededFrames(ABC):
     """Frames ``0..n-1`` of a synthetic data set of ``seed`` (``synthetic://KIND?seed=S&n=N``), made lazily in order
     by ``frame``; the labels of frames made so far are kept for ``ground_truth``."""
 
@@ -80,8 +81,9 @@ class _SeededFrames:
     def __iter__(self) -> Iterator[Frame]:
         return (self.frame(i) for i in range(self.n))
 
+    @abstractmethod
     def frame(self, index: int) -> Frame:
-        raise NotImplementedError
+        """Frame ``index`` (0-based) alone; its id is ``index + 1``."""
 
     def _check(self, index: int) -> None:
         if not 0 <= index < self.n:

@@ -14,7 +14,8 @@ from typing import Any
 
 from analysis.exceptions import InvalidInput
 from analysis.geometry import write_geometry
-from services.io.openlabel import ElementData, Frame, OpenLabel, Shape, is_openlabel, read_openlabel
+from services.io.openlabel import ElementData, Frame, Shape, is_openlabel, read_openlabel
+from services.io.openlabel.convert import frame_tags, objects_on
 from services.io.openlabel.shapes import box_of, cuboid_of
 
 _SHAPES: dict[str, tuple[str, Callable[[Shape], Any]]] = {"bbox": ("box2d", box_of), "cuboid": ("cuboid3d", cuboid_of)}
@@ -31,8 +32,8 @@ def truth_document(doc: dict[str, Any], name: str, categories: Iterable[Mapping[
     annotations: list[dict[str, Any]] = []
     for f in sorted(labels.frames) or [0]:
         frame = labels.frames.get(f, Frame())
-        images.append({"id": f, "file_name": _uri(frame), "tags": _tags(labels, frame, f)})
-        for uid in _objects_on(labels, frame, f):
+        images.append({"id": f, "file_name": _uri(frame), "tags": frame_tags(labels, frame, f)})
+        for uid in objects_on(labels, frame, f):
             element, data = labels.objects[uid], frame.objects.get(uid, ElementData())
             if element.type not in ids:
                 raise InvalidInput(name, f"objects.{uid}.type", f"{element.type!r} is not a category of the dataset "
@@ -43,21 +44,6 @@ def truth_document(doc: dict[str, Any], name: str, categories: Iterable[Mapping[
                 annotations.append({"id": len(annotations) + 1, "image_id": f, "category_id": ids[element.type],
                                     "geometry": write_geometry(kind, read(shape)), "attributes": dict(attributes)})
     return {"images": images, "annotations": annotations, "categories": cats}
-
-
-def _objects_on(labels: OpenLabel, frame: Frame, f: int) -> list[str]:
-    static = [uid for uid, e in labels.objects.items() if uid not in frame.objects and e.data and e.exists_at(f)]
-    return [*frame.objects, *static]
-
-
-def _tags(labels: OpenLabel, frame: Frame, f: int) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for context in labels.contexts.values():
-        if context.exists_at(f):
-            tags.update((v.name, str(v.val)) for v in context.data.values if v.kind == "text")
-    for data in frame.contexts.values():
-        tags.update((v.name, str(v.val)) for v in data.values if v.kind == "text")
-    return tags
 
 
 def _uri(frame: Frame) -> str:

@@ -54,7 +54,7 @@ def to_annotations(doc: OpenLabel, source: str, *, kind: str | None = None,
     tracks = _track_ids(doc)
     for f in frames:
         frame = doc.frames.get(f, Frame())
-        for uid in _objects_on(doc, frame, f):
+        for uid in objects_on(doc, frame, f):
             element = doc.objects[uid]
             data = frame.objects.get(uid, ElementData())
             shapes = [s for s in (*element.data.shapes, *data.shapes) if s.kind == KINDS[kind]]
@@ -62,7 +62,7 @@ def to_annotations(doc: OpenLabel, source: str, *, kind: str | None = None,
                 raise InvalidInput(source, f"objects.{uid}.type", f"type {element.type!r} is not among the manual "
                                    f"file's types {list(categories.names)}")
             rows.add(shapes, kind, by_name.get(element.type, 0), tracks[uid], (*element.data.values, *data.values))
-        rows.end_frame(_tags(doc, frame, f))
+        rows.end_frame(frame_tags(doc, frame, f))
     side = FrameColumns(counts=rows.counts, kinds=[kind] * len(rows.values), values=rows.values,
                         category_ids=rows.categories, tags=rows.tags, scores=rows.scores,
                         attributes=rows.attributes)
@@ -130,13 +130,14 @@ def _track_ids(doc: OpenLabel) -> dict[str, int]:
             for i, uid in enumerate(doc.objects)}
 
 
-def _objects_on(doc: OpenLabel, frame: Frame, f: int) -> list[str]:
+def objects_on(doc: OpenLabel, frame: Frame, f: int) -> list[str]:
     """The uids of the objects on frame ``f``: those with data on it in its order, then static ones."""
     static = [uid for uid, e in doc.objects.items() if uid not in frame.objects and e.data and e.exists_at(f)]
     return [*frame.objects, *static]
 
 
-def _tags(doc: OpenLabel, frame: Frame, f: int) -> dict[str, str]:
+def frame_tags(doc: OpenLabel, frame: Frame, f: int) -> dict[str, str]:
+    """The tags of frame ``f``: the text data of the contexts on it (static ones, then the frame's)."""
     tags: dict[str, str] = {}
     for context in doc.contexts.values():
         if context.exists_at(f):
