@@ -35,12 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from services.tools.feed import feed_to_kafka
 
     bootstrap, topics = kafka_target(args)
-    line = ProgressLine()
+    with ProgressLine() as line:
 
-    def show(p: FeedProgress) -> None:
-        line.show(f"feed: {p.sent:,}/{p.total:,} frames ({p.rate:,.0f}/s)")
+        def show(p: FeedProgress) -> None:
+            line.show(f"feed: {p.sent:,}/{p.total:,} frames ({p.rate:,.0f}/s)")
 
-    summary = feed_to_kafka(args.source, bootstrap=bootstrap, topic=topics.frames, rate=args.rate, progress=show)
-    line.done()
+        summary = feed_to_kafka(args.source, bootstrap=bootstrap, topic=topics.frames, rate=args.rate, progress=show)
     print(summary.line())
     return 0

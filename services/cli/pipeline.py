@@ -10,6 +10,7 @@ from analysis.exceptions import InvalidInput
 from services.cli.loop_options import CLIP_WINDOW, add_loop_options, loop_config
 from services.cli.parser import Parser, positive_int, rate, seconds
 
+PLAIN_EVERY_S = 5.0  # the status as a plain line this often when stderr is not a terminal (CI, logs)
 CLIP_LENGTH = 20  # the driving-seq profile's (services/datasets/profiles.py), not imported: the CLI loads lazily
 
 
@@ -77,22 +78,8 @@ def run(args: argparse.Namespace) -> int:
         stall_s=args.stall_timeout, timeout_s=args.timeout, metrics_port=args.metrics_port, lease_s=args.lease_seconds)
     options = (RunOptions.of_clips(args.clips, args.clip_length, **common) if args.sequences
                else RunOptions(frames=args.frames, **common))
-    line = ProgressLine()
-    last = [0.0]
-
-    def progress(text: str) -> None:
-        import time
-
-        if line.live:
-            line.show(text)
-        elif time.monotonic() - last[0] >= 5.0:  # not a terminal (CI, logs): a line every 5 s
-            last[0] = time.monotonic()
-            print(text, flush=True)
-
-    try:
-        outcome = run_pipeline(load_settings(), options, say=lambda s: print(s, flush=True), progress=progress)
-    finally:
-        line.done()
+    with ProgressLine(every_s=PLAIN_EVERY_S) as line:  # a terminal: one live line; else a plain line every 5 s
+        outcome = run_pipeline(load_settings(), options, say=lambda s: print(s, flush=True), progress=line.show)
     report = write_report(options, outcome, options.out)
     s = run_summary(options, outcome)
     print(outcome.tally.line(options.frames, options.unit))

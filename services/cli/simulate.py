@@ -51,15 +51,12 @@ def run(args: argparse.Namespace) -> int:
         stop_after=args.stop_after, idle_seconds=args.idle_seconds,
         group=args.group or f"{topics.prefix}shadowqa-annotators",
     )
-    line = ProgressLine()
+    with ProgressLine() as line:
 
-    def show(s: PoolSummary) -> None:
-        line.show(f"annotators: {s.annotated:,} annotated, {s.dead_letters:,} dead letters")
+        def show(s: PoolSummary) -> None:
+            line.show(f"annotators: {s.annotated:,} annotated, {s.dead_letters:,} dead letters")
 
-    try:
         summary = simulate_annotators(bootstrap, topics, options, progress=show)
-    finally:
-        line.done()
     print(summary.line())
     return 130 if summary.interrupted else 0
 

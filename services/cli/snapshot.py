@@ -40,15 +40,12 @@ def run(args: argparse.Namespace) -> int:
 
     bootstrap, names = kafka_target(args)
     topic = names.name(args.topic)
-    line = ProgressLine()
+    with ProgressLine() as line:
 
-    def show(read: int, total: int) -> None:
-        line.show(f"snapshot: {read:,}/{total:,} messages of {topic}")
+        def show(read: int, total: int) -> None:
+            line.show(f"snapshot: {read:,}/{total:,} messages of {topic}")
 
-    try:
         summary = export_snapshot(bootstrap, topic, args.out, with_metadata=args.with_metadata, order=args.order,
                                   kind=args.kind, timeout_s=args.timeout, progress=show)
-    finally:
-        line.done()
     print(summary.line())
     return 0
