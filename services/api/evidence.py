@@ -20,6 +20,7 @@ from services.api.exceptions import GateQueryError
 from services.db.engine import session_factory
 from services.db.mappers import recommendation_message, stats_message
 from services.db.models import ComparisonRow, RecommendationRow, StatsRow
+from services.loop.config import DEFAULT_MAX_WEIGHT
 from services.reporting.gate_json import gate_document
 
 POOLED = "*"  # the path's stratum that pools every stratum
@@ -30,7 +31,7 @@ class GateQuery:
     stratum: str  # a stratum key, or POOLED
     target: float
     alpha: float = 0.05
-    max_weight: float = 4.0
+    max_weight: float = DEFAULT_MAX_WEIGHT
     model_version: str | None = None
     every_stratum: bool = False
 

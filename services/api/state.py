@@ -17,6 +17,7 @@ from services.api.queue import QueueConfig
 from services.api.queue_tools import ToolQueue
 from services.api.tokens import Tokens
 from services.infra.topic_names import TopicNames
+from services.loop.config import DEFAULT_MAX_WEIGHT
 from services.tools.kafka import Sink
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 class ApiConfig:
     lease_s: float = 300.0
     max_leases: int = 1
-    max_weight: float = 4.0  # default gate weight bound: 1/(the router's audit floor, 0.25 by default)
+    max_weight: float = DEFAULT_MAX_WEIGHT  # the gates' weight bound when a request names none: 1/audit floor
     sweep_every_s: float = 1.0
     wait_s: float = 5.0  # how long a request waits for the database (the engine's lock timeout); then 503
     body_limits: BodyLimits = field(default_factory=BodyLimits)

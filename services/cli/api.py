@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from services.cli.parser import Parser, port, positive_int, seconds, weight
+from services.loop.config import DEFAULT_AUDIT_FLOOR, DEFAULT_MAX_WEIGHT
 
 if TYPE_CHECKING:
     from services.api.tokens import Tokens
@@ -30,8 +31,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    help="lease of a claimed task; a heartbeat extends it by as much (default 300)")
     s.add_argument("--max-leases", type=positive_int, default=1, metavar="N",
                    help="tasks one annotator may hold at once (default 1)")
-    s.add_argument("--max-weight", type=weight, default=4.0, metavar="W",
-                   help="default weight bound 1/π of the gates (default 4 = 1/the default audit floor 0.25)")
+    s.add_argument("--max-weight", type=weight, default=DEFAULT_MAX_WEIGHT, metavar="W",
+                   help="weight bound 1/π of the gates when a request names none (default "
+                   f"{DEFAULT_MAX_WEIGHT:g} = 1/the default audit floor {DEFAULT_AUDIT_FLOOR:g}, as shadowqa gate)")
     s.add_argument("--db-timeout", type=seconds, default=5.0, metavar="S",
                    help="how long a request waits for the database before it gets 503 with Retry-After (SQLite: "
                    "in all; PostgreSQL: each lock or connection wait) (default 5)")

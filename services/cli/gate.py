@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from analysis.exceptions import InvalidInput
 from services.cli.parser import Parser, checked_float, weight
+from services.loop.config import DEFAULT_AUDIT_FLOOR, DEFAULT_MAX_WEIGHT
 
 if TYPE_CHECKING:  # numpy and the gate load when it runs, not while the command line is parsed
     import numpy as np
@@ -41,8 +42,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     scope.add_argument("--every-stratum", action="store_true",
                        help="pass only when every stratum passes, fail when any fails (Bonferroni over strata)")
     p.add_argument("--model-version", metavar="VERSION", help="gate the frames of this model version only")
-    p.add_argument("--max-weight", type=weight, default=1.0, metavar="W",
-                   help="largest weight 1/π the router can give, 1/(its smallest inclusion probability) (default 1)")
+    p.add_argument("--max-weight", type=weight, default=DEFAULT_MAX_WEIGHT, metavar="W",
+                   help="largest weight 1/π the router can give, 1/(its smallest inclusion probability) (default "
+                   f"{DEFAULT_MAX_WEIGHT:g} = 1/the default audit floor {DEFAULT_AUDIT_FLOOR:g}, as the API's gates; "
+                   "a file where every frame was annotated, π = 1, gets a sharper answer with --max-weight 1)")
     p.add_argument("--json", action="store_true", help="print the decision and its evidence as JSON")
     p.add_argument("--trace", action="store_true",
                    help="print one JSON line per compared frame: the decision after it (overrides --json)")

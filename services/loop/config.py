@@ -21,6 +21,10 @@ LOOP_ROLES = ("automation", "router", "comparator", "aggregator")  # the streami
 WORKER_ROLES = (*LOOP_ROLES, "persist")  # and the one that writes topics to the database
 DEFAULT_SAMPLING = "confidence"
 DEFAULT_SAMPLING_PARAMS: Mapping[str, Any] = {"scale": 0.3}
+DEFAULT_AUDIT_FLOOR = 0.25  # smallest π the router gives a frame eligible to ship, unless the loop names another
+DEFAULT_MAX_WEIGHT = 1.0 / DEFAULT_AUDIT_FLOOR  # 4, the largest 1/π such a router gives: the default weight bound of
+# every gate (``shadowqa gate --max-weight``, ``shadowqa api serve --max-weight``), so a default loop's comparisons
+# are gated without naming one
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class LoopConfig:
 
     target: float = 0.85  # required machine acceptance
     alpha: float = 0.05  # error probability of the gate and the recommender
-    audit_floor: float = 0.25  # smallest π of a frame eligible to ship; bets are sized for 1/floor
+    audit_floor: float = DEFAULT_AUDIT_FLOOR  # smallest π of a frame eligible to ship; bets are sized for 1/floor
     sampling: SamplingSpec = field(default_factory=SamplingSpec)
     consensus_share: float = 0.1  # share of manual tasks with a second, independent copy
     max_step: float = 0.10  # largest change of the automation rate per recommender step

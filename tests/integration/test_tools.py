@@ -137,7 +137,7 @@ def test_a_snapshot_is_what_was_produced_and_the_gate_reads_it(
 
     assert main([*base, "--out", str(machine), "--kind", "machine"]) == 0
     capsys.readouterr()
-    code = main(["gate", "--comparisons", str(machine), "--target", "0.5", "--json"])
+    code = main(["gate", "--comparisons", str(machine), "--target", "0.5", "--max-weight", "1", "--json"])  # π = 1
     gate = orjson.loads(capsys.readouterr().out)
     assert code == 0 and gate["decision"] == "pass" and gate["n"] == sum(v["kind"] == "machine" for v in values)
 

@@ -15,6 +15,7 @@ from services.api.exceptions import GateQueryError
 from services.api.schemas import FlaggerHook
 from services.api.state import Api
 from services.api.tokens import Principal, Role
+from services.loop.config import DEFAULT_MAX_WEIGHT
 from services.loop.messages.fields import valid_text
 
 router = APIRouter(prefix="/v1/gates", tags=["gates"])
@@ -38,8 +39,9 @@ def gate(
     api: ApiDep,
     target: Annotated[float, Query(gt=0, lt=1, description="acceptance rate to prove")],
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
-    max_weight: Annotated[float | None, Query(ge=1, le=1e9, description="largest weight 1/π (default "
-                                              "1/audit floor)")] = None,
+    max_weight: Annotated[float | None, Query(ge=1, le=1e9, description="largest weight 1/π (default: the server's "
+                                              f"--max-weight, {DEFAULT_MAX_WEIGHT:g} = 1/the default audit floor "
+                                              "unless set)")] = None,
     model_version: Annotated[str | None, Query(min_length=1, max_length=255), AfterValidator(valid_text)] = None,
     every_stratum: bool = False,
 ) -> dict[str, Any]:

@@ -119,6 +119,18 @@ def test_a_weight_bound_below_the_datas_weights_is_refused_by_both_naming_max_we
     assert code != 2 and _api(client, "weather=clear", query).json() == printed
 
 
+def test_without_a_bound_named_the_api_and_the_cli_gate_with_the_same_default_one(
+        comparisons_file: Path, client: TestClient, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    for stratum in ("*", "weather=rain"):  # weights up to 4 (π = 0.25): within the default bound 1/audit floor
+        capsysbinary.readouterr()
+        code = main(["gate", "--comparisons", str(comparisons_file), "--json", "--target", "0.6",
+                     *([] if stratum == "*" else ["--stratum", stratum])])
+        printed = orjson.loads(capsysbinary.readouterr().out)
+        answer = client.get(f"/v1/gates/{quote(stratum, safe='')}?target=0.6", headers=ADMIN)
+        assert code != 2 and answer.status_code == 200, answer.text
+        assert answer.json() == printed and printed["max_weight"] == 4.0
+
+
 def test_every_stratum_is_asked_of_the_pooled_path_only(comparisons_file: Path, client: TestClient) -> None:
     answer = _api(client, "weather=rain", {"target": 0.8, "every_stratum": True})
     assert answer.status_code == 422

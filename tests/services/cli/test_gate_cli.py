@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 
-from services.cli.main import main
+from services.api.evidence import POOLED, GateQuery
+from services.api.state import ApiConfig
+from services.cli.main import build_parser, main
+from services.loop.config import LoopConfig
 
 SHADOWQA = Path(sys.executable).with_name("shadowqa")
+UNWEIGHTED = ("--max-weight", "1")  # every frame annotated (π = 1): the sharpest bound, which the numbers below assume
 
 
 def _write(path: Path, records: list[dict[str, Any]], raw: dict[int, str] | None = None) -> str:
@@ -53,7 +57,7 @@ def test_json_and_exit_status(
     code: int,
 ) -> None:
     path = _write(tmp_path / "c.jsonl", _frames(accepted, rejected))
-    status, out, err = _gate(capsys, "--comparisons", path, "--target", str(target), "--json")
+    status, out, err = _gate(capsys, "--comparisons", path, "--target", str(target), "--json", *UNWEIGHTED)
     doc = json.loads(out)
     assert (status, err) == (code, "")
     assert doc["decision"] == decision and doc["n"] == accepted + rejected
@@ -66,13 +70,13 @@ def test_json_and_exit_status(
 
 def test_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path / "c.jsonl", _frames(400, 0))
-    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95")
+    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", *UNWEIGHTED)
     assert status == 0 and out.startswith("PASS: acceptance 1.000 over 400 frames is above the target 0.95")
 
 
 def test_trace_has_one_line_per_frame(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path / "c.jsonl", _frames(300, 0), raw={3: "", 10: "   "})
-    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--trace")
+    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--trace", *UNWEIGHTED)
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 300 and status == 0
     assert [r["line"] for r in rows[:4]] == [1, 2, 4, 5]  # blank lines 3 and 10 hold no frame
@@ -80,7 +84,7 @@ def test_trace_has_one_line_per_frame(tmp_path: Path, capsys: pytest.CaptureFixt
     first_pass = next(r["n"] for r in rows if r["decision"] == "pass")
     assert first_pass == 116  # 116 accepted frames in a row prove 0.95 (tests/analysis/gate)
     assert all(r["decision"] == "inconclusive" for r in rows[:115])
-    _, summary, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--json")
+    _, summary, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--json", *UNWEIGHTED)
     assert {k: rows[-1][k] for k in ("decision", "lower", "upper")} == {
         k: json.loads(summary)[k] for k in ("decision", "lower", "upper")}
 
@@ -108,10 +112,12 @@ def test_strata(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_one_model_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good, bad = _frames(300, 0, model_version="v1"), _frames(240, 60, model_version="v2")
     path = _write(tmp_path / "c.jsonl", [r for pair in zip(good, bad, strict=True) for r in pair])
-    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--json", "--model-version", "v1")
+    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--json", "--model-version", "v1",
+                           *UNWEIGHTED)
     doc = json.loads(out)
     assert (status, doc["decision"], doc["n"], doc["model_version"]) == (0, "pass", 300, "v1")
-    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--trace", "--model-version", "v2")
+    status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--trace", "--model-version", "v2",
+                           *UNWEIGHTED)
     rows = [json.loads(line) for line in out.splitlines()]
     assert status == 1 and [r["line"] for r in rows[:3]] == [2, 4, 6] and rows[-1]["decision"] == "fail"
     assert [r["frame_id"] for r in rows[:2]] == ["f-0", "f-1"]
@@ -121,11 +127,29 @@ def test_weights_need_the_sampling_floor(tmp_path: Path, capsys: pytest.CaptureF
     path = _write(tmp_path / "c.jsonl", _frames(200, 0) + _frames(600, 0, inclusion_prob=0.1))
     status, _, err = _gate(capsys, "--comparisons", path, "--target", "0.95")
     assert status == 2 and err.strip() == (
-        f"shadowqa: error: {path}: line 201: inclusion_prob: 0.1 is below 1/--max-weight = 1; "
+        f"shadowqa: error: {path}: line 201: inclusion_prob: 0.1 is below 1/--max-weight = 0.25; "
         "set --max-weight to 1/(the smallest inclusion probability the router uses)")
     status, out, _ = _gate(capsys, "--comparisons", path, "--target", "0.95", "--max-weight", "10", "--json")
     doc = json.loads(out)
     assert doc["max_weight"] == 10.0 and doc["estimate"] == 1.0 and status == EXIT_OF[doc["decision"]]
+
+
+def test_weights_of_the_default_audit_floor_need_no_bound_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                ) -> None:
+    records = [r for pair in zip(_frames(300, 0, inclusion_prob=0.25), _frames(300, 0, inclusion_prob=0.5),
+                                 strict=True) for r in pair]
+    path = _write(tmp_path / "c.jsonl", records)  # weights 4 and 2, as the default router gives them
+    status, out, err = _gate(capsys, "--comparisons", path, "--target", "0.5", "--json")
+    doc = json.loads(out)
+    assert (status, err, doc["decision"], doc["max_weight"]) == (0, "", "pass", 4.0)
+
+
+def test_the_gate_and_the_api_default_to_the_weight_bound_of_the_loops_audit_floor() -> None:
+    parser = build_parser()
+    gate = parser.parse_args(["gate", "--comparisons", "c.jsonl", "--target", "0.9"]).max_weight
+    serve = parser.parse_args(["api", "serve"]).max_weight
+    defaults = {gate, serve, ApiConfig().max_weight, GateQuery(POOLED, 0.9).max_weight, LoopConfig().max_weight}
+    assert defaults == {1.0 / LoopConfig().audit_floor} == {4.0}
 
 
 EXIT_OF = {"pass": 0, "fail": 1, "inconclusive": 3}
