@@ -7,6 +7,14 @@ aggregator reads ``comparisons`` without a group: its lag is end offsets minus
 the read positions it records in :class:`ReadPositions`, labelled with its app
 id as the group. One kafka-python admin client per process, reused every tick,
 in a daemon thread: kafka-python blocks, and the faust event loop must not.
+After a failed reading the client is dropped, and the next reading, on a new
+client, comes RETRY_S later (doubling up to the interval while readings fail),
+and only once the broker answers requests again (asked on a plain socket, every
+PROBE_S): a client made during an outage would retry and log for as long as it
+lasts, and reconnect up to its 30 s backoff after the broker is back. So after
+an outage the reporter reconnects within a second of the broker; the worker's
+log, which counts the clients' retries meanwhile, says the broker reconnected
+once the reporter has read again (``on_reading``, streams/quiet_logs.py).
 """
 
 from __future__ import annotations
@@ -14,17 +22,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kafka import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 from kafka.admin import KafkaAdminClient, OffsetSpec  # type: ignore[import-untyped, unused-ignore]
 
+from services.infra.client import answers_requests
 from streams import metrics
 
 log = logging.getLogger(__name__)
 INTERVAL_S = 5.0
 TIMEOUT_MS = 4000
+RETRY_S = 1.0  # after a failed reading, the first pause before the next
+PROBE_S = 0.5  # while the broker does not answer, between asking it again
 Partition = tuple[str, int]  # (topic, partition)
 
 
@@ -54,16 +65,21 @@ def lag_by_topic(ends: Mapping[Partition, int], consumed: Mapping[Partition, int
     return lag
 
 
+def pause_before_reading(failures: int, interval_s: float) -> float:
+    """Seconds before the next reading: the interval; after ``failures`` failed ones, RETRY_S doubling up to it."""
+    return min(RETRY_S * 2 ** (failures - 1), interval_s) if failures else interval_s
+
+
 class LagReporter:
     """Measures ``group``'s lag on ``topics`` every ``interval_s`` in a daemon thread and sets the gauge."""
 
     def __init__(self, bootstrap: str, group: str, topics: Sequence[str], *, positions: ReadPositions | None = None,
-                 interval_s: float = INTERVAL_S) -> None:
+                 interval_s: float = INTERVAL_S, on_reading: Callable[[], None] = lambda: None) -> None:
         self.bootstrap = bootstrap
         self.group = group
         self.topics = tuple(topics)
         self.positions = positions
-        self.interval_s = interval_s
+        self.interval_s, self.on_reading = interval_s, on_reading  # called after each reading of the thread
         self._admin: Any = None
         self._partitions: list[Partition] = []
         self._stop = threading.Event()
@@ -93,12 +109,25 @@ class LagReporter:
         return lags
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        failures = 0
+        while not self._stop.wait(pause_before_reading(failures, self.interval_s)):
+            if self._admin is None and not self._await_broker():
+                return
             try:
                 self.measure()
-            except Exception as exc:  # the broker is away or restarting: try again next tick, on a new client
+                failures = 0
+                self.on_reading()
+            except Exception as exc:  # the broker is away or restarting: try again on a new client once it answers
                 log.warning("consumer lag of %s not measured: %s: %s", self.group, type(exc).__name__, exc)
                 self._reset()
+                failures += 1
+
+    def _await_broker(self) -> bool:
+        """Block until the broker answers requests (True) or the reporter is stopped (False)."""
+        while not answers_requests(self.bootstrap, TIMEOUT_MS / 1000):
+            if self._stop.wait(PROBE_S):
+                return False
+        return True
 
     def _client(self) -> Any:
         if self._admin is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,22 @@ from streams import metrics
 from streams.app import app_id, build_app, consumed_topics
 from streams.config import PipelineConfig
 from streams.lag import LagReporter, ReadPositions
+from streams.quiet_logs import QuietLogs
 
 
 class _Worker(faust.Worker):
-    """A faust worker that touches ``ready_file`` once its agents run (supervisors wait for it)."""
+    """A faust worker that touches ``ready_file`` once its agents run (supervisors wait for it), and logs a
+    broker outage as two lines instead of thousands (with ``quiet_logs``)."""
 
     ready_file: Path | None = None
+    quiet_logs: QuietLogs | None = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """mode calls this once it configured the root logger's handlers; they get the outage filter before faust
+        adds its terminal spinner's handler (which sees every DEBUG record)."""
+        if self.quiet_logs is not None:
+            self.quiet_logs.start(logger.handlers)
+        super().on_setup_root_logger(logger, level)
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
@@ -38,11 +49,12 @@ def run_worker(settings: Settings, cfg: PipelineConfig, role: str, loglevel: str
     names = TopicNames(settings.topic_prefix)
     positions = ReadPositions() if role == "aggregator" else None
     app: Any = build_app(settings, cfg, role, names, positions)
+    quiet = QuietLogs(settings.kafka_bootstrap)
     if metrics_port is not None:
         metrics.declare(role)
         start_http_server(metrics_port, addr=metrics_host)
         LagReporter(settings.kafka_bootstrap, app_id(names, role), consumed_topics(role, names),
-                    positions=positions).start()
+                    positions=positions, on_reading=quiet.witness()).start()
     worker = _Worker(app, loglevel=loglevel, quiet=True)
-    worker.ready_file = ready_file
+    worker.ready_file, worker.quiet_logs = ready_file, quiet
     worker.execute_from_commandline()

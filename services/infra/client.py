@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from services.infra.exceptions import BrokerUnreachable, PortInUse
 
 CONNECT_TIMEOUT_S = 0.5
 CLIENT_ID = "shadowqa-infra"
+API_VERSIONS, PROBE_ID = 18, 0x51A7  # Kafka's ApiVersions request key; the probe's correlation id
 
 
 def addresses(bootstrap: str) -> list[tuple[str, int]]:
@@ -33,6 +35,38 @@ def accepts_connections(host: str, port: int, timeout_s: float = CONNECT_TIMEOUT
             return True
     except OSError:
         return False
+
+
+def answers_requests(bootstrap: str, timeout_s: float = CONNECT_TIMEOUT_S) -> bool:
+    """Whether a Kafka broker of ``bootstrap`` processes requests: one answers an ApiVersions request (v0, which
+    every broker takes) without error.
+
+    Spoken on a plain socket rather than through a client library, so the check itself logs nothing (kafka-python
+    logs every failed attempt): workers wait out an outage with it (streams/quiet_logs.py, streams/lag.py).
+    """
+    return any(_answers_api_versions(host, port, timeout_s) for host, port in addresses(bootstrap))
+
+
+def _answers_api_versions(host: str, port: int, timeout_s: float) -> bool:
+    client = CLIENT_ID.encode()
+    request = struct.pack(">hhih", API_VERSIONS, 0, PROBE_ID, len(client)) + client
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            _size, correlation, error = struct.unpack(">iih", _receive(sock, 10))
+    except OSError:
+        return False
+    return bool(correlation == PROBE_ID and error == 0)
+
+
+def _receive(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionResetError("the broker closed the connection")
+        data += chunk
+    return data
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -6,7 +6,8 @@ during and after the outage, to a topic of their own) run, and nobody restarts a
 The test kills the project's shared broker, so it starts it again in a ``finally`` whatever happens: the rest of
 the suite keeps a broker. Every stage has resumed once each of its output topics has a record *created* after the
 broker answered again (a record queued during the outage does not count); the bound on that is a guard, the run
-itself is followed until it settles and fails only when nothing moves for STALL_S.
+itself is followed until it settles and fails only when nothing moves for STALL_S. Each worker's log says the
+outage in two lines, the broker lost and reconnected (streams/quiet_logs.py), not in thousands of retries.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from services.api.outbox import Outbox
 from services.datasets.profiles import profile
 from services.db.engine import make_engine, upgrade
 from services.infra import kafka
+from services.infra.client import free_port
 from services.infra.process import command_line
 from services.infra.topic_names import TopicNames
 from services.loop.messages import ManualAnnotation, decode
@@ -41,7 +43,7 @@ from services.tools.kafka import CLIENT_ID, RECONNECT_BACKOFF_MAX_MS, KafkaSink
 from services.tools.pipeline_run import RunOptions, annotators
 from services.tools.snapshot import read_topic
 from services.tools.stall import StallWatch, movement, stall_message
-from services.tools.supervisor import Supervisor, python_env
+from services.tools.supervisor import ROLES, Supervisor, python_env
 from services.tools.watch import TopicWatcher
 from services.tools.worker_args import loop_args
 from tests.utils.outbox import marks, submit
@@ -58,6 +60,7 @@ PAUSE_S = 5.0  # the broker stays dead this long, then takes its start-up time t
 RESUME_BOUND_S = 30.0  # guard: every stage produces again within this after the broker answers
 STALL_S = 60.0  # guard: nothing moved for this long (the outage included) fails the run
 ROWS = 30  # annotations submitted to the outbox before the outage, during it and after it
+OUTAGE_LINES = 6  # lines per worker log from the kill until the run settled, at most (1,510-2,230 before quiet_logs)
 # who writes each topic: a record created on it after the restart shows that this stage resumed
 STAGES = {"frames": "feed", "automation-results": "automation", "manual-queue": "router",
           "manual-annotations": "annotators", "comparisons": "comparator", "agreement-stats": "aggregator"}
@@ -166,7 +169,8 @@ def test_the_workers_and_tools_ride_out_a_broker_restart_and_count_every_frame_o
     names, logs, bootstrap = run_topics, tmp_path / "logs", settings.kafka_bootstrap
     begin = time.monotonic()
     options = RunOptions(frames=FRAMES, seed=SEED, annotators=8, annotator_delay_ms=0, loop=LOOP)
-    with Supervisor(names.prefix, logs, worker_args=loop_args(LOOP)) as supervisor, \
+    ports = {role: free_port() for role in ROLES}  # as `pipeline run`: each worker's lag reporter meets the outage too
+    with Supervisor(names.prefix, logs, worker_args=loop_args(LOOP), metrics_ports=ports) as supervisor, \
             _outbox(bootstrap, topics.manual_annotations, tmp_path) as db:
         supervisor.start_all()
         times, watcher = CreationTimes(bootstrap, names), TopicWatcher(bootstrap, names).start()
@@ -177,6 +181,7 @@ def test_the_workers_and_tools_ride_out_a_broker_restart_and_count_every_frame_o
                 submitted = submit(db, range(ROWS))
                 _follow(watcher, tools, supervisor, lambda t: len(t.results) >= KILL_WHEN and bool(t.comparisons),
                         logs)
+                before = {w.name: _lines(w.log) for w in supervisor.workers}
                 killed = time.time()
                 back = _broker_restart(settings, lambda: submitted.extend(submit(db, range(ROWS, 2 * ROWS))))
                 back_at, resumed = time.monotonic(), dict[str, float]()
@@ -193,13 +198,20 @@ def test_the_workers_and_tools_ride_out_a_broker_restart_and_count_every_frame_o
 
                 _follow(watcher, tools, supervisor, all_resumed, logs)
                 t = _follow(watcher, tools, supervisor, lambda t: feed.poll() == 0 and t.settled(FRAMES), logs)
+                said = _outage_lines(supervisor, before)
             _wait_published(db, len(submitted))
         finally:
             watcher.stop()
             times.stop()
     assert people.returncode == idle.returncode == 130  # alive until the test's SIGINT stopped them
     print(f"broker away {back - killed:.1f} s; resumed, seconds after it answered again: {resumed}; "
-          f"run {time.monotonic() - begin:.1f} s")
+          f"run {time.monotonic() - begin:.1f} s; worker log lines from the kill until settled: "
+          f"{ {name: len(lines) for name, lines in said.items()} }")
+    for name, lines in said.items():
+        text = "\n".join(lines)
+        assert len(lines) <= OUTAGE_LINES, f"{name} logged {len(lines)} lines through the outage, the first 20:\n" + \
+            "\n".join(lines[:20])
+        assert text.count("broker lost at ") == text.count("broker reconnected after ") == 1, text
 
     feed_log = (logs / "feed.log").read_text()
     assert "feed: the broker does not answer" in feed_log and "feed: the broker answers again" in feed_log
@@ -209,6 +221,25 @@ def test_the_workers_and_tools_ride_out_a_broker_restart_and_count_every_frame_o
     check_counted_once(t)  # every task annotated, every annotation compared once, every comparison counted once
     relayed = read_topic(bootstrap, topics.manual_annotations).records
     assert {decode(ManualAnnotation, r.value).task_id for r in relayed} == set(submitted)  # at least once, all
+
+
+def _lines(log: Path) -> int:
+    return len(log.read_text(errors="replace").splitlines())
+
+
+def _outage_lines(supervisor: Supervisor, before: dict[str, int]) -> dict[str, list[str]]:
+    """Each worker's log lines after its first ``before[name]``, once every worker said the broker reconnected
+    (each says it once its clients were quiet for a moment after the broker answered); fails when one has not after
+    STALL_S."""
+    deadline = time.monotonic() + STALL_S
+    while True:
+        supervisor.check()
+        said = {w.name: w.log.read_text(errors="replace").splitlines()[before[w.name]:] for w in supervisor.workers}
+        if all(any("broker reconnected after " in line for line in lines) for lines in said.values()):
+            return said
+        assert time.monotonic() < deadline, "not every worker said the broker reconnected; their lines since the " \
+            f"kill, the last 5: { {name: (len(lines), lines[-5:]) for name, lines in said.items()} }"
+        time.sleep(0.2)
 
 
 def _published(engine: Engine) -> int:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-u
 from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped, unused-ignore]
 
 from services.cli.main import main
-from services.infra.client import broker_ready
+from services.infra.client import answers_requests, broker_ready
 from services.infra.exceptions import BrokerConflict, PortInUse
 from services.infra.kafka import KAFKA_VERSION, KafkaPaths, default_paths, down, status, up
 from services.infra.topic_names import TopicNames
@@ -54,10 +54,11 @@ def test_up_status_down_up_cycle(kafka_bootstrap: str, tmp_path: Path) -> None:
         again = up(paths, port, controller_port, 256)
         assert not again.started and again.status == first.status == status(paths)
         assert (first.status.running, first.status.version) == (True, KAFKA_VERSION)
-        assert broker_ready(bootstrap)
+        assert broker_ready(bootstrap) and answers_requests(bootstrap)
         cluster_id = paths.cluster_id.read_text()
         assert down(paths) == first.status
         assert not status(paths).running and not paths.pid.exists() and not broker_ready(bootstrap, timeout_s=1)
+        assert not answers_requests(bootstrap)
         assert down(paths) is None
         restarted = up(paths, port, controller_port, 256)
         assert restarted.started and not restarted.formatted and paths.cluster_id.read_text() == cluster_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from services.infra.topic_names import TopicNames
 from services.tools.kafka import KafkaSink
 from services.tools.supervisor import Supervisor
 from streams.app import app_id
-from streams.lag import LagReporter, ReadPositions, lag_by_topic
+from streams.lag import LagReporter, ReadPositions, lag_by_topic, pause_before_reading
 from tests.integration.conftest import kafka_bootstrap, settings, topics  # noqa: F401 (fixtures)
 from tests.services.infra.fakes import free_port
 from tests.services.loop.messages.samples import sample
@@ -37,6 +38,12 @@ A0, A1, B0 = ("a", 0), ("a", 1), ("b", 0)
 def test_lag_by_topic(ends: dict[tuple[str, int], int], consumed: dict[tuple[str, int], int],
                       starts: dict[tuple[str, int], int], expected: dict[str, int]) -> None:
     assert lag_by_topic(ends, consumed, starts) == expected
+
+
+@pytest.mark.parametrize(("failures", "pause_s"), [(0, 5.0), (1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (9, 5.0)])
+def test_after_failed_readings_the_next_comes_sooner_then_backs_off_to_the_interval(failures: int,
+                                                                                    pause_s: float) -> None:
+    assert pause_before_reading(failures, interval_s=5.0) == pause_s
 
 
 @pytest.fixture
@@ -98,3 +105,15 @@ def test_the_aggregator_worker_serves_its_lag_from_its_read_positions(
             supervisor.check()
             assert time.monotonic() < deadline, scrape(port, "shadowqa_consumer_lag")
             time.sleep(0.5)
+
+
+def test_while_the_broker_does_not_answer_the_reporter_waits_without_a_client_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reporter = LagReporter(f"127.0.0.1:{free_port()}", "g", ["t"], interval_s=0.01)
+    with caplog.at_level(logging.DEBUG):
+        reporter.start()
+        time.sleep(0.5)  # dozens of ticks, were it not waiting
+        reporter.stop()
+    assert reporter._admin is None and not reporter._thread.is_alive()
+    assert caplog.records == []  # neither its own warning nor kafka-python's retries

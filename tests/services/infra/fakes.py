@@ -1,10 +1,13 @@
-"""Stand-ins for the machine's tools (shell scripts named ``java`` or ``mvn`` in a folder put on PATH) and ports."""
+"""Stand-ins for the machine's tools (shell scripts named ``java`` or ``mvn`` in a folder put on PATH), ports and a
+broker that answers ApiVersions."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import stat
+import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,4 +42,36 @@ def squatter() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-__all__ = ["free_port", "java", "squatter", "tool"]  # free_port: many tests take it from here
+@contextlib.contextmanager
+def api_versions_broker(error: int = 0, correlation: int | None = None) -> Iterator[int]:
+    """A port on 127.0.0.1 where a thread answers each connection's request as a broker answers ApiVersions v0: the
+    request's correlation id (or ``correlation``) and ``error``, with no API list."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.05)
+        stop = threading.Event()
+        thread = threading.Thread(target=_answer_api_versions, args=(server, stop, error, correlation), daemon=True)
+        thread.start()
+        try:
+            yield int(server.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
+def _answer_api_versions(server: socket.socket, stop: threading.Event, error: int, correlation: int | None) -> None:
+    while not stop.is_set():
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            continue
+        with conn:
+            conn.settimeout(1.0)
+            (size,) = struct.unpack(">i", conn.recv(4))
+            (asked,) = struct.unpack(">i", conn.recv(size)[4:8])  # after the api key and version
+            body = struct.pack(">ihi", asked if correlation is None else correlation, error, 0)
+            conn.sendall(struct.pack(">i", len(body)) + body)
+
+
+__all__ = ["api_versions_broker", "free_port", "java", "squatter", "tool"]  # free_port: many tests take it from here
