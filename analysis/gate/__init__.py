@@ -2,7 +2,9 @@
 
 :mod:`~analysis.gate.betting` holds the betting capital processes under 1/π weights,
 :mod:`~analysis.gate.sequences` the confidence sequences they give as a fold,
-:mod:`~analysis.gate.gate` the rule and :mod:`~analysis.gate.evidence` what it answers.
+:mod:`~analysis.gate.gate` the rule and :mod:`~analysis.gate.evidence` what it answers;
+:mod:`~analysis.gate.departure` says why an estimate may lie outside the band (imported
+from there: it brings the recommender's drift detector, and scipy with it).
 """
 
 from analysis.gate.evidence import Decision, FirstDecisions, GateResult, GateTrace
