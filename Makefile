@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LABELSTUDIO_STAMP := .cache/labelstudio/venv/.installed-by-make
 
-.PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down dashboards
+.PHONY: demo test lint system bench sample models clean kafka-up kafka-down postgres-up postgres-down dashboards \
+	screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shadowqa needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -105,6 +106,10 @@ system:
 ## dashboards: regenerate the Grafana dashboard JSON (dashboards/json/ and the Helm chart's copy) from dashboards/*.py
 dashboards: $(STAMP)
 	$(BIN)/python -m dashboards
+
+## screenshots: the run reports' pictures README links (docs/img/report-*.jpg), from the report test's runs
+screenshots: $(STAMP) system kafka-up
+	SHADOWQA_SCREENSHOTS=docs/img $(BIN)/pytest -q tests/integration/test_run_reports.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check analysis services streams dashboards tests benchmarks scripts

@@ -38,7 +38,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                    "whose crop sits a pixel lower, tagged camera=a|b) or 'synthetic://driving?seed=1&n=500'; or a "
                    "COCO JSON of frames with ground truth judged as driving (needs --model; default driving)")
     p.add_argument("--report", type=Path, metavar="DIR", help="folder for summary.json and report.html (required "
-                   "without --from-snapshot)")
+                   "without --from-snapshot; with it, report.html is the run report a streaming run writes, rebuilt "
+                   "from the snapshots)")
     p.add_argument("--frames", type=positive_int, help="frames to replay (default 3000 for driving, 1797 for digits; "
                    "a dataset of clips takes --clips)")
     p.add_argument("--clips", type=positive_int, help="a dataset of clips (driving-seq): clips to replay, each a loop "
@@ -139,6 +140,13 @@ def _from_snapshot(args: argparse.Namespace) -> int:
     if source is not None:
         raise InvalidInput("replay", "--dataset", f"--from-snapshot needs a dataset profile, got {source!r}")
     result = replay_snapshot(folder, loop)
+    if args.report is not None:
+        from services.report.build import build_report
+        from services.report.snapshot import snapshot_view
+
+        args.report.mkdir(parents=True, exist_ok=True)
+        (args.report / "report.html").write_text(build_report(snapshot_view(folder, loop, result=result)))
+        print(f"report: {args.report / 'report.html'}", file=sys.stderr)
     if args.json:
         print(orjson.dumps(result_document(result), option=orjson.OPT_INDENT_2).decode())
     else:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
+
+import numpy as np
 
 from analysis.annotations.coco_frames import parse_categories
 from analysis.annotations.columns import FrameColumns, annotations_of, frames_of, shared_kind
-from analysis.compare import Comparator, CompareOptions
+from analysis.compare import Comparator, CompareOptions, Comparison
 from analysis.matching import MatchOptions
 from services.loop.context import CompareContext
 from services.loop.messages.decisions import ComparisonMessage
@@ -99,6 +102,20 @@ def frame_counts(automation_side: FrameColumns, manual_side: FrameColumns, ctx: 
     frames = Comparator(options).frame_agreement(automation, manual)
     iou = [None if math.isnan(v) else min(1.0, v) for v in frames.mean_iou.tolist()]
     return frames.accepted.tolist(), frames.tp.tolist(), frames.fp.tolist(), frames.fn.tolist(), iou
+
+
+def machine_comparison(pairs: Sequence[Pair], ctx: CompareContext) -> Comparison:
+    """The whole comparison of the machine against the first person over ``pairs`` (per class, per stratum, per
+    frame), each frame weighted by its 1/π; frame ``i`` of the result is ``pairs[i]``."""
+    images = frames_of(len(pairs))
+    images = replace(images, inclusion_prob=np.array([h.inclusion_prob for _, h in pairs], dtype=np.float64))
+    machine, people = _machine([m for m, _ in pairs]), _people([h for _, h in pairs])
+    categories = parse_categories(list(ctx.categories), "categories")
+    kind = shared_kind((machine, people), ctx.geometry)
+    manual = annotations_of(people, images, categories, kind=kind, source="manual-annotations")
+    automation = annotations_of(machine, images, categories, kind=kind, source="automation-results")
+    options = CompareOptions(matching=MatchOptions(geometry=kind), spec=ctx.spec)
+    return Comparator(options).calculate(automation, manual)
 
 
 Kind = Literal["machine", "consensus"]

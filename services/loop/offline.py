@@ -46,6 +46,7 @@ class OfflineResult:
     problems: list[str] = field(default_factory=list)  # differences from the online output, if it was given
     checked: list[str] = field(default_factory=list)  # which online outputs were checked
     recommendations: list[RecommendationMessage] = field(default_factory=list)
+    counted: list[ComparisonMessage] = field(default_factory=list)  # in the order the folds counted them
 
     @property
     def matches(self) -> bool:
@@ -80,7 +81,7 @@ def replay_snapshot(folder: Path, config: LoopConfig) -> OfflineResult:
     recommendations = [recommendation_message(r, 0.0) for r in driver.count(order)]
     aggregation = driver.aggregation
     stats = {s.stratum: s for s in aggregation.stats(aggregation.folds, time=0.0)}
-    result = OfflineResult(recomputed, stats, rejected, recommendations=recommendations)
+    result = OfflineResult(recomputed, stats, rejected, recommendations=recommendations, counted=order)
     if recorded is not None:
         result.checked.append("comparisons")
         result.problems += check_comparisons(recorded, recomputed)

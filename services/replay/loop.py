@@ -42,6 +42,7 @@ class WindowRecord:
     consensus: int
     shipped_true_accepted: int  # known only in replay
     gate: GateResult  # over every compared frame so far
+    compared: int  # machine comparisons counted by the window's end (the evidence its step saw)
     recommendation: Recommendation  # the step that closed the window (the last window: the step before it)
     stepped: bool = True  # False for the frames after the last step
 
@@ -55,6 +56,7 @@ class LoopRun:
     windows: list[WindowRecord] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     eligible: list[bool] = field(default_factory=list)  # per frame: the policy in force would ship it
+    ships: dict[str, bool] = field(default_factory=dict)  # the same by frame id
     observations: list[Observation] = field(default_factory=list)
     consensus: list[Observation] = field(default_factory=list)
     candidates: tuple[float, ...] = ()
@@ -71,6 +73,7 @@ def run_loop(cfg: ReplayConfig, data: Replayed) -> LoopRun:
     for i, message in enumerate(messages):
         router = driver.router
         run.eligible.append(router.policy.ships(frame_info(message)))
+        run.ships[message.frame_id] = run.eligible[-1]
         out = driver.step([message], now=message.time)
         run.decisions += out.decisions
         run.observations += [observation(c) for c in out.comparisons if c.kind == "machine"]
@@ -107,6 +110,6 @@ def _record(
     return WindowRecord(
         index=k, frames_seen=window.stop, threshold=router.policy.default, shipped=len(shipped), manual=len(manual),
         audits=sum(1 for d in manual if d.inclusion_prob < 1.0), consensus=sum(1 for d in manual if d.copies == 2),
-        shipped_true_accepted=int(data.true_accepted[shipped].sum()), gate=gate, recommendation=recommendation,
-        stepped=stepped,
+        shipped_true_accepted=int(data.true_accepted[shipped].sum()), gate=gate, compared=len(run.observations),
+        recommendation=recommendation, stepped=stepped,
     )

@@ -11,7 +11,7 @@ from services.replay.clip_data import Replayed, prepare_clips
 from services.replay.config import ReplayConfig
 from services.replay.data import prepare
 from services.replay.loop import run_loop
-from services.replay.report.build import build_report
+from services.replay.report.view import build_replay_report
 from services.replay.summary import summary
 
 
@@ -30,5 +30,5 @@ def replay(cfg: ReplayConfig, report_dir: Path | None = None, progress: bool = F
         return ReplayOutput(doc, None, None)
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json(report_dir / "summary.json", doc)
-    (report_dir / "report.html").write_text(build_report(cfg, data, run, doc))
+    (report_dir / "report.html").write_text(build_replay_report(cfg, data, run, doc))
     return ReplayOutput(doc, report_dir / "summary.json", report_dir / "report.html")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from services.replay.report.gallery import HUMAN, MACHINE
+from services.report.gallery import HUMAN, MACHINE
 
 FORWARD, SIDE = 60.0, 30.0  # metres shown: x in [0, FORWARD], y in [-SIDE, SIDE]
 SCALE = 8  # pixels per metre

@@ -17,6 +17,9 @@ class Page:
     def heading(self, text: str) -> None:
         self.parts.append(f"<h2>{html.escape(text)}</h2>")
 
+    def subheading(self, text: str) -> None:
+        self.parts.append(f"<h3>{html.escape(text)}</h3>")
+
     def paragraph(self, text: str) -> None:
         self.parts.append(f"<p>{html.escape(text)}</p>")
 
@@ -29,7 +32,7 @@ class Page:
 
     def table(self, header: list[str], rows: list[list[str]]) -> None:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        body = "".join("<tr>" + "".join(_cell(c) for c in r) + "</tr>" for r in rows)
         self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
     def render(self) -> str:
@@ -40,10 +43,16 @@ class Page:
         )
 
 
+def _cell(text: str) -> str:
+    """A number right-aligned, a sentence (over 40 characters) left-aligned and wide enough to read."""
+    return f'<td class="text">{html.escape(text)}</td>' if len(text) > 40 else f"<td>{html.escape(text)}</td>"
+
+
 _CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
     "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
     "figcaption{font-size:.85em;color:#555}table{border-collapse:collapse;margin:1em 0}"
-    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}th{background:#f3f3f3}"
+    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}th{background:#f3f3f3}"
+    "table{font-size:.8em}td.text{text-align:left;min-width:24em}"
     "figure.tile{display:inline-block;width:48%;margin:.5em 1% .5em 0;vertical-align:top}"
 )

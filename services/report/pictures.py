@@ -9,8 +9,8 @@ import numpy as np
 
 from analysis.compare import Comparison
 from services.engine.frames import Frame
-from services.replay.report.bev import BirdsEye, render_bev
-from services.replay.report.gallery import Overlay, render_overlay
+from services.report.bev import BirdsEye, render_bev
+from services.report.gallery import Overlay, render_overlay
 
 Labelled = list[tuple[list[float], str]]  # (the object's geometry numbers, its class)
 Picture = Callable[[Frame, Comparison, int, str], "bytes | None"]

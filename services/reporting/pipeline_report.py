@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import orjson
 
 from services.loop.offline import result_document
-from services.replay.report.html import Page
-from services.replay.report.plots import to_png
+from services.report.build import build_report
+from services.report.snapshot import snapshot_view
+from services.report.view import Backlog
 from services.tools.pipeline_run import RunOptions, RunOutcome
 
 
@@ -45,69 +45,44 @@ def run_summary(options: RunOptions, outcome: RunOutcome) -> dict[str, Any]:
 
 
 def write_report(options: RunOptions, outcome: RunOutcome, out: Path) -> Path:
+    """summary.json and report.html: the run report of :mod:`services.report.build`, from the run's snapshots,
+    with what only a streaming run has (its feed, dead letters, lag and the topics each number comes from)."""
     out.mkdir(parents=True, exist_ok=True)
     summary = run_summary(options, outcome)
     (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    page = Page("shadowqa streaming run")
     t = outcome.tally
-    page.paragraph(f"{options.frames:,} synthetic driving frames fed at {options.rate:g}/s through the Kafka pipeline "
-                   f"in {outcome.elapsed_s:.0f} s: {len(t.shipped):,} shipped, {len(t.queued):,} sent to people "
-                   f"({len(t.tasks):,} tasks), {len(t.comparisons):,} comparisons, {t.dead_letters:,} dead letters.")
+    unit = f"{options.unit}s"
+    sentences = [
+        f"{options.units:,} {unit} of {options.source} fed at {options.rate:g} frames/s through the Kafka pipeline in "
+        f"{outcome.elapsed_s:.0f} s: {len(t.shipped):,} shipped, {len(t.queued):,} sent to people "
+        f"({len(t.tasks):,} tasks), {len(t.comparisons):,} comparisons, {t.dead_letters:,} dead letters; target "
+        f"acceptance {options.target:g} at α {options.alpha:g}.",
+    ]
     offline = summary["offline_replay"]
-    verdict = "equal to" if offline["matches_online"] else "DIFFERENT from"
-    page.paragraph(f"Offline recomputation from the topic snapshots ({outcome.snapshot_dir}): {verdict} the online "
-                   f"{' and '.join(offline['checked'])}.")
-    page.heading("Acceptance over time")
-    page.image(_acceptance_plot(outcome, options.target), "acceptance over time",
-               f"Estimate of machine-vs-human acceptance (1/π-weighted, fixed-time {1 - options.alpha:.0%} interval)")
-    page.heading("Automation rate over time")
-    page.image(_automation_plot(outcome), "automation rate", "Shipped share of routed frames, and the recommended rate")
-    page.heading("Agreement per stratum")
-    page.table(["stratum", "n", "estimate", "lower", "upper", "decision", "human floor"], [
-        [s.stratum, f"{s.n:,}", "n/a" if s.estimate is None else f"{s.estimate:.3f}", f"{s.lower:.3f}",
-         f"{s.upper:.3f}", s.decision,
-         "n/a" if s.human_floor is None or s.human_floor.estimate is None else f"{s.human_floor.estimate:.3f}"]
-        for s in sorted(t.stats.values(), key=lambda s: s.stratum)
-    ])
-    if t.recommendation is not None:
-        page.heading("Latest recommendation")
-        page.paragraph(f"{t.recommendation.action}: automation rate {t.recommendation.automation_rate:.1%} "
-                       f"(policy version {t.recommendation.policy_version}). {t.recommendation.reason}")
+    if offline["checked"]:
+        verdict = "equal to" if offline["matches_online"] else "DIFFERENT from"
+        sentences.append(f"Offline recomputation from the topic snapshots ({outcome.snapshot_dir}): {verdict} the "
+                         f"online {' and '.join(offline['checked'])}.")
+    provenance = [("run", f"topics under the prefix {outcome.prefix!r} on the local broker, exported to "
+                          f"{outcome.snapshot_dir} when the run settled"),
+                  ("frames", options.source), ("lag", "the topics' counts read once a second while the run went")]
+    view = snapshot_view(outcome.snapshot_dir, options.loop, kind="streaming", result=outcome.offline,
+                         title=f"shadowqa streaming run: {options.loop.dataset}, seed {options.seed}",
+                         summary=sentences, backlog=_backlog(outcome), provenance=provenance)
     path = out / "report.html"
-    path.write_text(page.render())
+    path.write_text(build_report(view))
     return path
 
 
-def _acceptance_plot(outcome: RunOutcome, target: float) -> bytes:
-    xs, est, lo, hi = [], [], [], []
-    for _, tally in outcome.timeline:
-        s = tally.stats.get("all")
-        if s is not None and s.estimate is not None:
-            xs.append(tally.routed)
-            est.append(s.estimate)
-            lo.append(s.lower)
-            hi.append(s.upper)
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.fill_between(xs, lo, hi, color="#9ecae1", alpha=0.6, label="confidence interval")
-    ax.plot(xs, est, color="#1f77b4", label="estimate")
-    ax.axhline(target, color="#d62728", linestyle="--", label=f"target {target:g}")
-    ax.set(xlabel="frames routed", ylabel="acceptance", ylim=(0, 1.02))
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    return to_png(fig)
-
-
-def _automation_plot(outcome: RunOutcome) -> bytes:
-    xs, shipped, recommended = [], [], []
-    for _, tally in outcome.timeline:
-        if tally.routed:
-            xs.append(tally.routed)
-            shipped.append(len(tally.shipped) / tally.routed)
-            recommended.append(tally.recommendation.automation_rate if tally.recommendation else 0.0)
-    fig, ax = plt.subplots(figsize=(8, 3.0))
-    ax.plot(xs, shipped, color="#1f77b4", label="shipped share (cumulative)")
-    ax.step(xs, recommended, where="post", color="#ff7f0e", linestyle="--", label="recommended rate")
-    ax.set(xlabel="frames routed", ylabel="automation rate", ylim=(0, 1))
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    return to_png(fig)
+def _backlog(outcome: RunOutcome) -> Backlog:
+    """Units waiting at each stage, second by second: answered but not routed, queued but not annotated,
+    annotated but not compared, compared but not yet in the aggregator's statistics."""
+    seconds = [s for s, _ in outcome.timeline]
+    tallies = [t for _, t in outcome.timeline]
+    return Backlog(seconds, {
+        "router (engine results not yet routed)": [max(0, len(t.results) - t.routed) for t in tallies],
+        "people (tasks not yet annotated)": [max(0, len(t.tasks) - len(t.annotated)) for t in tallies],
+        "comparator (annotations not yet compared)": [max(0, t.expected_comparisons - len(t.comparisons))
+                                                      for t in tallies],
+        "aggregator (comparisons not yet counted)": [max(0, len(t.comparisons) - t.aggregated) for t in tallies],
+    })

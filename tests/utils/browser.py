@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -92,9 +93,43 @@ def evaluate_in_page(port: int, page: Path, expression: str, settle: float = 1.0
         ws.close()
 
 
+def screenshot(port: int, page: Path, out: Path, width: int = 1280, max_height: int = 7000) -> Path:
+    """Open ``page`` in a new tab at ``width`` CSS pixels and write the whole page (up to ``max_height``): PNG, or
+    JPEG (quality 80) when ``out`` ends in .jpg."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?{page.resolve().as_uri()}", method="PUT")
+    target = json.loads(urllib.request.urlopen(req, timeout=10).read())
+    ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _call(
+                ws, "Runtime.evaluate", {"expression": "document.readyState", "returnByValue": True}) != "complete":
+            time.sleep(0.1)
+        height = None
+        while height is None and time.monotonic() < deadline + 30:  # None until the page's context answers
+            height = _call(ws, "Runtime.evaluate", {"expression": "document.documentElement.scrollHeight",
+                                                    "returnByValue": True})
+            time.sleep(0 if height is not None else 0.2)
+        height = min(max_height, int(height or max_height))
+        _raw(ws, "Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        image = {"format": "jpeg", "quality": 80} if out.suffix == ".jpg" else {"format": "png"}
+        shot = _raw(ws, "Page.captureScreenshot", {**image, "captureBeyondViewport": True,
+                                                   "clip": {"x": 0, "y": 0, "width": width, "height": height,
+                                                            "scale": 1}})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(base64.b64decode(shot["data"]))
+        return out
+    finally:
+        ws.close()
+
+
 def _call(ws: websocket.WebSocket, method: str, params: dict[str, Any]) -> Any:
+    return _raw(ws, method, params)["result"].get("value")
+
+
+def _raw(ws: websocket.WebSocket, method: str, params: dict[str, Any]) -> Any:
     ws.send(json.dumps({"id": 1, "method": method, "params": params}))
     while True:
         message = json.loads(ws.recv())
         if message.get("id") == 1:
-            return message["result"]["result"].get("value")
+            return message["result"]

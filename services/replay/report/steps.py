@@ -16,8 +16,8 @@ from services.loop.compare_clips import IOU_THRESHOLD, person_tracks, step_track
 from services.loop.messages import AutomationMessage, ManualAnnotation, StepClip
 from services.replay.clip_data import ClipReplayData
 from services.replay.loop import LoopRun
-from services.replay.report.gallery import Overlay, render_overlay
-from services.replay.report.html import Page
+from services.report.gallery import Overlay, render_overlay
+from services.report.html import Page
 
 PER_STEP = 3  # gallery frames per step
 Errors = tuple[int, int, int]  # misses, false positives, switches
@@ -27,7 +27,7 @@ Boxes = list[tuple[list[float], str]]
 def steps_table(page: Page, steps: dict[str, Any]) -> None:
     """Per step: accepted clips, own errors, attributed errors and shares, estimate beside truth."""
     est, truth = steps["estimate"], steps["truth"]
-    page.heading("Which step is limiting")
+    page.subheading("Which step is limiting")
     page.paragraph(
         f"Each final error of a compared clip is attributed to the step that introduced it; the shares add up to 1 "
         f"over the steps. Limiting step: {est['limiting'] or 'none'} (estimate from {est['clips']} compared clips, "
@@ -47,7 +47,7 @@ def step_galleries(page: Page, data: ClipReplayData, run: LoopRun) -> None:
     for j, name in enumerate(s.name for s in next(iter(run.steps.values()), [])):
         ranked = sorted(clips, key=lambda c: -run.steps[c][j].attributed)
         worst = [c for c in ranked if run.steps[c][j].attributed > 0][:PER_STEP]
-        page.heading(f"Where {name} introduced the most errors (person green, {name} red)")
+        page.subheading(f"Where {name} introduced the most errors (person green, {name} red)")
         if not worst:
             page.paragraph(f"{name} introduced none of the final errors of the compared clips.")
         for clip in worst:

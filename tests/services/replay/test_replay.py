@@ -17,7 +17,7 @@ from services.loop.config import LoopConfig
 from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData, counts_against, only_frames, prepare
 from services.replay.loop import LoopRun, run_loop
-from services.replay.report.build import build_report
+from services.replay.report.view import build_replay_report
 from services.replay.summary import summary
 from tests.utils.browser import chromium, evaluate_in_page
 
@@ -86,7 +86,7 @@ def _data_uris(html: str) -> list[bytes]:
 
 
 def test_report_images_are_valid_pngs(data: ReplayData, run: LoopRun, tmp_path: Path) -> None:
-    html = build_report(CFG, data, run, summary(CFG, data, run))
+    html = build_replay_report(CFG, data, run, summary(CFG, data, run))
     images = _data_uris(html)
     assert len(images) >= 6  # 4 plots, the human floor, and gallery frames
     for png in images:
@@ -97,7 +97,7 @@ def test_report_images_are_valid_pngs(data: ReplayData, run: LoopRun, tmp_path: 
 
 def test_report_renders_in_headless_chromium(data: ReplayData, run: LoopRun, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(build_report(CFG, data, run, summary(CFG, data, run)))
+    page.write_text(build_replay_report(CFG, data, run, summary(CFG, data, run)))
     with chromium() as port:
         sizes = evaluate_in_page(port, page, "Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
     assert len(sizes) >= 6 and all(done and width > 100 for done, width in sizes), sizes

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from services.cli.main import main
-from services.replay.report.gallery import HUMAN, MACHINE
+from services.report.gallery import HUMAN, MACHINE
 
 FRAMES, WINDOW = 60, 20
 
