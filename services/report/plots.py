@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 BAND = "#9ecae1"
@@ -22,40 +23,6 @@ def to_png(fig: Figure) -> bytes:
     fig.savefig(out, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out.getvalue()
-
-
-def acceptance_over_time(
-    frames: Sequence[float], estimate: Sequence[float], lower: Sequence[float], upper: Sequence[float],
-    target: float, truth: float | None, title: str, *, unit: str = "frames",
-) -> bytes:
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.fill_between(frames, lower, upper, color=BAND, alpha=0.6, label="anytime-valid confidence band")
-    ax.plot(frames, estimate, color=LINE, label="estimate (weighted by 1/π)")
-    ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
-    if truth is not None:
-        ax.axhline(truth, color=TRUTH, linestyle=":", label=f"true acceptance {truth:.3f}")
-    ax.set(xlabel=f"{unit} processed", ylabel="acceptance", title=title, ylim=(0, 1.02))
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    return to_png(fig)
-
-
-def shipped_acceptance(
-    xs: Sequence[float], estimate: Sequence[float], lower: Sequence[float], shipped_x: Sequence[float],
-    shipped_y: Sequence[float], target: float, *, unit: str = "frames",
-) -> bytes:
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    if xs:
-        ax.fill_between(xs, lower, estimate, color=BAND, alpha=0.6, label="lower bound (anytime-valid) to estimate")
-        ax.plot(xs, estimate, color=LINE, label="estimate above the chosen τ (1/π-weighted)")
-    if shipped_x:
-        ax.scatter(shipped_x, shipped_y, color=TRUTH, s=14, label=f"true acceptance of {unit} shipped that window")
-    ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
-    ax.set(xlabel=f"{unit} processed", ylabel="acceptance", ylim=(0, 1.02),
-           title=f"Acceptance of {unit} above the recommended threshold")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    return to_png(fig)
 
 
 def automation_over_time(
@@ -104,14 +71,10 @@ def acceptance_bands(
         mid = [(lo + hi) / 2 for lo, hi in zip(fixed_lower, fixed_upper, strict=True)]
         half = [(hi - lo) / 2 for lo, hi in zip(fixed_lower, fixed_upper, strict=True)]
         ax.errorbar(ends, mid, yerr=half, fmt="none", ecolor="#555555", capsize=3, label="fixed-time interval")
-    ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
     if truth is not None:
         ax.axhline(truth, color=TRUTH, linestyle=":", label=f"true acceptance {truth:.3f}")
-    ax.set(xlabel=f"{unit} compared", ylabel="acceptance", ylim=(0, 1.02),
-           title=f"Acceptance of all {unit}: estimate, anytime-valid band and fixed-time interval")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
-    return to_png(fig)
+    return _acceptance_axes(fig, ax, target, f"{unit} compared",
+                            f"Acceptance of all {unit}: estimate, anytime-valid band and fixed-time interval")
 
 
 def shipped_windows(
@@ -129,9 +92,14 @@ def shipped_windows(
                     label=f"audited shipped {unit} (1/π-weighted)")
     if truth_x:
         ax.scatter(truth_x, truth_y, color=TRUTH, s=14, label=f"true acceptance of {unit} shipped")
+    return _acceptance_axes(fig, ax, target, f"{unit} compared by the window's end",
+                            f"Acceptance of shipped {unit}, window by window")
+
+
+def _acceptance_axes(fig: Figure, ax: Axes, target: float, xlabel: str, title: str) -> bytes:
+    """An acceptance plot's target line, axes, legend and grid; the figure as PNG."""
     ax.axhline(target, color=TARGET, linestyle="--", label=f"target {target:g}")
-    ax.set(xlabel=f"{unit} compared by the window's end", ylabel="acceptance", ylim=(0, 1.02),
-           title=f"Acceptance of shipped {unit}, window by window")
+    ax.set(xlabel=xlabel, ylabel="acceptance", ylim=(0, 1.02), title=title)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return to_png(fig)
