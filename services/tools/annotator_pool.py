@@ -49,6 +49,7 @@ PROBE_EVERY_S = 5.0
 STALL_S = 30.0
 EMPTY_GRACE_S = 5.0  # kafka-python's first assignment is often empty, until it has the topic's metadata
 PROGRESS_EVERY_S = 1.0
+LAST_COMMIT_TIMEOUT_MS = 20_000  # on the way out (Ctrl-C, SIGINT): never wait for a coordinator longer than this
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def simulate_annotators(
         try:
             return pool.run()
         finally:
-            pool.consumer.close(autocommit=False)
+            pool.consumer.close(autocommit=False, timeout_ms=LAST_COMMIT_TIMEOUT_MS)
             sink.close()
 
 
@@ -162,7 +163,7 @@ class AnnotatorPool:
             for person in people:
                 person.join()
             self._collect()
-            self._commit()
+            self._commit(timeout_ms=LAST_COMMIT_TIMEOUT_MS)
         if self.failure is not None:
             raise WorkerFailed(f"a simulated annotator stopped: {type(self.failure).__name__}: {self.failure}")
         return self.summary(interrupted)
@@ -226,15 +227,17 @@ class AnnotatorPool:
             else:
                 self.counts[outcome.annotator] += 1
 
-    def _commit(self) -> None:
-        """Commit what is done, once the broker acknowledged everything the people sent."""
+    def _commit(self, timeout_ms: int | None = None) -> None:
+        """Commit what is done, once the broker acknowledged everything the people sent; the last commit, on the way
+        out, waits at most ``timeout_ms`` for the group's coordinator (what it could not commit is delivered
+        again: at least once)."""
         self.last_commit = time.monotonic()
         offsets = self.tracker.committable()
         if not offsets:
             return
         self.sink.flush()
         try:
-            self.consumer.commit(_offsets(offsets))
+            self.consumer.commit(_offsets(offsets), timeout_ms=timeout_ms)
         except KafkaError:
             return  # the group moved on (rebalance): those tasks are delivered again, at least once
         self.tracker.committed(offsets)
