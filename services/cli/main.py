@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import io
+import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points, version
@@ -51,7 +55,15 @@ def build_parser() -> Parser:
     return parser
 
 
+def stacks_on_sigusr1() -> None:
+    """`kill -USR1 PID` writes where every thread of the command is to its stderr (how a hung tool is read before
+    ``pipeline run`` kills it); nothing when stderr is not a file (a test capturing it)."""
+    with contextlib.suppress(io.UnsupportedOperation, AttributeError, ValueError):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stacks_on_sigusr1()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)

@@ -21,13 +21,15 @@ annotated again, identically; the comparator's join ignores the duplicate.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import random
+import signal
 import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,7 +112,7 @@ def simulate_annotators(
             return pool.run()
         finally:
             pool.consumer.close(autocommit=False, timeout_ms=LAST_COMMIT_TIMEOUT_MS)
-            sink.close()
+            sink.close(timeout_s=LAST_COMMIT_TIMEOUT_MS / 1000)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class AnnotatorPool:
         self.tracker = OffsetTracker()
         self.abort = threading.Event()  # walk away now, even mid-task
         self.draining = threading.Event()  # take no new task, finish the one in hand
+        self.interrupted = False  # Ctrl-C (SIGINT) arrived
         self.counts: Counter[str] = Counter()
         self.dead = self.dispatched = self.returned = 0
         self.failure: BaseException | None = None
@@ -151,13 +154,16 @@ class AnnotatorPool:
                   for k in range(self.options.workers)]
         for person in people:
             person.start()
-        interrupted = False
         try:
-            while not self._finished():
-                self._step()
+            with _sigint_drains(self):
+                try:
+                    while not self._finished():
+                        self._step()
+                except KeyboardInterrupt:  # raised inside a call: a pool off the main thread has no handler of ours
+                    self.interrupt()  # the second raises again: walk away
+                self._drain()
         except KeyboardInterrupt:
-            interrupted = True
-            self._drain()  # a second Ctrl-C lands here and walks away
+            pass  # a second Ctrl-C: walk away at once (abort below); what is done is still committed
         finally:
             self.abort.set()
             for person in people:
@@ -166,7 +172,15 @@ class AnnotatorPool:
             self._commit(timeout_ms=LAST_COMMIT_TIMEOUT_MS)
         if self.failure is not None:
             raise WorkerFailed(f"a simulated annotator stopped: {type(self.failure).__name__}: {self.failure}")
-        return self.summary(interrupted)
+        return self.summary(self.interrupted)
+
+    def interrupt(self) -> None:
+        """Ctrl-C (SIGINT): the first stops taking tasks and lets everyone finish the one in hand; the second raises
+        KeyboardInterrupt, to walk away at once."""
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.draining.set()
 
     def summary(self, interrupted: bool = False) -> PoolSummary:
         return PoolSummary(sum(self.counts.values()), self.dead, dict(self.counts), time.monotonic() - self.started,
@@ -249,7 +263,7 @@ class AnnotatorPool:
         return self.options.stop_after is not None and self.dispatched >= self.options.stop_after
 
     def _finished(self) -> bool:
-        if self.abort.is_set():
+        if self.abort.is_set() or self.interrupted:
             return True
         if self._budget_spent() and self._in_flight() == 0:
             return True
@@ -327,6 +341,24 @@ class AnnotatorPool:
         except Exception as exc:  # the sink failed: stop everyone, report it
             return exc
         return _Outcome(where, record.offset, name)
+
+
+@contextlib.contextmanager
+def _sigint_drains(pool: AnnotatorPool) -> Iterator[None]:
+    """While the pool runs (on the main thread), SIGINT calls ``pool.interrupt``: the first is a flag the loop
+    reads between steps, never a KeyboardInterrupt inside a kafka-python call. Installed even when the process
+    inherited SIGINT ignored, as a background job of a shell without job control is started: SIGINT is how
+    ``pipeline run`` and its tests stop the people, and a clean-clone test run launched so saw them ignore it and
+    be killed 60 s later (uvicorn installs its handlers so too)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pool.interrupt())
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler not installed from Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
 
 
 def _offsets(offsets: dict[Partition, int]) -> dict[Any, Any]:

@@ -108,8 +108,9 @@ class KafkaSink:
         if failed:
             raise DeliveryFailed(f"{failed} message(s) were not acknowledged by the broker (first: {first})")
 
-    def close(self) -> None:
-        self.producer.close()
+    def close(self, timeout_s: float | None = None) -> None:
+        """Close the producer; records not acknowledged within ``timeout_s`` (None: no bound) are dropped."""
+        self.producer.close(timeout=timeout_s)
 
     def _failure(self, exc: BaseException) -> None:
         with self._lock:

@@ -65,7 +65,7 @@ class Producer(Protocol):
 
     def flush(self, timeout_s: float | None = None) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, timeout_s: float | None = None) -> None: ...
 
 
 class PatientSink:
@@ -107,8 +107,9 @@ class PatientSink:
                 self.outage.back()
             return
 
-    def close(self) -> None:
-        self.sink.close()
+    def close(self, timeout_s: float | None = None) -> None:
+        """Close the producer, waiting at most ``timeout_s`` (None: until it is done) for what it still holds."""
+        self.sink.close(timeout_s)
 
 
 def patient_sink(bootstrap: str, tool: str, say: Callable[[str], None] = _stderr) -> PatientSink:

@@ -251,6 +251,7 @@ def _shown(url: str) -> str:
 
 
 ANNOTATORS_GRACE_S = 60.0  # after SIGINT: a team finishing its tasks on a busy machine took over 15 s (CI)
+STACKS_WAIT_S = 2.0
 
 
 @contextlib.contextmanager
@@ -260,9 +261,10 @@ def annotators(prefix: str, log_dir: Path, options: RunOptions) -> Iterator[subp
             "--delay-ms", str(options.annotator_delay_ms), "--error-model", options.error_model,
             "--seed", str(options.seed), "--prefix", prefix]
     log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / "annotators.log").open("ab") as log:
+    log_path = log_dir / "annotators.log"
+    with log_path.open("ab") as log:  # unbuffered: a killed process's last lines are in its log too
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env=python_env({}))
+                                   env=python_env({"PYTHONUNBUFFERED": "1"}))
     try:
         yield process
     finally:
@@ -271,8 +273,21 @@ def annotators(prefix: str, log_dir: Path, options: RunOptions) -> Iterator[subp
         try:
             process.wait(timeout=ANNOTATORS_GRACE_S)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            kill_with_stacks(process, log_path, f"still running {ANNOTATORS_GRACE_S:.0f} s after SIGINT")
+
+
+def kill_with_stacks(process: subprocess.Popen[bytes], log_path: Path, why: str) -> None:
+    """SIGKILL a ``shadowqa`` tool's process group, its threads' stacks written to its log first (SIGUSR1:
+    ``faulthandler``, registered by ``services.cli.main``), so a hang can be read afterwards."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGUSR1)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STACKS_WAIT_S)  # time to write the stacks (the process does not exit on SIGUSR1)
+    with log_path.open("a") as log:
+        log.write(f"pipeline run: {why}: killed (SIGKILL); its threads' stacks are above\n")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def drive(settings: Settings, names: TopicNames, options: RunOptions, supervisor: Supervisor,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +118,46 @@ def test_ctrl_c_lets_people_finish_and_commits_exactly_what_they_sent(interrupt_
     assert summary.interrupted and summary.annotated == sum(len(v) for v in done.values())
     assert all(v == list(range(len(v))) for v in done.values())  # no gaps: a restart repeats nothing
     assert {p: consumer.committed.get(p, 0) for p in (0, 1)} == {p: len(done.get(p, [])) for p in (0, 1)}
+
+
+class SignallingConsumer(FakeConsumer):
+    """Sends this process SIGINT on the polls listed (a real Ctrl-C, not a KeyboardInterrupt raised in the call)."""
+
+    def __init__(self, n: int, sigint_on_polls: tuple[int, ...]) -> None:
+        super().__init__(n)
+        self.sigint_on_polls = sigint_on_polls
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[Any, list[FakeRecord]]:
+        if self.polls + 1 in self.sigint_on_polls:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().poll(timeout_ms, max_records)
+
+
+@pytest.mark.parametrize("inherited", [signal.default_int_handler, signal.SIG_IGN])
+def test_sigint_drains_the_pool_even_when_the_process_inherited_it_ignored(inherited: Any) -> None:
+    """A background job of a shell without job control starts with SIGINT ignored; a clean-clone test run launched
+    so saw the people ignore `pipeline run`'s SIGINT and be killed 60 s later. The pool hears it all the same, and
+    puts the process's handler back when it returns."""
+    previous = signal.signal(signal.SIGINT, inherited)
+    try:
+        consumer = SignallingConsumer(30, sigint_on_polls=(3,))
+        summary, sink = _run(consumer, workers=4, delay_ms=30.0, idle_seconds=5.0)
+        assert signal.getsignal(signal.SIGINT) is inherited
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    done = _done_offsets(consumer, sink)
+    assert summary.interrupted and summary.annotated == sum(len(v) for v in done.values()) > 0
+    assert {p: consumer.committed.get(p, 0) for p in (0, 1)} == {p: len(done.get(p, [])) for p in (0, 1)}
+
+
+def test_a_second_sigint_walks_away_and_still_commits_what_is_done() -> None:
+    consumer = SignallingConsumer(30, sigint_on_polls=(3,))
+    pool = AnnotatorPool(consumer, MemorySink(), TOPICS, PoolOptions(workers=2, delay_ms=10_000.0), None)
+    pool.assigned({(TOPICS.manual_queue, 0), (TOPICS.manual_queue, 1)})
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # while the two wait out their delay
+    summary = pool.run()  # without the second SIGINT this would take the people's 10 s delays
+    assert summary.interrupted and summary.annotated == 0
+    assert all(offset == 0 for offset in consumer.committed.values())  # nothing was done: nothing moves
 
 
 def test_the_last_commit_on_the_way_out_waits_a_bounded_time_and_an_unanswered_one_still_exits() -> None:

@@ -38,7 +38,7 @@ class FlakyProducer:
         if self.failure is not None:
             raise self.failure
 
-    def close(self) -> None:
+    def close(self, timeout_s: float | None = None) -> None:
         pass
 
 
