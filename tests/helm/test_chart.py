@@ -62,6 +62,17 @@ def test_the_api_serves_on_its_port_with_its_admin_token(defaults: list[Doc]) ->
     assert SETTINGS | {"SHADOWQA_ADMIN_TOKEN"} <= _env_names(container, defaults)
 
 
+@pytest.mark.parametrize("floor", [0.25, 0.1, 0.02])
+def test_the_apis_weight_bound_is_one_over_the_workers_audit_floor(helm: Helm, floor: float) -> None:
+    """The API answers a gate request that names no max_weight with 1/audit floor, as `shadowqa gate` does: with
+    the chart's floor, not only the default one."""
+    docs = helm.template({"pipeline": {"auditFloor": floor}})
+    (container,) = containers(component(docs, "Deployment", "api"))
+    assert _cli(container).max_weight == pytest.approx(1.0 / floor)
+    (worker,) = containers(component(docs, "Deployment", "router"))
+    assert _cli(worker).audit_floor == pytest.approx(floor)
+
+
 def test_settings_come_from_values(helm: Helm) -> None:
     docs = helm.template({"partitions": 6, "kafka": {"bootstrap": "k1:9092,k2:9092", "topicPrefix": "eu-"}})
     (config,) = [cm for cm in of_kind(docs, "ConfigMap") if cm["metadata"]["name"] == f"{RELEASE}-shadowqa"]
