@@ -7,6 +7,10 @@ session timeout (10 s, heartbeats every 2 s: streams/app.py), then the surviving
 still route every frame once, compare and count every annotation once, and match the offline recomputation; the
 router group must move on in *every* partition of ``automation-results`` (the killed router's included) within
 RESUME_BOUND_S of the kill.
+
+When to act is read from the broker (the router group's committed offsets), not from the run's tally: the tally
+is a reader that can fall behind on a loaded machine (on CI it once saw 150 results only after the routers had
+committed all 600, so the kill came after the last frame and no partition could move on).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
+from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from services.infra.client import admin_client
 from services.infra.topic_names import TopicNames
@@ -32,19 +38,20 @@ from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
-# 600 frames at 20/s: 30 s of feed, about 22 s of it after the kill (at 150 engine results), longer than the
+# 600 frames at 20/s: 30 s of feed, about 22 s of it after the kill (at 150 routed), longer than the
 # session timeout and the rebalance, so every partition sees frames the survivor must route
 FRAMES, SEED, RATE = 600, 25, 20.0
 COUNTS = {"automation": 2, "router": 2, "comparator": 2}  # and one aggregator (it folds everything)
-ACT_WHEN = 150  # engine results (and at least one comparison) when a comparator is added and a router killed
+ACT_WHEN = 150  # results the routers have committed (in every partition) when a comparator is added and a router killed
 RESUME_BOUND_S = 60.0  # guard: the session timeout (10 s) plus a rebalance (measured: 11.5-11.7 s)
 LOOP = replace(REACHABLE, window=60)  # recommendations (and policies the routers follow) before and after the kill
 
 
 @dataclass
 class Rebalance:
-    """Adds comparator 2 and kills router 0 on the first tick past ACT_WHEN, then times the router group's
-    recovery: seconds from the kill until its committed offset has moved in every partition."""
+    """Adds comparator 2 and kills router 0 on the first tick the router group has committed ACT_WHEN results,
+    then times the group's recovery: seconds from the kill until its committed offset has moved in every
+    partition."""
 
     bootstrap: str
     names: TopicNames
@@ -56,11 +63,12 @@ class Rebalance:
 
     def tick(self, t: Tally, supervisor: Supervisor) -> None:
         if self.killed_at is None:
-            if len(t.results) >= ACT_WHEN and t.comparisons:
-                self.before = self._committed()
+            committed = self._committed()
+            if len(committed) == PARTITIONS and sum(committed.values()) >= ACT_WHEN:
+                self.before = committed
                 supervisor.start("comparator", index=COUNTS["comparator"])
                 supervisor.kill("router", 0)  # SIGKILL: no leave-group, no commit
-                self.killed_at, self.comparisons_at_kill = time.monotonic(), len(t.comparisons)
+                self.killed_at, self.comparisons_at_kill = time.monotonic(), self._written(self.names.comparisons)
             return
         if self.resumed_s is None:
             now = self._committed()
@@ -75,6 +83,15 @@ class Rebalance:
             committed: dict[Any, Any] = admin.list_group_offsets(group).get(group, {})
         return {tp.partition: meta.offset for tp, meta in committed.items()
                 if tp.topic == self.names.automation_results and meta.offset >= 0}
+
+    def _written(self, topic: str) -> int:
+        """Records on the broker in ``topic`` (the sum of its partitions' end offsets)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        try:
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            return sum(consumer.end_offsets(tps).values())
+        finally:
+            consumer.close()
 
     def _members(self, role: str) -> int:
         group = app_id(self.names, role)
@@ -102,6 +119,8 @@ def test_two_workers_per_role_with_one_added_and_one_killed_mid_run_count_every_
 
     assert rebalance.killed_at is not None, "the run ended before a router could be killed"
     assert len(rebalance.before) == PARTITIONS, f"the routers had not committed in every partition: {rebalance.before}"
+    assert sum(rebalance.before.values()) <= FRAMES - 2 * ACT_WHEN, (
+        f"most frames were routed before the kill: {rebalance.before}")
     assert rebalance.resumed_s is not None, "the router group never moved on in the killed router's partitions"
     assert rebalance.resumed_s < RESUME_BOUND_S
     assert rebalance.comparator_members == COUNTS["comparator"] + 1, "the added comparator never joined its group"
