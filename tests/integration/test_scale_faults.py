@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
-from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
 
 from services.infra.client import admin_client
 from services.infra.topic_names import TopicNames
@@ -34,7 +32,7 @@ from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
 from streams.app import app_id
 from tests.integration.conftest import PARTITIONS
-from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids
+from tests.utils.pipeline_checks import REACHABLE, check_counted_once, frame_ids, records_written
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
@@ -68,7 +66,8 @@ class Rebalance:
                 self.before = committed
                 supervisor.start("comparator", index=COUNTS["comparator"])
                 supervisor.kill("router", 0)  # SIGKILL: no leave-group, no commit
-                self.killed_at, self.comparisons_at_kill = time.monotonic(), self._written(self.names.comparisons)
+                self.killed_at = time.monotonic()
+                self.comparisons_at_kill = records_written(self.bootstrap, self.names.comparisons)
             return
         if self.resumed_s is None:
             now = self._committed()
@@ -83,15 +82,6 @@ class Rebalance:
             committed: dict[Any, Any] = admin.list_group_offsets(group).get(group, {})
         return {tp.partition: meta.offset for tp, meta in committed.items()
                 if tp.topic == self.names.automation_results and meta.offset >= 0}
-
-    def _written(self, topic: str) -> int:
-        """Records on the broker in ``topic`` (the sum of its partitions' end offsets)."""
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-        try:
-            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-            return sum(consumer.end_offsets(tps).values())
-        finally:
-            consumer.close()
 
     def _members(self, role: str) -> int:
         group = app_id(self.names, role)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from kafka import KafkaConsumer  # type: ignore[import-untyped, unused-ignore]
+from kafka.structs import TopicPartition  # type: ignore[import-untyped, unused-ignore]
+
 from services.datasets.profiles import DRIVING
 from services.loop.config import LoopConfig
 from services.loop.tally import Tally
@@ -13,6 +16,17 @@ REACHABLE = LoopConfig(target=0.5, dataset=DRIVING.name)
 def frame_ids(seed: int, n: int) -> set[str]:
     """The ids of the ``n`` frames a run of ``seed`` feeds."""
     return {f"driving-s{seed}-{i:06d}" for i in range(n)}
+
+
+def records_written(bootstrap: str, topic: str) -> int:
+    """Records on the broker in ``topic`` (its partitions' end offsets summed): what a fault test acts on, since
+    the run's tally is a reader that can fall behind on a loaded machine."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(tps).values()) if tps else 0
+    finally:
+        consumer.close()
 
 
 def check_counted_once(t: Tally) -> None:
