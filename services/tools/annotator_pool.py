@@ -52,6 +52,7 @@ STALL_S = 30.0
 EMPTY_GRACE_S = 5.0  # kafka-python's first assignment is often empty, until it has the topic's metadata
 PROGRESS_EVERY_S = 1.0
 LAST_COMMIT_TIMEOUT_MS = 20_000  # on the way out (Ctrl-C, SIGINT): never wait for a coordinator longer than this
+WALK_AWAY_S = 5.0  # on the way out: a person still sending (the broker away) is left behind after this long
 
 
 @dataclass(frozen=True)
@@ -166,13 +167,23 @@ class AnnotatorPool:
             pass  # a second Ctrl-C: walk away at once (abort below); what is done is still committed
         finally:
             self.abort.set()
-            for person in people:
-                person.join()
+            self._wait_for(people)
             self._collect()
             self._commit(timeout_ms=LAST_COMMIT_TIMEOUT_MS)
         if self.failure is not None:
             raise WorkerFailed(f"a simulated annotator stopped: {type(self.failure).__name__}: {self.failure}")
         return self.summary(self.interrupted)
+
+    def _wait_for(self, people: list[threading.Thread]) -> None:
+        """Join the people, at most WALK_AWAY_S in all: one can be stuck sending while the broker is away (the sink
+        waits out outages), and a second Ctrl-C must still end the tool. Their tasks are not committed: they come
+        again (the threads are daemons and die with the process)."""
+        deadline = time.monotonic() + WALK_AWAY_S
+        for person in people:
+            person.join(timeout=max(0.0, deadline - time.monotonic()))
+        if stuck := sum(person.is_alive() for person in people):
+            print(f"annotators: {stuck} still sending after {WALK_AWAY_S:.0f} s (is the broker away?); their tasks "
+                  "stay uncommitted and come again", file=sys.stderr, flush=True)
 
     def interrupt(self) -> None:
         """Ctrl-C (SIGINT): the first stops taking tasks and lets everyone finish the one in hand; the second raises

@@ -160,6 +160,47 @@ def test_a_second_sigint_walks_away_and_still_commits_what_is_done() -> None:
     assert all(offset == 0 for offset in consumer.committed.values())  # nothing was done: nothing moves
 
 
+class StuckSink(MemorySink):
+    """A producer that cannot queue anything (a PatientSink waiting out a broker outage) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release, self.entered = threading.Event(), threading.Event()
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        self.entered.set()
+        self.release.wait()
+        super().send(topic, key, value)
+
+
+def test_a_second_sigint_leaves_a_person_stuck_sending_behind(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """During an outage a person waits in the sink's send; the second Ctrl-C must still end the tool (it once waited
+    for that send), and the stuck task is not committed: it comes again."""
+    import services.tools.annotator_pool as pool_module
+
+    monkeypatch.setattr(pool_module, "WALK_AWAY_S", 0.2)
+    consumer, sink = FakeConsumer(4), StuckSink()
+    pool = AnnotatorPool(consumer, sink, TOPICS, PoolOptions(workers=1), None)
+    pool.assigned({(TOPICS.manual_queue, 0), (TOPICS.manual_queue, 1)})
+
+    def two_ctrl_c() -> None:
+        sink.entered.wait()
+        os.kill(os.getpid(), signal.SIGINT)  # drain: the person never finishes its task
+        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # walk away
+
+    threading.Thread(target=two_ctrl_c, daemon=True).start()
+    try:
+        summary = pool.run()
+        assert not sink.release.is_set()  # it returned while the send was still stuck
+    finally:
+        sink.release.set()
+    assert summary.interrupted and summary.annotated == 0
+    assert all(offset == 0 for offset in consumer.committed.values())
+    assert "1 still sending" in capsys.readouterr().err
+
+
 def test_the_last_commit_on_the_way_out_waits_a_bounded_time_and_an_unanswered_one_still_exits() -> None:
     """After Ctrl-C the last commit may not wait forever for a coordinator (a clean-clone CI run once saw the
     annotators outlive the 60 s grace after SIGINT, following a broker restart): it is bounded, and when it times
