@@ -22,6 +22,8 @@ from tests.utils.db import migrated_engine
 
 TEST_DATABASE_URL = "SHADOWQA_TEST_DATABASE_URL"
 
+pytest_plugins = ["tests.utils.sigterm"]  # SIGTERM unwinds the tests (their worker processes stop) as Ctrl-C does
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Engine]:
