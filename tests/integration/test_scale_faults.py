@@ -55,6 +55,7 @@ class Rebalance:
     names: TopicNames
     killed_at: float | None = None
     comparisons_at_kill: int = 0
+    tally_at_kill: int = 0  # comparisons the run's tally had read by then (how far that reader lags: a diagnostic)
     before: dict[int, int] = field(default_factory=dict)
     resumed_s: float | None = None
     comparator_members: int = 0
@@ -68,6 +69,7 @@ class Rebalance:
                 supervisor.kill("router", 0)  # SIGKILL: no leave-group, no commit
                 self.killed_at = time.monotonic()
                 self.comparisons_at_kill = records_written(self.bootstrap, self.names.comparisons)
+                self.tally_at_kill = len(t.comparisons)
             return
         if self.resumed_s is None:
             now = self._committed()
@@ -104,7 +106,8 @@ def test_two_workers_per_role_with_one_added_and_one_killed_mid_run_count_every_
     export_run(settings.kafka_bootstrap, names, tmp_path / "snapshot")
     offline = replay_snapshot(tmp_path / "snapshot", LOOP)
     print(f"router group moved on in every partition {rebalance.resumed_s} s after the kill; comparisons "
-          f"{rebalance.comparisons_at_kill} at the kill, {len(t.comparisons)} in all; run "
+          f"{rebalance.comparisons_at_kill} at the kill ({rebalance.tally_at_kill} read by the tally), "
+          f"{len(t.comparisons)} in all; run "
           f"{time.monotonic() - begin:.1f} s")
 
     assert rebalance.killed_at is not None, "the run ended before a router could be killed"
