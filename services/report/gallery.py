@@ -17,7 +17,7 @@ MACHINE = (255, 60, 60)
 class Overlay:
     """One frame and the two annotations of it to draw."""
 
-    frame_id: int
+    frame_id: int | str  # the source's id (an int in a replay, the message's frame id in a streaming run)
     image: np.ndarray  # (H, W, 3) uint8
     human: Sequence[tuple[Sequence[float], str]]  # (xywh box, label)
     machine: Sequence[tuple[Sequence[float], str]]

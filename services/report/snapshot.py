@@ -41,6 +41,8 @@ from services.loop.messages import (
     decode,
 )
 from services.loop.offline import OfflineResult, replay_snapshot
+from services.loop.step_shares import of_comparisons
+from services.report.steps import ComparedClip, step_galleries, steps_table
 from services.report.view import Backlog, Compared, RunKind, RunView, WindowView
 
 M = TypeVar("M", bound=Message)
@@ -76,7 +78,23 @@ def snapshot_view(folder: Path, loop: LoopConfig, *, kind: RunKind = "snapshot",
             view.comparison = machine_comparison(pairs, ctx)
             refs = [m.image for m, _ in pairs]
             view.frame = _reader(refs)
+    else:
+        _clip_sections(view, folder, machine, ctx)
     return view
+
+
+def _clip_sections(view: RunView, folder: Path, machine: list[ComparisonMessage], ctx: CompareContext) -> None:
+    """A run of clips: the steps table over every compared clip (1/π-weighted; no truth in a streaming run) and
+    the step galleries from the latest ones, their frames read back from the clip's frame references."""
+    verdicts = {c.frame_id: c.steps for c in machine if c.steps}
+    if not verdicts:
+        return
+    estimate = of_comparisons(machine).to_dict()
+    recent = [c for c in machine[-GALLERY_POOL:] if c.frame_id in verdicts]
+    compared = [ComparedClip(m, a, verdicts[m.frame_id] or ()) for m, a in _pairs(folder, recent)]
+    names = {int(c["id"]): str(c["name"]) for c in ctx.categories}
+    view.extra_agreement = lambda page: steps_table(page, estimate)
+    view.extra_gallery = lambda page: step_galleries(page, compared, lambda at: _frame_at(at.image), names)
 
 
 def _headline(folder: Path, result: OfflineResult, machine: list[ComparisonMessage],
@@ -226,13 +244,18 @@ def _pairs(folder: Path, machine: list[ComparisonMessage]) -> list[tuple[Automat
 
 def _reader(refs: list[str]) -> Callable[[int], Frame | None]:
     def frame(i: int) -> Frame | None:
-        try:
-            f = resolve_frame(refs[i])
-        except (InvalidInput, IndexError):
-            return None
-        return None if f.error is not None else f
+        return _frame_at(refs[i]) if 0 <= i < len(refs) else None
 
     return frame
+
+
+def _frame_at(ref: str) -> Frame | None:
+    """The frame ``ref`` names, read back (synthetic frames are regenerated); None when it cannot be."""
+    try:
+        f = resolve_frame(ref)
+    except InvalidInput:
+        return None
+    return None if f.error is not None else f
 
 
 def _dead_letter_reasons(folder: Path) -> list[str]:

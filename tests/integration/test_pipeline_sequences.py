@@ -10,16 +10,21 @@ SIGKILLs the automation worker while clips are half buffered: after its restart 
 
 from __future__ import annotations
 
+import base64
+import io
+import re
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
 from functools import cache
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from PIL import Image
 
 from services.engine.chain.spec import load_pipeline
 from services.engine.chain.streaming import ClipChain
@@ -28,6 +33,8 @@ from services.loop.checks import snapshot_lines
 from services.loop.config import LoopConfig
 from services.loop.messages import AutomationMessage, ComparisonMessage, ManualAnnotation, decode, encode
 from services.loop.step_shares import of_comparisons as step_shares
+from services.report.build import section_titles
+from services.reporting.pipeline_report import write_report
 from services.settings import Settings
 from services.tools.feed import frame_message, plan
 from services.tools.kafka import KafkaSink, key_bytes
@@ -43,13 +50,15 @@ STEPS = ["detect", "track", "post"]  # builtin:driving-chain
 RESULT_WAIT_S = 120.0  # only against a hang: the results come within seconds of the last frame
 
 
+def _options(out: Path) -> RunOptions:
+    return RunOptions.of_clips(CLIPS, LENGTH, seed=SEED, annotators=4, out=out, stall_s=60.0, lease_s=5.0,
+                               abandon=0.0, skip=0.0, database_url=f"sqlite:///{out / 'shadowqa.sqlite3'}",
+                               loop=LoopConfig(consensus_share=0.3))
+
+
 @pytest.fixture(scope="module")
 def run(settings: Settings, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> RunOutcome:
-    out = tmp_path_factory.mktemp("sequences")
-    options = RunOptions.of_clips(CLIPS, LENGTH, seed=SEED, annotators=4, out=out, stall_s=60.0, lease_s=5.0,
-                                  abandon=0.0, skip=0.0, database_url=f"sqlite:///{out / 'shadowqa.sqlite3'}",
-                                  loop=LoopConfig(consensus_share=0.3))
-    return run_pipeline(settings, options, say=lambda _: None)
+    return run_pipeline(settings, _options(tmp_path_factory.mktemp("sequences")), say=lambda _: None)
 
 
 def _lines(outcome: RunOutcome, topic: str) -> list[dict[str, Any]]:
@@ -123,6 +132,28 @@ def test_the_offline_recomputation_from_the_snapshots_equals_the_online_stats(ru
     assert run.offline.matches, run.offline.problems
     assert run.tally.aggregated == len(run.tally.comparisons)
     assert run.team is not None and not any(run.team.lost.values())
+
+
+def test_the_run_report_names_the_limiting_step_and_shows_each_steps_worst_frames(
+    run: RunOutcome, tmp_path: Path,
+) -> None:
+    """The streaming run's report has what a replay of clips has: the steps table (estimate only: a streaming run
+    has no truth) and a gallery per step, the frames read back from the clips' frame references."""
+    html = write_report(_options(run.snapshot_dir.parent), run, tmp_path).read_text()
+    assert [unescape(t) for t in re.findall(r"<h2>([^<]+)</h2>", html)] == list(section_titles("clips"))
+    shares = step_shares(decode(ComparisonMessage, orjson.dumps(d)) for d in _lines(run, "comparisons"))
+    assert f"Limiting step: {shares.limiting or 'none'} (estimate from {shares.clips} compared clips" in html
+    assert "true share" not in html
+    for step in shares.steps:
+        assert f"Where {step.name} introduced the most errors" in html
+        pictures = html.count(f'alt="{step.name}: clip-')
+        assert (pictures > 0) == (step.attributed > 0), (step.name, step.attributed, pictures)
+    images = [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+    assert shares.steps[0].attributed > 0 and len(images) >= 5  # the detector misses (85 % of the errors, seed 0)
+    for png in images:
+        picture = Image.open(io.BytesIO(png))
+        picture.verify()
+        assert picture.format == "PNG" and picture.size[0] > 100
 
 
 @cache

@@ -14,8 +14,8 @@ from services.replay.config import ReplayConfig
 from services.replay.data import ReplayData, only_frames
 from services.replay.documents import annotation_pair
 from services.replay.loop import LoopRun
-from services.replay.report.steps import step_galleries, steps_table
 from services.report.build import build_report
+from services.report.steps import ComparedClip, step_galleries, steps_table
 from services.report.view import Compared, RunView, Truth, WindowView
 
 
@@ -35,8 +35,11 @@ def replay_view(cfg: ReplayConfig, data: Replayed, run: LoopRun, summary: dict[s
                     ("loop", f"the shadow loop's in-process driver, window {cfg.loop.window} comparisons")],
     )
     if isinstance(data, ClipReplayData):
-        view.extra_agreement = lambda page: steps_table(page, summary["steps"])
-        view.extra_gallery = lambda page: step_galleries(page, data, run)
+        compared = [ComparedClip(m, a, run.steps[m.frame_id])
+                    for m, a in zip(data.messages, data.first, strict=True) if m.frame_id in run.steps]
+        view.extra_agreement = lambda page: steps_table(page, summary["steps"]["estimate"], summary["steps"]["truth"])
+        view.extra_gallery = lambda page: step_galleries(page, compared, lambda at: data.frame(int(at.frame_id)),
+                                                         data.categories)
     else:
         view.comparison = _compared(cfg, data, run)
         frames = {f.frame_id: f for f in data.frames}
