@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.cli.parser import Parser, add_kafka_options, kafka_target, positive_int, rate
@@ -39,6 +40,9 @@ def _annotators_arguments(a: Parser) -> None:
     stop.add_argument("--idle-seconds", type=_seconds, metavar="S", help="stop after S seconds without a task")
     a.add_argument("--seed", type=int, default=0, help="annotator seed (default 0, as the replay's)")
     a.add_argument("--group", help="consumer group (default <prefix>shadowqa-annotators)")
+    a.add_argument("--ready-file", type=Path, metavar="PATH",
+                   help="write PATH once the group has handed the people partitions of the queue (a supervisor "
+                        "waits for it before feeding frames)")
     add_kafka_options(a)
 
 
@@ -56,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         def show(s: PoolSummary) -> None:
             line.show(f"annotators: {s.annotated:,} annotated, {s.dead_letters:,} dead letters")
 
-        summary = simulate_annotators(bootstrap, topics, options, progress=show)
+        ready = None if args.ready_file is None else (lambda: args.ready_file.write_text("ready\n"))
+        summary = simulate_annotators(bootstrap, topics, options, progress=show, on_ready=ready)
     print(summary.line())
     return 130 if summary.interrupted else 0
 

@@ -90,8 +90,10 @@ class PoolSummary:
 
 def simulate_annotators(
     bootstrap: str, topics: TopicNames, options: PoolOptions, *, progress: Callable[[PoolSummary], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> PoolSummary:
-    """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did."""
+    """Run the simulated people until ``options`` says stop (or Ctrl-C: ``interrupted``); returns what they did.
+    ``on_ready`` is called once the group has handed them partitions of the queue (they take tasks from then on)."""
     require_topics(bootstrap, [topics.manual_queue, topics.manual_annotations, topics.dead_letters])
     sink = patient_sink(bootstrap, "annotators")
 
@@ -105,7 +107,7 @@ def simulate_annotators(
         consumer.subscribe([topics.manual_queue], listener=_Listener(pool))
         return consumer
 
-    pool = AnnotatorPool(None, sink, topics, options, progress, rejoin=member)
+    pool = AnnotatorPool(None, sink, topics, options, progress, rejoin=member, on_ready=on_ready)
     pool.consumer = member(pool)
     with admin_client(bootstrap) as admin:  # one admin client for the stall probes of the whole run
         pool.probe = lambda: _group_lag(admin, options.group, topics.manual_queue, pool.consumer)
@@ -129,8 +131,10 @@ class AnnotatorPool:
 
     def __init__(self, consumer: Any, sink: Sink, topics: TopicNames, options: PoolOptions,
                  progress: Callable[[PoolSummary], None] | None,
-                 rejoin: Callable[[AnnotatorPool], Any] | None = None) -> None:
+                 rejoin: Callable[[AnnotatorPool], Any] | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
         self.consumer, self.sink, self.topics, self.options, self.progress = consumer, sink, topics, options, progress
+        self.on_ready = on_ready  # called once, when the group first hands this pool partitions of the queue
         self.rejoin = rejoin  # builds a fresh group member when the group has stalled
         self.probe: Callable[[], tuple[int, Any]] | None = None  # (tasks waiting, the group's commits)
         self.last_probe = self.stalled_since = time.monotonic()
@@ -313,6 +317,9 @@ class AnnotatorPool:
         now = time.monotonic()
         if partitions:
             self.last_activity = now
+            if self.on_ready is not None:
+                ready, self.on_ready = self.on_ready, None
+                ready()
         elif self.last_activity is None:
             self.last_activity = now + EMPTY_GRACE_S
 

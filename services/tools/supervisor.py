@@ -53,7 +53,7 @@ def python_env(extra: Mapping[str, str]) -> dict[str, str]:
     return {**os.environ, **extra, "PYTHONPATH": path}
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
+def log_tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(errors="replace").splitlines()
     except OSError:
@@ -109,7 +109,7 @@ class Supervisor:
             for w in waiting:
                 if not w.alive():
                     raise WorkerFailed(f"worker {w.name} exited with status {w.process.returncode} before it was "
-                                       f"ready; its log ({w.log}) ends:\n{_log_tail(w.log)}")
+                                       f"ready; its log ({w.log}) ends:\n{log_tail(w.log)}")
             if not waiting:
                 return
             if time.monotonic() > deadline:
@@ -122,7 +122,7 @@ class Supervisor:
         for w in self.workers:
             if not w.alive() and w.process.returncode not in (0, -signal.SIGKILL, -signal.SIGTERM):
                 raise WorkerFailed(f"worker {w.name} exited with status {w.process.returncode}; its log ends:\n"
-                                   f"{_log_tail(w.log)}")
+                                   f"{log_tail(w.log)}")
 
     def kill(self, role: str, index: int = 0) -> WorkerProcess:
         """SIGKILL a worker (the fault test); it is forgotten, restart it with ``start(role, index)``."""

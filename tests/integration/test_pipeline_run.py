@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from services.infra.process import command_line
-from services.infra.topic_names import PER_FRAME, SINGLE
+from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
+from services.settings import Settings
+from services.tools.exceptions import WorkerFailed
+from services.tools.pipeline_run import RunOptions, annotators
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +87,23 @@ def test_a_stage_that_stops_fails_the_run_naming_it_after_the_stall_window(
     assert "the feed: 40 of 40 frames fed" in done.stderr
     assert f"worker logs in {tmp_path / 'run' / 'logs'}" in done.stderr
     assert _left_running(tmp_path / "run") == []
+
+
+def test_the_run_waits_for_its_annotators_and_names_them_when_they_cannot_start(
+    kafka_bootstrap: str, tmp_path: Path,
+) -> None:
+    """The people are ready (they hold the queue's partitions) before a run feeds anything; a team that exits first
+    (here: its topics do not exist) fails the run with its log's last lines, instead of a run without people."""
+    options = RunOptions(frames=10, out=tmp_path)
+    missing = f"nosuch{uuid.uuid4().hex[:8]}-"
+    with (pytest.raises(WorkerFailed, match=r"simulate annotators exited with status \d+ before it was ready"),
+          annotators(missing, tmp_path / "logs", options)):
+        pass
+
+
+def test_a_team_is_ready_once_it_holds_the_queue(
+    settings: Settings, run_topics: TopicNames, tmp_path: Path,
+) -> None:
+    with annotators(run_topics.prefix, tmp_path / "logs", RunOptions(frames=10, out=tmp_path)) as process:
+        assert (tmp_path / "logs" / "annotators.ready").is_file() and process.poll() is None
+    assert process.returncode == 130  # SIGINT at the block's end: finish, commit, exit as interrupted

@@ -279,3 +279,14 @@ def test_a_probe_that_cannot_reach_the_broker_is_no_stall(monkeypatch: pytest.Mo
         pool._watch_membership()  # never raises: the broker's absence stops no tool
         time.sleep(0.01)
     assert not made and not stuck.closed
+
+
+def test_ready_is_said_once_when_the_group_first_hands_out_partitions() -> None:
+    said: list[str] = []
+    pool = AnnotatorPool(FakeConsumer(0), MemorySink(), TOPICS, PoolOptions(), None,
+                         on_ready=lambda: said.append("ready"))
+    pool.assigned(set())  # kafka-python's first assignment is often empty: not ready yet
+    assert said == []
+    pool.assigned({(TOPICS.manual_queue, 0)})
+    pool.assigned({(TOPICS.manual_queue, 1)})  # a later rebalance says nothing again
+    assert said == ["ready"]
