@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.faults]
 # session timeout and the rebalance, so every partition sees frames the survivor must route
 FRAMES, SEED, RATE = 600, 25, 20.0
 COUNTS = {"automation": 2, "router": 2, "comparator": 2}  # and one aggregator (it folds everything)
-ACT_WHEN = 150  # results the routers have committed (in every partition) when a comparator is added and a router killed
+ACT_WHEN = 150  # routed results committed (every partition; a comparison made): add a comparator, kill a router
 RESUME_BOUND_S = 60.0  # guard: the session timeout (10 s) plus a rebalance (measured: 11.5-11.7 s)
 LOOP = replace(REACHABLE, window=60)  # recommendations (and policies the routers follow) before and after the kill
 
@@ -63,7 +63,8 @@ class Rebalance:
     def tick(self, t: Tally, supervisor: Supervisor) -> None:
         if self.killed_at is None:
             committed = self._committed()
-            if len(committed) == PARTITIONS and sum(committed.values()) >= ACT_WHEN:
+            if (len(committed) == PARTITIONS and sum(committed.values()) >= ACT_WHEN
+                    and records_written(self.bootstrap, self.names.comparisons) > 0):
                 self.before = committed
                 supervisor.start("comparator", index=COUNTS["comparator"])
                 supervisor.kill("router", 0)  # SIGKILL: no leave-group, no commit
@@ -107,7 +108,7 @@ def test_two_workers_per_role_with_one_added_and_one_killed_mid_run_count_every_
     offline = replay_snapshot(tmp_path / "snapshot", LOOP)
     print(f"router group moved on in every partition {rebalance.resumed_s} s after the kill; comparisons "
           f"{rebalance.comparisons_at_kill} at the kill ({rebalance.tally_at_kill} read by the tally), "
-          f"{len(t.comparisons)} in all; run "
+          f"{len(t.comparisons)} in all; {len(t.shipped)} shipped; run "
           f"{time.monotonic() - begin:.1f} s")
 
     assert rebalance.killed_at is not None, "the run ended before a router could be killed"
