@@ -58,7 +58,8 @@ from services.infra.topics import create_topics, topic_layout
 from services.loop.config import LoopConfig
 from services.loop.messages import AgreementStats, decode
 from services.settings import load_settings
-from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics
+from services.tools.annotator_process import annotators
+from services.tools.pipeline_run import RunOptions, delete_run_topics
 from services.tools.supervisor import Supervisor, python_env
 from services.tools.worker_args import loop_args
 

@@ -39,8 +39,9 @@ from services.infra.topic_names import TopicNames
 from services.loop.messages import ManualAnnotation, decode
 from services.loop.tally import Tally
 from services.settings import Settings
+from services.tools.annotator_process import annotators
 from services.tools.kafka import CLIENT_ID, RECONNECT_BACKOFF_MAX_MS, KafkaSink
-from services.tools.pipeline_run import RunOptions, annotators
+from services.tools.pipeline_run import RunOptions
 from services.tools.snapshot import read_topic
 from services.tools.stall import StallWatch, movement, stall_message
 from services.tools.supervisor import ROLES, Supervisor, python_env

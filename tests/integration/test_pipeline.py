@@ -25,8 +25,9 @@ from services.loop.messages import DeadLetter, decode
 from services.loop.offline import OfflineResult, replay_snapshot
 from services.loop.tally import Tally
 from services.settings import Settings
+from services.tools.annotator_process import annotators
 from services.tools.kafka import KafkaSink
-from services.tools.pipeline_run import RunOptions, annotators, delete_run_topics, drive, export_run
+from services.tools.pipeline_run import RunOptions, delete_run_topics, drive, export_run
 from services.tools.snapshot import read_topic
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args

@@ -17,8 +17,9 @@ import pytest
 from services.infra.process import command_line
 from services.infra.topic_names import PER_FRAME, SINGLE, TopicNames
 from services.settings import Settings
+from services.tools.annotator_process import annotators
 from services.tools.exceptions import WorkerFailed
-from services.tools.pipeline_run import RunOptions, annotators
+from services.tools.pipeline_run import RunOptions
 
 pytestmark = pytest.mark.slow
 

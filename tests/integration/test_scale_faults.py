@@ -27,7 +27,8 @@ from services.infra.topic_names import TopicNames
 from services.loop.offline import replay_snapshot
 from services.loop.tally import Tally
 from services.settings import Settings
-from services.tools.pipeline_run import RunOptions, annotators, drive, export_run
+from services.tools.annotator_process import annotators
+from services.tools.pipeline_run import RunOptions, drive, export_run
 from services.tools.supervisor import Supervisor
 from services.tools.worker_args import loop_args
 from streams.app import app_id

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.tools.pipeline_run import kill_with_stacks
+from services.tools.annotator_process import kill_with_stacks
 from services.tools.supervisor import python_env
 
 HUNG = """
