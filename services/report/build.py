@@ -246,7 +246,7 @@ def _gallery(page: Page, view: RunView) -> None:
         poor = int(c.frames.poor_iou[f])
         caption = (f"frame {frame_id}: {c.frames.fn[f]} missed, {c.frames.fp[f]} extra"
                    + (f", {poor} poorly localised" if poor else "") + " (people green, machine red)")
-        png = picture(frame, c, f, caption)
+        png = picture(frame, c, f)
         if png is not None:
             page.image(png, f"frame {frame_id}", caption, gallery=True)
             shown += 1

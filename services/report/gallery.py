@@ -15,13 +15,11 @@ MACHINE = (255, 60, 60)
 
 @dataclass(frozen=True, eq=False)
 class Overlay:
-    """One frame and the two annotations of it to draw."""
+    """One frame and the two annotations of it to draw (the page captions the picture, not the picture itself)."""
 
-    frame_id: int | str  # the source's id (an int in a replay, the message's frame id in a streaming run)
     image: np.ndarray  # (H, W, 3) uint8
     human: Sequence[tuple[Sequence[float], str]]  # (xywh box, label)
     machine: Sequence[tuple[Sequence[float], str]]
-    caption: str
 
 
 def render_overlay(item: Overlay, scale: int = 2) -> bytes:

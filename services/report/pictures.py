@@ -13,7 +13,7 @@ from services.report.bev import BirdsEye, render_bev
 from services.report.gallery import Overlay, render_overlay
 
 Labelled = list[tuple[list[float], str]]  # (the object's geometry numbers, its class)
-Picture = Callable[[Frame, Comparison, int, str], "bytes | None"]
+Picture = Callable[[Frame, Comparison, int], "bytes | None"]  # the page captions it
 
 
 def objects_of(c: Comparison, f: int, kind: str, column: Callable[[np.ndarray], np.ndarray], *,
@@ -26,14 +26,14 @@ def objects_of(c: Comparison, f: int, kind: str, column: Callable[[np.ndarray], 
     return [(numbers[i].tolist(), names[int(side.categories.ids[side.objects.category[i]])]) for i in idx.tolist()]
 
 
-def boxes_on_image(frame: Frame, c: Comparison, f: int, caption: str) -> bytes | None:
+def boxes_on_image(frame: Frame, c: Comparison, f: int) -> bytes | None:
     if frame.image is None or frame.image.ndim != 3 or frame.image.shape[2] != 3:
         return None
     boxes = [objects_of(c, f, "box2d", np.asarray, human=h) for h in (True, False)]
-    return render_overlay(Overlay(frame.frame_id, frame.image, boxes[0], boxes[1], caption))
+    return render_overlay(Overlay(frame.image, boxes[0], boxes[1]))
 
 
-def cuboids_from_above(frame: Frame, c: Comparison, f: int, caption: str) -> bytes | None:
+def cuboids_from_above(frame: Frame, c: Comparison, f: int) -> bytes | None:
     if frame.points is None:
         return None
     cuboids = [objects_of(c, f, "cuboid3d", lambda block: block["box"], human=h) for h in (True, False)]

@@ -105,8 +105,7 @@ def _tile(page: Page, picture: Picture, names: dict[int, str], clip: ComparedCli
     step = m.clip.steps[j]
     caption = (f"{m.frame_id}, frame {k} (id {at.frame_id}): {step.name} introduced {sum(errors)} of the final "
                f"errors here ({errors[0]} missed, {errors[1]} extra, {errors[2]} ID switches)")
-    overlay = Overlay(at.frame_id, frame.image, _person_boxes(clip.person, k, names),
-                      _step_boxes(step, k, names), caption)
+    overlay = Overlay(frame.image, _person_boxes(clip.person, k, names), _step_boxes(step, k, names))
     page.image(render_overlay(overlay), f"{step.name}: {m.frame_id} frame {k}", caption, gallery=True)
 
 
