@@ -29,6 +29,8 @@ demo: $(STAMP)
 ## test: install what the tests need (Debian packages, Label Studio's venv and template: `make labelstudio`), lint,
 ## type-check and run the suite against the project's Kafka broker and PostgreSQL (SHADOWQA_TEST_DATABASE_URL):
 ## each started first unless it runs, stopped afterwards only if this run started it; pytest's status is kept.
+## The tests outside tests/integration run on both cores (pytest-xdist, a file per worker at a time), then the
+## integration tests alone; the first failing part's status is kept, and both parts always run.
 ## The slowest fault, scale and load tests (marker `faults`) are `make test-faults`; `.ci/run` runs both
 KAFKA_STARTED := .cache/kafka/started-by-make-test
 POSTGRES_STARTED := .cache/postgres/started-by-make-test
@@ -36,7 +38,9 @@ define run_suite
 	scripts/helm.sh >/dev/null
 	$(BIN)/shadowqa infra kafka up --started-file $(KAFKA_STARTED)
 	url=$$($(BIN)/shadowqa infra postgres up --started-file $(POSTGRES_STARTED)) && \
-	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest -m $(1); status=$$?; \
+	SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(1); status=$$?; \
+	$(if $(2),[ -z "$$url" ] || { SHADOWQA_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(2); part=$$?; \
+	[ $$status -ne 0 ] || status=$$part; };) \
 	if [ -f $(POSTGRES_STARTED) ]; then rm -f $(POSTGRES_STARTED); $(BIN)/shadowqa infra postgres down; fi; \
 	if [ -f $(KAFKA_STARTED) ]; then rm -f $(KAFKA_STARTED); $(BIN)/shadowqa infra kafka down; fi; \
 	exit $$status
@@ -44,7 +48,7 @@ endef
 
 .PHONY: test-faults
 test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
-	$(call run_suite,'not faults')
+	$(call run_suite,-m 'not faults' -n 2 --dist loadfile --ignore=tests/integration,-m 'not faults' tests/integration)
 	@echo "(the fault, scale and load tests run with: make test-faults)"
 
 ## test-faults: the fault, scale and load tests alone (broker kill -9 and restart, PostgreSQL stopped under the API
@@ -52,7 +56,7 @@ test: $(STAMP) system lint $(LABELSTUDIO_STAMP)
 ## aggregator restarted after retention, stalls, 20 annotators at once, a 1,000-task import under health probes),
 ## against the same services as `make test`; about 11 minutes here
 test-faults: $(STAMP) system $(LABELSTUDIO_STAMP)
-	$(call run_suite,faults)
+	$(call run_suite,-m faults)
 
 ## helm: build the helm binary the chart tests use into .cache/bin (from source through the Go module proxy; the
 ## first build takes about 2 minutes); `helm` is also a folder here, hence .PHONY
