@@ -7,8 +7,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from services.infra.broker_config import BrokerConfig, log4j2_properties, new_cluster_id, server_properties
-from services.infra.client import accepts_connections, addresses, broker_ready
+from services.infra.broker_config import (
+    OFFSETS_PARTITIONS,
+    BrokerConfig,
+    log4j2_properties,
+    new_cluster_id,
+    server_properties,
+)
+from services.infra.client import accepts_connections, addresses, broker_ready, groups_ready
 from services.infra.exceptions import BrokerStartFailed
 from services.infra.paths import KafkaPaths
 from services.infra.process import command_line, recorded_pid, start_logged, terminate, write_pid
@@ -97,7 +103,8 @@ def launch(paths: KafkaPaths, java: Java, heap_mb: int, version: str) -> subproc
 
 
 def wait_ready(process: subprocess.Popen[bytes], bootstrap: str, log: Path, timeout_s: float) -> None:
-    """Return once the broker accepts connections and answers a metadata request; raise if it exits or times out."""
+    """Return once the broker accepts connections, answers a metadata request and its group coordinator answers
+    (so consumer groups work at once); raise if it exits or times out."""
     host, port = addresses(bootstrap)[0]
     deadline = time.monotonic() + timeout_s
     while True:
@@ -105,7 +112,7 @@ def wait_ready(process: subprocess.Popen[bytes], bootstrap: str, log: Path, time
         if code is not None:
             raise BrokerStartFailed(f"the Kafka broker exited during start-up (exit status {code}): "
                                     f"{last_error(log)}; full log: {log}")
-        if accepts_connections(host, port) and broker_ready(bootstrap):
+        if accepts_connections(host, port) and broker_ready(bootstrap) and groups_ready(bootstrap, OFFSETS_PARTITIONS):
             return
         if time.monotonic() >= deadline:
             raise BrokerStartFailed(f"the Kafka broker did not answer on {bootstrap} within {timeout_s:g} s, so it "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 HOST = "127.0.0.1"  # the broker listens on loopback only: a local tool, not a service
 NODE_ID = 1
+OFFSETS_PARTITIONS = 8  # offsets.topic.num.partitions: fewer than the default 50, quick to create and load
 _ADVERTISED = re.compile(r"^advertised\.listeners=PLAINTEXT://([^,\s]+)", re.MULTILINE)
 
 
@@ -51,7 +52,7 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 # Fewer partitions than the defaults (50) make the first consumer group and transaction quick to set up.
-offsets.topic.num.partitions=8
+offsets.topic.num.partitions={OFFSETS_PARTITIONS}
 transaction.state.log.num.partitions=8
 group.initial.rebalance.delay.ms=0
 """

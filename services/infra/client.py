@@ -16,6 +16,7 @@ from services.infra.exceptions import BrokerUnreachable, PortInUse
 
 CONNECT_TIMEOUT_S = 0.5
 CLIENT_ID = "shadowqa-infra"
+READY_PROBE_GROUP = "shadowqa-ready-probe"
 API_VERSIONS, PROBE_ID = 18, 0x51A7  # Kafka's ApiVersions request key; the probe's correlation id
 
 
@@ -135,3 +136,37 @@ def broker_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
     except (BrokerUnreachable, KafkaError, OSError):
         return False
     return any(not broker.get("is_fenced", False) for broker in brokers)
+
+
+def groups_ready(bootstrap: str, partitions: int, timeout_s: float = 5.0) -> bool:
+    """Whether the group coordinator answers for every one of the ``partitions`` of ``__consumer_offsets``. A new
+    broker answers metadata requests before it has created and loaded that topic (the first FindCoordinator starts
+    it), and each partition loads on its own: until then a group operation fails with COORDINATOR_NOT_AVAILABLE or
+    NOT_COORDINATOR (seen: the first test to commit a group's offsets on a fresh broker failed so). One probe group
+    per partition asks for its offsets (a group nobody uses: none)."""
+    try:
+        with admin_client(bootstrap, timeout_s) as admin:
+            for group in probe_groups(partitions):
+                admin.list_group_offsets(group)
+    except (BrokerUnreachable, KafkaError, OSError):
+        return False
+    return True
+
+
+def probe_groups(partitions: int) -> list[str]:
+    """A group id for each partition of ``__consumer_offsets`` (Kafka's: ``(groupId.hashCode() & 0x7fffffff) %
+    partitions``, Java's String.hashCode)."""
+    found: dict[int, str] = {}
+    k = 0
+    while len(found) < partitions:
+        group = f"{READY_PROBE_GROUP}-{k}"
+        found.setdefault((_java_hash(group) & 0x7FFFFFFF) % partitions, group)
+        k += 1
+    return [found[p] for p in range(partitions)]
+
+
+def _java_hash(text: str) -> int:
+    h = 0
+    for ch in text:  # ASCII: one UTF-16 unit per character
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    return h

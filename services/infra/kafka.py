@@ -26,7 +26,7 @@ from services.infra.toolchain import Java, find_java, find_maven
 # protocol versions (KIP-896) and aiokafka still sends old ones (e.g. Metadata v5, EndTxn v0), so a
 # broker upgrade must be re-checked with the clients first.
 KAFKA_VERSION = "4.4.0"
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0  # until the group coordinator answers for every partition: a fresh broker took 9 s here
 STOP_TIMEOUT_S = 30.0
 
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-u
 from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped, unused-ignore]
 
 from services.cli.main import main
-from services.infra.client import answers_requests, broker_ready
+from services.infra.client import admin_client, answers_requests, broker_ready
 from services.infra.exceptions import BrokerConflict, PortInUse
 from services.infra.kafka import KAFKA_VERSION, KafkaPaths, default_paths, down, status, up
 from services.infra.topic_names import TopicNames
@@ -55,6 +55,9 @@ def test_up_status_down_up_cycle(kafka_bootstrap: str, tmp_path: Path) -> None:
         assert not again.started and again.status == first.status == status(paths)
         assert (first.status.running, first.status.version) == (True, KAFKA_VERSION)
         assert broker_ready(bootstrap) and answers_requests(bootstrap)
+        group = f"g-{uuid.uuid4().hex[:8]}"  # on a freshly formatted broker: groups work at once, no retry
+        with admin_client(bootstrap) as admin:
+            assert admin.list_group_offsets(group) == {group: {}}
         cluster_id = paths.cluster_id.read_text()
         assert down(paths) == first.status
         assert not status(paths).running and not paths.pid.exists() and not broker_ready(bootstrap, timeout_s=1)
