@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import socket
 import struct
 from collections.abc import Iterator
@@ -153,7 +154,8 @@ def groups_ready(bootstrap: str, partitions: int, timeout_s: float = 5.0) -> boo
     return True
 
 
-def probe_groups(partitions: int) -> list[str]:
+@functools.cache
+def probe_groups(partitions: int) -> tuple[str, ...]:
     """A group id for each partition of ``__consumer_offsets`` (Kafka's: ``(groupId.hashCode() & 0x7fffffff) %
     partitions``, Java's String.hashCode)."""
     found: dict[int, str] = {}
@@ -162,7 +164,7 @@ def probe_groups(partitions: int) -> list[str]:
         group = f"{READY_PROBE_GROUP}-{k}"
         found.setdefault((_java_hash(group) & 0x7FFFFFFF) % partitions, group)
         k += 1
-    return [found[p] for p in range(partitions)]
+    return tuple(found[p] for p in range(partitions))
 
 
 def _java_hash(text: str) -> int:
