@@ -14,7 +14,7 @@ from services.infra.broker_config import (
     new_cluster_id,
     server_properties,
 )
-from services.infra.client import accepts_connections, addresses, broker_ready, groups_ready
+from services.infra.client import accepts_connections, addresses, broker_ready
 from services.infra.exceptions import BrokerStartFailed
 from services.infra.paths import KafkaPaths
 from services.infra.process import command_line, recorded_pid, start_logged, terminate, write_pid
@@ -112,7 +112,7 @@ def wait_ready(process: subprocess.Popen[bytes], bootstrap: str, log: Path, time
         if code is not None:
             raise BrokerStartFailed(f"the Kafka broker exited during start-up (exit status {code}): "
                                     f"{last_error(log)}; full log: {log}")
-        if accepts_connections(host, port) and broker_ready(bootstrap) and groups_ready(bootstrap, OFFSETS_PARTITIONS):
+        if accepts_connections(host, port) and broker_ready(bootstrap, coordinator_partitions=OFFSETS_PARTITIONS):
             return
         if time.monotonic() >= deadline:
             raise BrokerStartFailed(f"the Kafka broker did not answer on {bootstrap} within {timeout_s:g} s, so it "

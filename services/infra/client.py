@@ -129,25 +129,20 @@ def admin_client(bootstrap: str, timeout_s: float = 10.0) -> Iterator[Any]:
         admin.close()
 
 
-def broker_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """Whether the broker answers a metadata request listing at least one live (unfenced) broker."""
+def broker_ready(bootstrap: str, timeout_s: float = 5.0, *, coordinator_partitions: int = 0) -> bool:
+    """Whether the broker answers a metadata request listing at least one live (unfenced) broker and, given
+    ``coordinator_partitions`` (the partition count of ``__consumer_offsets``), whether its group coordinator answers
+    for every one of them, asked on the same client.
+
+    A new broker answers metadata requests before it has created and loaded that topic (the first FindCoordinator
+    starts it), and each partition loads on its own: until then a group operation fails with
+    COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR (seen: the first test to commit a group's offsets on a fresh broker
+    failed so). One probe group per partition asks for its offsets (a group nobody uses: none)."""
     try:
         with admin_client(bootstrap, timeout_s) as admin:
-            brokers = admin.describe_cluster().get("brokers", [])
-    except (BrokerUnreachable, KafkaError, OSError):
-        return False
-    return any(not broker.get("is_fenced", False) for broker in brokers)
-
-
-def groups_ready(bootstrap: str, partitions: int, timeout_s: float = 5.0) -> bool:
-    """Whether the group coordinator answers for every one of the ``partitions`` of ``__consumer_offsets``. A new
-    broker answers metadata requests before it has created and loaded that topic (the first FindCoordinator starts
-    it), and each partition loads on its own: until then a group operation fails with COORDINATOR_NOT_AVAILABLE or
-    NOT_COORDINATOR (seen: the first test to commit a group's offsets on a fresh broker failed so). One probe group
-    per partition asks for its offsets (a group nobody uses: none)."""
-    try:
-        with admin_client(bootstrap, timeout_s) as admin:
-            for group in probe_groups(partitions):
+            if not any(not broker.get("is_fenced", False) for broker in admin.describe_cluster().get("brokers", [])):
+                return False
+            for group in probe_groups(coordinator_partitions) if coordinator_partitions else ():
                 admin.list_group_offsets(group)
     except (BrokerUnreachable, KafkaError, OSError):
         return False
