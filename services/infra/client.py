@@ -142,7 +142,7 @@ def broker_ready(bootstrap: str, timeout_s: float = 5.0, *, coordinator_partitio
         with admin_client(bootstrap, timeout_s) as admin:
             if not any(not broker.get("is_fenced", False) for broker in admin.describe_cluster().get("brokers", [])):
                 return False
-            for group in probe_groups(coordinator_partitions) if coordinator_partitions else ():
+            for group in probe_groups(coordinator_partitions):  # none for 0
                 admin.list_group_offsets(group)
     except (BrokerUnreachable, KafkaError, OSError):
         return False

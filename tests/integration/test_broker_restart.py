@@ -154,32 +154,36 @@ def _broker_restart(settings: Settings, while_away: Callable[[], object]) -> flo
 class FirstAnswer:
     """Polls the broker (ApiVersions on a plain socket, every POLL_S) from ``__enter__`` until it answers;
     ``before`` is the wall-clock start of the last poll it did not answer: the broker answered after it, so a record
-    created after ``before`` was created after the outage or within one poll of its end."""
+    created after ``before`` was created after the outage or within one poll of its end. A block that raised (the
+    broker did not start) stops the polling and keeps its own error."""
 
     POLL_S = 0.05
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap, self.before = bootstrap, time.time()
-        self._answered = threading.Event()
+        self._answered, self._stop = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="first-answer", daemon=True)
 
     def __enter__(self) -> FirstAnswer:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._thread.join(timeout=STALL_S)
-        assert self._answered.is_set(), f"the broker at {self.bootstrap} did not answer ApiVersions after kafka.up"
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self._thread.join(timeout=STALL_S)
+                assert self._answered.is_set(), f"the broker at {self.bootstrap} did not answer after kafka.up"
+        finally:
+            self._stop.set()
 
     def _run(self) -> None:
-        deadline = time.monotonic() + STALL_S + kafka.START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while not self._stop.is_set():
             start = time.time()
             if answers_requests(self.bootstrap):
                 self._answered.set()
                 return
             self.before = start
-            time.sleep(self.POLL_S)
+            self._stop.wait(self.POLL_S)
 
 
 def _follow(watcher: TopicWatcher, tools: dict[str, subprocess.Popen[bytes]], supervisor: Supervisor,
