@@ -54,7 +54,8 @@ BROKER_LOGGERS = (*CLIENT_LOGGERS, "faust", "mode")
 # the broker cannot be reached (exception names as the clients write them, and their own phrases)
 _LOST = re.compile(r"ConnectionError|NodeNotReady|RequestTimedOut|KafkaTimeoutError|NoBrokersAvailable|"
                    r"Unable (to )?connect|Connect call failed|Connection (refused|reset|lost|failed)|"
-                   r"socket disconnected|Unable to update metadata|Metadata refresh: failed|Bootstrap \w+ (to|failed)")
+                   r"socket disconnected|not connected|Broken ?pipe|unreachable|No route to host|"
+                   r"Unable to update metadata|Metadata refresh: failed|Bootstrap \w+ (to|failed)")
 # what the clients say about the group, leaders and retries while the broker is away or just back
 _CLIENT_CHURN = re.compile(r"heartbeat|coordinator|NotLeader|LeaderNotAvailable|GroupLoadInProgress|"
                            r"produce response|No node available|timed out", re.IGNORECASE)

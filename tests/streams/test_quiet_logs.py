@@ -61,7 +61,12 @@ def test_classify(logger: str, level: int, text: str, kind: Kind) -> None:
     ("faust.transport.consumer", "[^--Consumer]: Drain messages raised: KafkaConnectionError('closed')", Kind.OTHER),
     ("kafka.net.transport", "<KafkaTCPTransport>: Error receiving network data ConnectionResetError: [Errno 104] "
      "Connection reset by peer", Kind.LOST),
-], ids=["crash", "failed-task", "client-traceback"])
+    # kafka-python 3.0 builds a connection's log prefix from a socket the broker has just closed (seen in CI)
+    ("kafka.net.connection", "Failed to build connection log_prefix OSError: [Errno 107] Transport endpoint is not "
+     "connected", Kind.LOST),
+    ("kafka.net.transport", "<KafkaTCPTransport>: Error sending request data: [Errno 32] Broken pipe "
+     "BrokenPipeError: [Errno 32] Broken pipe", Kind.LOST),
+], ids=["crash", "failed-task", "client-traceback", "client-not-connected", "client-broken-pipe"])
 def test_faust_and_mode_records_with_a_traceback_always_show(logger: str, text: str, kind: Kind) -> None:
     assert classify(logger, ERROR, text, exception=True) is kind
 
