@@ -140,8 +140,8 @@ def broker_ready(bootstrap: str, timeout_s: float = 5.0, *, coordinator_partitio
     failed so). One probe group per partition asks for its offsets (a group nobody uses: none)."""
     try:
         with admin_client(bootstrap, timeout_s) as admin:
-            if not any(not broker.get("is_fenced", False) for broker in admin.describe_cluster().get("brokers", [])):
-                return False
+            if all(broker.get("is_fenced", False) for broker in admin.describe_cluster().get("brokers", [])):
+                return False  # no broker, or only fenced ones
             for group in probe_groups(coordinator_partitions):  # none for 0
                 admin.list_group_offsets(group)
     except (BrokerUnreachable, KafkaError, OSError):
